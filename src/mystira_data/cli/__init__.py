@@ -1,0 +1,1 @@
+"""The `mystira` command line (Typer + Rich)."""

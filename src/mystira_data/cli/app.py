@@ -1,0 +1,44 @@
+"""The root Typer app: global options and the command groups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mystira_data.cli import demo, seed, status, transfer
+from mystira_data.cli.common import GlobalOptions
+
+app = typer.Typer(
+    name="mystira",
+    help="Mystira data platform: documents, stores and the Cosmos DB → PostgreSQL migration.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="appsettings.json to read.")
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Where embedded stores live (default ./.mystira)."),
+    ] = None,
+) -> None:
+    ctx.obj = GlobalOptions(config=config, data_dir=data_dir)
+
+
+app.command("seed")(seed.seed_command)
+app.command("status")(status.status_command)
+app.command("export")(transfer.export_command)
+app.command("import")(transfer.import_command)
+app.command("demo")(demo.demo_command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,52 @@
+"""What every command shares: settings from the global options, async running, clean errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from mystira_data.errors import MystiraError
+from mystira_data.settings import Settings, load_settings
+
+T = TypeVar("T")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class GlobalOptions:
+    config: Path | None
+    data_dir: Path | None
+
+    def settings(self) -> Settings:
+        return load_settings(self.config, data_dir=self.data_dir)
+
+
+def options(ctx: typer.Context) -> GlobalOptions:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, GlobalOptions):
+        return GlobalOptions(None, None)
+    return obj
+
+
+def run(ctx: typer.Context, body: Callable[[Settings], Awaitable[T]]) -> T:
+    """Load settings, run ``body`` on an event loop, and turn our errors into exit code 2."""
+    try:
+        settings = options(ctx).settings()
+        return asyncio.run(body(settings))
+    except MystiraError as exc:
+        fail(f"{type(exc).__name__}: {exc}", code=2)
+    raise AssertionError("unreachable")
+
+
+def fail(message: str, *, code: int = 2) -> Any:
+    """Print ``message`` to stderr (never a traceback) and exit with ``code``."""
+    err_console.print(f"[bold red]error[/]: {message}", highlight=False, markup=True)
+    raise typer.Exit(code)

@@ -1,0 +1,56 @@
+"""`mystira seed`: master data (shipped or from a directory) and deterministic demo data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from mystira_data.bootstrap import open_stores
+from mystira_data.cli.common import console, fail, run
+from mystira_data.settings import Settings
+
+
+def seed_command(
+    ctx: typer.Context,
+    source: Annotated[
+        Path | None,
+        typer.Option("--from", help="Import a directory in the original Data/ file format."),
+    ] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Also generate demo play data.")] = False,
+    accounts: Annotated[int, typer.Option("--accounts", min=0, help="Demo accounts.")] = 20,
+    random_seed: Annotated[int, typer.Option("--random-seed", help="Demo RNG seed.")] = 0,
+) -> None:
+    """Load master data idempotently (and demo data with --demo); print counts per container."""
+    if source is not None and not source.is_dir():
+        fail(f"{source}: not a directory")
+    counts = run(ctx, lambda s: seed_all(s, source, demo, accounts, random_seed))
+    console.print(counts_table(counts))
+
+
+async def seed_all(
+    settings: Settings, source: Path | None, demo: bool, accounts: int, random_seed: int
+) -> dict[str, int]:
+    """Seed master data, then demo data if asked; returns documents written per container."""
+    from mystira_data.seed.demo import seed_demo
+    from mystira_data.seed.master import seed_master
+
+    async with open_stores(settings) as stores:
+        counts = await seed_master(stores.documents, source)
+        if demo:
+            for name, n in (await seed_demo(
+                stores.documents, accounts=accounts, random_seed=random_seed
+            )).items():
+                counts[name] = counts.get(name, 0) + n
+        return counts
+
+
+def counts_table(counts: dict[str, int]) -> Table:
+    table = Table(title="Seeded")
+    table.add_column("container")
+    table.add_column("documents", justify="right")
+    for name, n in counts.items():
+        table.add_row(name, str(n))
+    return table

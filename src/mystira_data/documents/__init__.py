@@ -1,0 +1,1 @@
+"""Document-store port and its adapters (sqlite embedded default, cosmos)."""

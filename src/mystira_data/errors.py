@@ -1,0 +1,82 @@
+"""One error hierarchy for the whole package.
+
+    MystiraError
+    ├── ConfigError                 bad or unsafe configuration (names the key)
+    ├── InvalidQuery                a Query the store cannot or will not run
+    ├── InvalidDocument             a document that breaks the model or a store limit
+    │   └── PartitionKeyMismatch    partition-key value missing or not matching
+    ├── NotFound                    no live document/row with that id
+    ├── AlreadyExists               create of an id that exists
+    ├── ConcurrencyConflict         stale ETag or `_version`
+    ├── PhaseTransitionRefused      a phase change the guard will not allow
+    └── StoreUnavailable            connection refused, timeout, breaker open  (transient)
+
+Adapters translate driver exceptions into these (always ``raise ... from exc``), so no SDK
+exception type leaves a port. Whether an error is worth retrying is a property of our type:
+``error.transient``.
+"""
+
+from __future__ import annotations
+
+
+class MystiraError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    transient: bool = False
+
+
+class ConfigError(MystiraError):
+    """A configuration value is missing, malformed or unsafe."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"{key}: {reason}")
+        self.key = key
+        self.reason = reason
+
+
+class InvalidQuery(MystiraError):
+    """A query that cannot be run as asked (e.g. cross-partition without opting in)."""
+
+
+class InvalidDocument(MystiraError):
+    """A document breaks the model or a store limit; ``path`` names the offending field."""
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+
+
+class PartitionKeyMismatch(InvalidDocument):
+    """The partition-key value is missing or does not match the one given."""
+
+
+class NotFound(MystiraError):
+    """No live document or row with that id (tombstones count as missing)."""
+
+    def __init__(self, container: str, id: str) -> None:
+        super().__init__(f"{container}/{id} not found")
+        self.container = container
+        self.id = id
+
+
+class AlreadyExists(MystiraError):
+    """A create hit an id (or unique key) that already exists."""
+
+    def __init__(self, container: str, id: str) -> None:
+        super().__init__(f"{container}/{id} already exists")
+        self.container = container
+        self.id = id
+
+
+class ConcurrencyConflict(MystiraError):
+    """The write was based on a stale ETag or `_version`."""
+
+
+class PhaseTransitionRefused(MystiraError):
+    """The phase guard refused a transition; the message says why."""
+
+
+class StoreUnavailable(MystiraError):
+    """The backend cannot be reached right now (connection, timeout, breaker open)."""
+
+    transient = True

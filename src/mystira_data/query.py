@@ -1,0 +1,113 @@
+"""`Query`: the small specification type every store translates (never by pasting values).
+
+A query is a conjunction of field-path filters, an ordering, an optional limit, and either a
+partition key or an explicit opt-in to a cross-partition scan. Field paths are dotted camelCase
+JSON paths as stored (``status``, ``subscription.tier``). Stores translate it to parameterized
+Cosmos SQL, SQLite JSON functions or SQLAlchemy expressions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from mystira_data.errors import InvalidQuery
+
+_PATH = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$")
+MAX_PAGE_SIZE = 1000
+
+
+class Op(str, Enum):
+    EQ = "eq"
+    NE = "ne"
+    LT = "lt"
+    LE = "le"
+    GT = "gt"
+    GE = "ge"
+    IN = "in"
+    ARRAY_CONTAINS = "array_contains"
+    STARTS_WITH = "starts_with"
+
+
+def check_path(path: str) -> str:
+    """Return ``path`` if it is a safe dotted field path, else raise `InvalidQuery`."""
+    if not _PATH.match(path):
+        raise InvalidQuery(f"invalid field path {path!r}")
+    return path
+
+
+@dataclass(frozen=True)
+class Filter:
+    path: str
+    op: Op
+    value: Any
+
+    def __post_init__(self) -> None:
+        check_path(self.path)
+        if self.op is Op.IN and not isinstance(self.value, list | tuple):
+            raise InvalidQuery(f"'in' on {self.path} needs a list of values")
+        if self.op is Op.STARTS_WITH and not isinstance(self.value, str):
+            raise InvalidQuery(f"'starts_with' on {self.path} needs a string")
+
+
+@dataclass(frozen=True)
+class Order:
+    path: str
+    descending: bool = False
+
+    def __post_init__(self) -> None:
+        check_path(self.path)
+
+
+@dataclass(frozen=True)
+class Query:
+    """What to read. Without ``partition_key`` the query must set ``cross_partition=True``."""
+
+    filters: tuple[Filter, ...] = ()
+    order_by: tuple[Order, ...] = ()
+    limit: int | None = None
+    partition_key: Any = None
+    cross_partition: bool = False
+    page_size: int = 100
+    include_deleted: bool = False
+
+    def __post_init__(self) -> None:
+        if self.limit is not None and self.limit < 0:
+            raise InvalidQuery("limit must be >= 0")
+        if not 1 <= self.page_size <= MAX_PAGE_SIZE:
+            raise InvalidQuery(f"page_size must be within 1..{MAX_PAGE_SIZE}")
+        if len(self.order_by) > 1:
+            raise InvalidQuery("order by at most one field (Cosmos needs composite indexes)")
+
+    def require_scope(self) -> None:
+        """Refuse a query that would fan out over every partition without opting in."""
+        if self.partition_key is None and not self.cross_partition:
+            raise InvalidQuery("query has no partition key; pass cross_partition=True to scan all")
+
+    def where(self, path: str, op: Op | str, value: Any) -> Query:
+        """Return a copy with one more filter (builder style)."""
+        return _replace(self, filters=(*self.filters, Filter(path, Op(op), value)))
+
+
+def _replace(q: Query, **changes: Any) -> Query:
+    from dataclasses import replace
+
+    return replace(q, **changes)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of results; ``continuation`` is None on the last page."""
+
+    items: list[dict[str, Any]]
+    continuation: str | None = None
+
+
+@dataclass(frozen=True)
+class ChangeBatch:
+    """Changes after a checkpoint, in per-range write order, and the checkpoint to save next."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    checkpoint: str | None = None

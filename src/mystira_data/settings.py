@@ -1,0 +1,223 @@
+"""Configuration: appsettings.json sections plus ``MYSTIRA__SECTION__KEY`` env overrides.
+
+Precedence (highest first): explicit overrides → environment → appsettings.json → defaults.
+Section and key names match the .NET app (``PolyglotPersistence:Phase`` is
+``MYSTIRA__POLYGLOTPERSISTENCE__PHASE``); env names are case-insensitive. An empty connection
+string selects the embedded default under the data dir. Secrets are `SecretStr` and never shown.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from contextvars import ContextVar
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from mystira_data.errors import ConfigError
+
+
+class Phase(str, Enum):
+    """Migration phase of one container (DESIGN.md §4), in forward order."""
+
+    COSMOS_ONLY = "CosmosOnly"
+    DUAL_WRITE_COSMOS_READ = "DualWriteCosmosRead"
+    DUAL_WRITE_POSTGRES_READ = "DualWritePostgresRead"
+    POSTGRES_ONLY = "PostgresOnly"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class ConnectionStrings(_Section):
+    cosmos_db: SecretStr = Field(default=SecretStr(""), alias="CosmosDb")
+    cosmos_database: str = Field(default="mystira", alias="CosmosDatabase")
+    postgre_sql: SecretStr = Field(default=SecretStr(""), alias="PostgreSql")
+    redis: SecretStr = Field(default=SecretStr(""), alias="Redis")
+    blob_storage: SecretStr = Field(default=SecretStr(""), alias="BlobStorage")
+
+
+class PolyglotPersistence(_Section):
+    phase: Phase = Field(default=Phase.COSMOS_ONLY, alias="Phase")
+    enable_compensation: bool = Field(default=True, alias="EnableCompensation")
+    dual_write_timeout_ms: int = Field(default=5000, ge=1, le=600_000, alias="DualWriteTimeoutMs")
+    secondary_write_mode: str = Field(default="inline", alias="SecondaryWriteMode")
+    enable_consistency_validation: bool = Field(
+        default=False, alias="EnableConsistencyValidation"
+    )
+    consistency_sample_rate: float = Field(
+        default=0.1, ge=0.0, le=1.0, alias="ConsistencySampleRate"
+    )
+    containers: dict[str, Phase] = Field(default_factory=dict, alias="Containers")
+    retry_attempts: int = Field(default=3, ge=1, le=20, alias="RetryAttempts")
+    retry_base_delay_ms: int = Field(default=100, ge=0, alias="RetryBaseDelayMs")
+    breaker_failure_threshold: int = Field(default=5, ge=1, alias="BreakerFailureThreshold")
+    breaker_open_seconds: float = Field(default=30.0, gt=0, alias="BreakerOpenSeconds")
+
+    @field_validator("secondary_write_mode")
+    @classmethod
+    def _mode(cls, value: str) -> str:
+        if value not in ("inline", "async"):
+            raise ValueError("must be 'inline' or 'async'")
+        return value
+
+    @field_validator("containers", mode="before")
+    @classmethod
+    def _known_containers(cls, value: Any) -> Any:
+        # Env names arrive lower-cased: match catalog names ignoring case.
+        from mystira_data import catalog
+
+        if not isinstance(value, dict):
+            return value
+        names = {n.lower(): n for n in catalog.BY_NAME}
+        unknown = sorted(k for k in value if str(k).lower() not in names)
+        if unknown:
+            raise ValueError(f"unknown container(s) {unknown}")
+        return {names[str(k).lower()]: v for k, v in value.items()}
+
+    def phase_for(self, container: str) -> Phase:
+        """Configured phase of ``container`` (override, else the default)."""
+        return self.containers.get(container, self.phase)
+
+
+class Caching(_Section):
+    enabled: bool = Field(default=True, alias="Enabled")
+    default_sliding_expiration_minutes: float = Field(
+        default=30, gt=0, alias="DefaultSlidingExpirationMinutes"
+    )
+    default_absolute_expiration_minutes: float = Field(
+        default=120, gt=0, alias="DefaultAbsoluteExpirationMinutes"
+    )
+    key_prefix: str = Field(default="mystira:", min_length=1, alias="KeyPrefix")
+    enable_write_through: bool = Field(default=True, alias="EnableWriteThrough")
+    enable_invalidation_on_change: bool = Field(default=True, alias="EnableInvalidationOnChange")
+    l1_max_entries: int = Field(default=10_000, ge=1, alias="L1MaxEntries")
+
+
+class Settings(BaseSettings):
+    """All configuration. Build it with `load_settings` to get `ConfigError`s."""
+
+    model_config = SettingsConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    connection_strings: ConnectionStrings = Field(
+        default_factory=ConnectionStrings, alias="ConnectionStrings"
+    )
+    polyglot_persistence: PolyglotPersistence = Field(
+        default_factory=PolyglotPersistence, alias="PolyglotPersistence"
+    )
+    caching: Caching = Field(default_factory=Caching, alias="Caching")
+    data_dir: Path = Field(default=Path(".mystira"), alias="DataDir")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Highest first: explicit arguments, MYSTIRA__ env vars, appsettings.json.
+        return (init_settings, _EnvSource(settings_cls), _AppSettingsSource(settings_cls))
+
+
+ENV_PREFIX = "MYSTIRA__"
+_APPSETTINGS: ContextVar[tuple[Path, bool]] = ContextVar(
+    "appsettings", default=(Path("appsettings.json"), False)
+)
+
+
+class _AppSettingsSource(PydanticBaseSettingsSource):
+    """appsettings.json, with .NET section/key names matched case-insensitively."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path, required = _APPSETTINGS.get()
+        return _canonical(Settings, _read_json(path, required))
+
+
+class _EnvSource(PydanticBaseSettingsSource):
+    """``MYSTIRA__SECTION__KEY`` variables; double underscore nests, as in .NET."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        nested: dict[str, Any] = {}
+        for name, value in os.environ.items():
+            if not name.upper().startswith(ENV_PREFIX):
+                continue
+            *parents, leaf = name[len(ENV_PREFIX) :].split("__")
+            node = nested
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = value
+        return _canonical(Settings, nested)
+
+
+def _squash(name: str) -> str:
+    return name.replace("_", "").lower()
+
+
+def _canonical(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    """Rename keys to ``model``'s field names, ignoring case and underscores; recurse."""
+    fields = {}
+    for name, info in model.model_fields.items():
+        fields[_squash(name)] = (name, info)
+        if info.alias:
+            fields[_squash(info.alias)] = (name, info)
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name, info = fields.get(_squash(key), (key, None))
+        sub = info.annotation if info is not None else None
+        if isinstance(value, dict) and isinstance(sub, type) and issubclass(sub, BaseModel):
+            value = _canonical(sub, value)
+        out[name] = value
+    return out
+
+
+def load_settings(
+    path: Path | None = None, *, data_dir: Path | None = None, **overrides: Any
+) -> Settings:
+    """Read ``path`` (default ./appsettings.json if present), then env, then ``overrides``.
+
+    Raises `ConfigError` naming the first bad key and why; values are never echoed.
+    """
+    token = _APPSETTINGS.set((path or Path("appsettings.json"), path is not None))
+    try:
+        init = _canonical(Settings, overrides)
+        if data_dir is not None:
+            init["data_dir"] = data_dir
+        return Settings(**init)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ":".join(str(p) for p in err["loc"]) or "settings"
+        raise ConfigError(key, err["msg"]) from None
+    finally:
+        _APPSETTINGS.reset(token)
+
+
+def _read_json(path: Path, required: bool) -> dict[str, Any]:
+    if not path.exists():
+        if required:
+            raise ConfigError(str(path), "settings file not found")
+        return {}
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(str(path), f"cannot read settings file: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise ConfigError(str(path), "settings file must hold a JSON object")
+    return loaded
