@@ -4,12 +4,15 @@
     ├── ConfigError                 bad or unsafe configuration (names the key)
     ├── InvalidQuery                a Query the store cannot or will not run
     ├── InvalidDocument             a document that breaks the model or a store limit
-    │   └── PartitionKeyMismatch    partition-key value missing or not matching
+    │   ├── PartitionKeyMismatch    partition-key value missing or not matching
+    │   └── ForeignKeyViolation     a relational parent row is missing
     ├── NotFound                    no live document/row with that id
     ├── AlreadyExists               create of an id that exists
     ├── ConcurrencyConflict         stale ETag or `_version`
     ├── PhaseTransitionRefused      a phase change the guard will not allow
-    └── StoreUnavailable            connection refused, timeout, breaker open  (transient)
+    └── StoreUnavailable            connection refused, timeout  (transient)
+        ├── CircuitOpen             the breaker is open; not worth retrying now
+        └── Throttled               429 after the SDK's own retries; not retried again
 
 Adapters translate driver exceptions into these (always ``raise ... from exc``), so no SDK
 exception type leaves a port. Whether an error is worth retrying is a property of our type:
@@ -50,6 +53,10 @@ class PartitionKeyMismatch(InvalidDocument):
     """The partition-key value is missing or does not match the one given."""
 
 
+class ForeignKeyViolation(InvalidDocument):
+    """A row references a parent that does not exist (yet) in the relational store."""
+
+
 class NotFound(MystiraError):
     """No live document or row with that id (tombstones count as missing)."""
 
@@ -80,3 +87,19 @@ class StoreUnavailable(MystiraError):
     """The backend cannot be reached right now (connection, timeout, breaker open)."""
 
     transient = True
+
+
+class CircuitOpen(StoreUnavailable):
+    """The backend's circuit breaker is open; calls fail fast until it half-opens."""
+
+    transient = False
+
+
+class Throttled(StoreUnavailable):
+    """Rate limited after the driver's own retries; ``retry_after`` is the server's hint."""
+
+    transient = False
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -203,10 +203,20 @@ def load_settings(
         return Settings(**init)
     except ValidationError as exc:
         err = exc.errors()[0]
-        key = ":".join(str(p) for p in err["loc"]) or "settings"
-        raise ConfigError(key, err["msg"]) from None
+        raise ConfigError(_dotnet_key(err["loc"]), err["msg"]) from None
     finally:
         _APPSETTINGS.reset(token)
+
+
+def _dotnet_key(loc: tuple[int | str, ...]) -> str:
+    """``('caching', 'key_prefix')`` → ``Caching:KeyPrefix``, the name users write."""
+    parts: list[str] = []
+    model: Any = Settings
+    for item in loc:
+        info = model.model_fields.get(item) if isinstance(model, type) else None
+        parts.append(info.alias or str(item) if info is not None else str(item))
+        model = info.annotation if info is not None else None
+    return ":".join(parts) or "settings"
 
 
 def _read_json(path: Path, required: bool) -> dict[str, Any]:

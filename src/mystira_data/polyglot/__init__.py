@@ -1,0 +1,1 @@
+"""The polyglot layer: phases, routing repository, replication, resilience, verify."""

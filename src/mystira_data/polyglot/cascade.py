@@ -1,0 +1,57 @@
+"""V002's foreign-key rules, applied on the document side too so both stores stay equal.
+
+In PostgreSQL, deleting an account cascades to its game sessions and deleting a session sets
+its scores' ``game_session_id`` to NULL. Our deletes are tombstones (so they replicate), which
+fire no SQL cascade; the repository therefore applies the same rules itself, through its own
+write path, so each child change is versioned and replicated like any other write.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mystira_data.documents.port import Document
+from mystira_data.errors import ConcurrencyConflict, NotFound
+from mystira_data.query import Filter, Op, Query
+
+if TYPE_CHECKING:
+    from mystira_data.polyglot.repository import PolyglotRepository
+
+
+async def after_delete(repo: PolyglotRepository, container: str, tomb: Document) -> None:
+    """Apply the child rules of a deleted parent."""
+    if container == "Accounts":
+        await _delete_sessions_of(repo, tomb["id"])
+    elif container == "GameSessions":
+        await _detach_scores_of(repo, tomb["id"])
+
+
+async def _children(repo: PolyglotRepository, container: str, query: Query) -> list[Document]:
+    found: list[Document] = []
+    token: str | None = None
+    while True:
+        page = await repo.query(container, query, continuation=token)
+        found.extend(page.items)
+        token = page.continuation
+        if token is None:
+            return found
+
+
+async def _delete_sessions_of(repo: PolyglotRepository, account_id: str) -> None:
+    q = Query(filters=(Filter("accountId", Op.EQ, account_id),), partition_key=account_id)
+    for session in await _children(repo, "GameSessions", q):
+        try:
+            await repo.delete("GameSessions", session["id"], account_id)
+        except NotFound:
+            continue  # deleted meanwhile: the rule already holds
+
+
+async def _detach_scores_of(repo: PolyglotRepository, session_id: str) -> None:
+    q = Query(filters=(Filter("gameSessionId", Op.EQ, session_id),), cross_partition=True)
+    for score in await _children(repo, "PlayerScenarioScores", q):
+        detached = {k: v for k, v in score.items() if not k.startswith("_")}
+        detached["gameSessionId"] = None
+        try:
+            await repo.replace("PlayerScenarioScores", detached)
+        except (NotFound, ConcurrencyConflict):
+            continue

@@ -1,0 +1,170 @@
+"""The polyglot repository: routes each container's reads and writes by its live phase.
+
+Write path: validate through the container's codec → bump ``_version`` from the primary's
+current version → write the primary (conditional on its ETag, so concurrent writers never
+lose an update) → apply to the secondary, version-guarded, inline or queued. The primary's
+durable log (change feed / outbox) is what makes a failed secondary write recoverable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mystira_data import catalog
+from mystira_data.documents.port import Document
+from mystira_data.domain.codec import codec_for
+from mystira_data.errors import ConcurrencyConflict, NotFound
+from mystira_data.polyglot import cascade
+from mystira_data.polyglot.control import PhaseControl
+from mystira_data.polyglot.phases import ROUTES, Routing, Side
+from mystira_data.polyglot.secondary import SecondaryWriter
+from mystira_data.polyglot.versions import EntityStore, apply_if_newer, current, version_of
+from mystira_data.query import Page, Query
+
+WRITE_ATTEMPTS = 50
+
+
+class PolyglotRepository:
+    """One entry point for game data, whatever phase each container is in."""
+
+    def __init__(
+        self,
+        documents: EntityStore,
+        relational: EntityStore | None,
+        control: PhaseControl,
+        secondary: SecondaryWriter,
+    ) -> None:
+        self.stores: dict[Side, EntityStore | None] = {
+            Side.DOCUMENT: documents,
+            Side.RELATIONAL: relational,
+        }
+        self.control = control
+        self.secondary = secondary
+
+    async def routing(self, container: str) -> Routing:
+        return ROUTES[await self.control.phase(container)]
+
+    def store(self, side: Side) -> EntityStore:
+        store = self.stores[side]
+        if store is None:
+            raise NotFound("relational store", "not configured")
+        return store
+
+    # -- reads ---------------------------------------------------------------------------
+    async def read(self, container: str, id: str, partition_key: Any) -> Document:
+        route = await self.routing(container)
+        return await self.store(route.reads).read(container, id, partition_key)
+
+    async def query(
+        self, container: str, query: Query, *, continuation: str | None = None
+    ) -> Page:
+        route = await self.routing(container)
+        return await self.store(route.reads).query(container, query, continuation=continuation)
+
+    async def count(self, container: str, query: Query) -> int:
+        route = await self.routing(container)
+        return await self.store(route.reads).count(container, query)
+
+    # -- writes --------------------------------------------------------------------------
+    async def create(self, container: str, doc: Document) -> Document:
+        """Insert a new document; `AlreadyExists` if a live one has that id."""
+        body = validated(container, doc)
+        async with self.control.gate(container).write():
+            route = await self.routing(container)
+            primary = self.store(route.primary)
+            existing = await current(primary, container, body["id"], pk_of(container, body))
+            body["_version"] = version_of(existing) + 1
+            stored = await primary.create(container, body)
+            await self._to_secondary(route, container, stored)
+        return stored
+
+    async def replace(
+        self, container: str, doc: Document, *, expected_version: int | None = None
+    ) -> Document:
+        """Update a live document; with ``expected_version``, only if it is still current."""
+        body = validated(container, doc)
+        return await self._update(container, body, expected_version, must_exist=True)
+
+    async def upsert(self, container: str, doc: Document) -> Document:
+        """Create or overwrite (last writer wins, but never loses a concurrent update's bump)."""
+        body = validated(container, doc)
+        return await self._update(container, body, None, must_exist=False)
+
+    async def delete(
+        self, container: str, id: str, partition_key: Any, *, expected_version: int | None = None
+    ) -> Document:
+        """Tombstone the document in both stores and cascade to its children (V002 rules)."""
+        async with self.control.gate(container).write():
+            route = await self.routing(container)
+            primary = self.store(route.primary)
+            existing = await self._live(primary, container, id, partition_key, expected_version)
+            tomb = await primary.delete(
+                container, id, partition_key, if_match=existing.get("_etag")
+            )
+            await self._to_secondary(route, container, tomb)
+        await cascade.after_delete(self, container, tomb)
+        return tomb
+
+    async def _update(
+        self, container: str, body: Document, expected: int | None, *, must_exist: bool
+    ) -> Document:
+        for _ in range(WRITE_ATTEMPTS):
+            async with self.control.gate(container).write():
+                route = await self.routing(container)
+                try:
+                    stored = await self._write_primary(route, container, body, expected, must_exist)
+                except ConcurrencyConflict:
+                    if expected is not None:
+                        raise
+                    continue
+                await self._to_secondary(route, container, stored)
+                return stored
+        raise ConcurrencyConflict(f"{container}/{body['id']}: too many concurrent writers")
+
+    async def _write_primary(
+        self, route: Routing, container: str, body: Document, expected: int | None,
+        must_exist: bool,
+    ) -> Document:
+        primary = self.store(route.primary)
+        pk = pk_of(container, body)
+        existing = await current(primary, container, body["id"], pk)
+        live = existing is not None and not existing.get("_deleted")
+        if must_exist and not live:
+            raise NotFound(container, body["id"])
+        if expected is not None and version_of(existing) != expected:
+            raise ConcurrencyConflict(
+                f"{container}/{body['id']} is at v{version_of(existing)}, expected v{expected}"
+            )
+        new = {**body, "_version": version_of(existing) + 1}
+        if existing is None:
+            return await primary.create(container, new)
+        return await primary.upsert(container, new, if_match=existing.get("_etag"))
+
+    async def _live(
+        self, store: EntityStore, container: str, id: str, pk: Any, expected: int | None
+    ) -> Document:
+        existing = await current(store, container, id, pk)
+        if existing is None or existing.get("_deleted"):
+            raise NotFound(container, id)
+        if expected is not None and version_of(existing) != expected:
+            raise ConcurrencyConflict(f"{container}/{id} is at v{version_of(existing)}")
+        return existing
+
+    async def _to_secondary(self, route: Routing, container: str, doc: Document) -> None:
+        if route.secondary is None:
+            return
+        target = self.store(route.secondary)
+        await self.secondary.write(
+            lambda c, d: apply_if_newer(target, c, d), container, doc, route.secondary.value
+        )
+
+
+def validated(container: str, doc: Document) -> Document:
+    """The document normalised through its model (InvalidDocument names the bad field)."""
+    spec = catalog.get(container)
+    codec = codec_for(spec.model)
+    return codec.encode(codec.decode(doc))
+
+
+def pk_of(container: str, doc: Document) -> Any:
+    return doc[catalog.get(container).pk_field]

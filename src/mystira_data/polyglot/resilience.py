@@ -1,0 +1,153 @@
+"""Retry and circuit breaking per backend.
+
+Retries use stamina (exponential backoff with jitter, attempt and time caps) and only fire on
+errors our hierarchy marks ``transient``: never on 4xx-like errors, never on `Throttled`
+(the Cosmos SDK already retried 429s) and never on `CircuitOpen`. The breaker is ours: a
+small asyncio-friendly state machine (closed → open after N consecutive failures → half-open
+after the open period lets one probe through). State changes go to hooks as frozen events.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, TypeVar
+
+import stamina
+
+from mystira_data.errors import CircuitOpen, MystiraError, StoreUnavailable
+
+T = TypeVar("T")
+
+
+class BreakerState(str, Enum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half-open"
+
+
+@dataclass(frozen=True)
+class BreakerEvent:
+    """A breaker changed state."""
+
+    backend: str
+    state: BreakerState
+    failures: int
+
+
+Hook = Callable[[BreakerEvent], None]
+
+
+@dataclass
+class CircuitBreaker:
+    """Opens after ``threshold`` consecutive failures for ``open_seconds``, then half-opens."""
+
+    backend: str
+    threshold: int = 5
+    open_seconds: float = 30.0
+    clock: Callable[[], float] = time.monotonic
+    hooks: list[Hook] = field(default_factory=list)
+    failures: int = 0
+    _opened_at: float | None = None
+    _probing: bool = False
+
+    @property
+    def state(self) -> BreakerState:
+        if self._opened_at is None:
+            return BreakerState.CLOSED
+        if self.clock() - self._opened_at >= self.open_seconds:
+            return BreakerState.HALF_OPEN
+        return BreakerState.OPEN
+
+    def before_call(self) -> None:
+        """Fail fast while open; in half-open let a single probe through."""
+        state = self.state
+        if state is BreakerState.OPEN or (state is BreakerState.HALF_OPEN and self._probing):
+            raise CircuitOpen(f"{self.backend}: circuit open after {self.failures} failures")
+        self._probing = state is BreakerState.HALF_OPEN
+
+    def record_success(self) -> None:
+        was_open = self._opened_at is not None
+        self.failures, self._opened_at, self._probing = 0, None, False
+        if was_open:
+            self._emit(BreakerState.CLOSED)
+
+    def record_failure(self) -> None:
+        self.failures += 1
+        if self._probing or (self._opened_at is None and self.failures >= self.threshold):
+            self._opened_at, self._probing = self.clock(), False
+            self._emit(BreakerState.OPEN)
+
+    def _emit(self, state: BreakerState) -> None:
+        event = BreakerEvent(self.backend, state, self.failures)
+        for hook in self.hooks:
+            hook(event)
+
+
+def _retry_on(exc: Exception) -> bool:
+    return isinstance(exc, MystiraError) and exc.transient
+
+
+@dataclass
+class Policy:
+    """Retry + breaker for one backend; `call` runs one operation through both."""
+
+    breaker: CircuitBreaker
+    attempts: int = 3
+    base_delay: float = 0.1
+    max_delay: float = 2.0
+    timeout: float = 30.0
+
+    async def call(self, operation: Callable[[], Awaitable[T]]) -> T:
+        for attempt in stamina.retry_context(
+            on=_retry_on,
+            attempts=self.attempts,
+            timeout=self.timeout,
+            wait_initial=self.base_delay,
+            wait_max=self.max_delay,
+            wait_jitter=self.base_delay,
+        ):
+            with attempt:
+                return await self._once(operation)
+        raise AssertionError("unreachable: stamina re-raises the last error")
+
+    async def _once(self, operation: Callable[[], Awaitable[T]]) -> T:
+        self.breaker.before_call()
+        try:
+            result = await operation()
+        except MystiraError as exc:
+            # Only backend trouble counts against the breaker, not a caller's bad request.
+            if isinstance(exc, CircuitOpen):
+                raise
+            if isinstance(exc, StoreUnavailable):
+                self.breaker.record_failure()
+            else:
+                self.breaker.record_success()
+            raise
+        self.breaker.record_success()
+        return result
+
+
+class Resilient:
+    """Wraps a store so each of its coroutine methods runs through a `Policy`.
+
+    Async iterators (``read_all``) pass straight through: a retry could not resume them.
+    """
+
+    def __init__(self, inner: Any, policy: Policy) -> None:
+        self._inner = inner
+        self.policy = policy
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._inner, name)
+        if not inspect.iscoroutinefunction(target):
+            return target
+
+        async def guarded(*args: Any, **kwargs: Any) -> Any:
+            return await self.policy.call(lambda: target(*args, **kwargs))
+
+        return guarded
+

@@ -1,0 +1,120 @@
+"""Retry only transient errors; breaker opens after N failures, half-opens, closes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import stamina
+
+from mystira_data.errors import (
+    CircuitOpen,
+    ConcurrencyConflict,
+    NotFound,
+    StoreUnavailable,
+    Throttled,
+)
+from mystira_data.polyglot.resilience import (
+    BreakerEvent,
+    BreakerState,
+    CircuitBreaker,
+    Policy,
+    Resilient,
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_sleeps() -> Iterator[None]:
+    with stamina.set_testing(True, attempts=3, cap=True):
+        yield
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Flaky:
+    def __init__(self, errors: list[Exception]) -> None:
+        self.errors = errors
+        self.calls = 0
+
+    async def op(self) -> str:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return "ok"
+
+
+def policy(clock: Clock | None = None, events: list[BreakerEvent] | None = None) -> Policy:
+    breaker = CircuitBreaker("pg", threshold=5, open_seconds=30, clock=clock or Clock())
+    if events is not None:
+        breaker.hooks.append(events.append)
+    return Policy(breaker, attempts=3)
+
+
+async def test_transient_errors_are_retried_up_to_three_attempts() -> None:
+    flaky = Flaky([StoreUnavailable("down"), StoreUnavailable("down")])
+    assert await policy().call(flaky.op) == "ok"
+    assert flaky.calls == 3
+    always = Flaky([StoreUnavailable(str(i)) for i in range(5)])
+    with pytest.raises(StoreUnavailable):
+        await policy().call(always.op)
+    assert always.calls == 3
+
+
+@pytest.mark.parametrize(
+    "error", [NotFound("C", "x"), ConcurrencyConflict("stale"), Throttled("429", retry_after=1)]
+)
+async def test_non_transient_errors_are_not_retried(error: Exception) -> None:
+    flaky = Flaky([error])
+    with pytest.raises(type(error)):
+        await policy().call(flaky.op)
+    assert flaky.calls == 1
+
+
+async def test_breaker_opens_after_five_failures_then_half_opens_and_closes() -> None:
+    clock, events = Clock(), []
+    p = policy(clock, events)
+    p.attempts = 1
+    for _ in range(5):
+        with pytest.raises(StoreUnavailable):
+            await p.call(Flaky([StoreUnavailable("down")]).op)
+    assert p.breaker.state is BreakerState.OPEN
+    untouched = Flaky([])
+    with pytest.raises(CircuitOpen):
+        await p.call(untouched.op)
+    assert untouched.calls == 0
+    clock.now = 30.0
+    assert p.breaker.state is BreakerState.HALF_OPEN
+    assert await p.call(untouched.op) == "ok"
+    assert p.breaker.state is BreakerState.CLOSED
+    assert [e.state for e in events] == [BreakerState.OPEN, BreakerState.CLOSED]
+
+
+async def test_failed_probe_reopens_and_caller_errors_do_not_trip() -> None:
+    clock = Clock()
+    p = policy(clock)
+    p.attempts = 1
+    for _ in range(10):
+        with pytest.raises(NotFound):
+            await p.call(Flaky([NotFound("C", "x")]).op)
+    assert p.breaker.state is BreakerState.CLOSED
+    for _ in range(5):
+        with pytest.raises(StoreUnavailable):
+            await p.call(Flaky([StoreUnavailable("down")]).op)
+    clock.now = 31.0
+    with pytest.raises(StoreUnavailable):
+        await p.call(Flaky([StoreUnavailable("still down")]).op)
+    assert p.breaker.state is BreakerState.OPEN
+
+
+async def test_resilient_wraps_coroutine_methods_only() -> None:
+    flaky = Flaky([StoreUnavailable("down")])
+    wrapped = Resilient(flaky, policy())
+    assert await wrapped.op() == "ok"
+    assert flaky.calls == 2
+    assert wrapped.errors == []
