@@ -173,15 +173,15 @@ def _squash(name: str) -> str:
 
 def _canonical(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
     """Rename keys to ``model``'s field names, ignoring case and underscores; recurse."""
-    fields = {}
+    fields: dict[str, tuple[str, FieldInfo | None]] = {}
     for name, info in model.model_fields.items():
         fields[_squash(name)] = (name, info)
         if info.alias:
             fields[_squash(info.alias)] = (name, info)
     out: dict[str, Any] = {}
     for key, value in data.items():
-        name, info = fields.get(_squash(key), (key, None))
-        sub = info.annotation if info is not None else None
+        name, found = fields.get(_squash(key), (key, None))
+        sub = found.annotation if found is not None else None
         if isinstance(value, dict) and isinstance(sub, type) and issubclass(sub, BaseModel):
             value = _canonical(sub, value)
         out[name] = value
@@ -213,7 +213,8 @@ def _dotnet_key(loc: tuple[int | str, ...]) -> str:
     parts: list[str] = []
     model: Any = Settings
     for item in loc:
-        info = model.model_fields.get(item) if isinstance(model, type) else None
+        is_model = isinstance(model, type) and issubclass(model, BaseModel)
+        info = model.model_fields.get(item) if is_model else None
         parts.append(info.alias or str(item) if info is not None else str(item))
         model = info.annotation if info is not None else None
     return ":".join(parts) or "settings"

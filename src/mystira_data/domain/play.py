@@ -121,6 +121,6 @@ class PlayerScenarioScore(Document):
 
     profile_id: NonBlankStr
     scenario_id: str = ""
-    game_session_id: str = ""
+    game_session_id: str | None = None  # NULL once its session is deleted (V002 SET NULL)
     axis_scores: dict[str, float] = Field(default_factory=dict)
     created_at: UtcDateTime = Field(default_factory=utc_now)
