@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from mystira_data.errors import InvalidQuery
@@ -19,7 +19,7 @@ _PATH = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$")
 MAX_PAGE_SIZE = 1000
 
 
-class Op(str, Enum):
+class Op(StrEnum):
     EQ = "eq"
     NE = "ne"
     LT = "lt"

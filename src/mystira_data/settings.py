@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from contextvars import ContextVar
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from pydantic_settings import (
 from mystira_data.errors import ConfigError
 
 
-class Phase(str, Enum):
+class Phase(StrEnum):
     """Migration phase of one container (DESIGN.md §4), in forward order."""
 
     COSMOS_ONLY = "CosmosOnly"
@@ -52,9 +52,7 @@ class PolyglotPersistence(_Section):
     enable_compensation: bool = Field(default=True, alias="EnableCompensation")
     dual_write_timeout_ms: int = Field(default=5000, ge=1, le=600_000, alias="DualWriteTimeoutMs")
     secondary_write_mode: str = Field(default="inline", alias="SecondaryWriteMode")
-    enable_consistency_validation: bool = Field(
-        default=False, alias="EnableConsistencyValidation"
-    )
+    enable_consistency_validation: bool = Field(default=False, alias="EnableConsistencyValidation")
     consistency_sample_rate: float = Field(
         default=0.1, ge=0.0, le=1.0, alias="ConsistencySampleRate"
     )

@@ -16,7 +16,8 @@ from mystira_data.settings import Settings, load_settings
 
 T = TypeVar("T")
 
-console = Console()
+# Wide enough for the status table when output is piped (Rich assumes 80 columns then).
+console = Console(width=None if Console().is_terminal else 160)
 err_console = Console(stderr=True)
 
 

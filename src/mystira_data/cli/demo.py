@@ -20,7 +20,7 @@ from mystira_data.settings import Settings, load_settings
 
 def demo_command(
     ctx: typer.Context,
-    accounts: Annotated[int, typer.Option("--accounts", min=1)] = 10,
+    accounts: Annotated[int, typer.Option("--accounts", min=1)] = 25,
     random_seed: Annotated[int, typer.Option("--random-seed")] = 0,
 ) -> None:
     """Seed master and demo data into a fresh data dir and print the status table."""
@@ -35,7 +35,9 @@ def demo_command(
     console.print(render(rows))
 
 
-async def _demo(settings: Settings, accounts: int, random_seed: int) -> list[status.ContainerStatus]:
+async def _demo(
+    settings: Settings, accounts: int, random_seed: int
+) -> list[status.ContainerStatus]:
     await seed_all(settings, None, True, accounts, random_seed)
     async with open_stores(settings) as stores:
         return await status.collect(stores)

@@ -34,17 +34,15 @@ async def seed_all(
     settings: Settings, source: Path | None, demo: bool, accounts: int, random_seed: int
 ) -> dict[str, int]:
     """Seed master data, then demo data if asked; returns documents written per container."""
-    from mystira_data.seed.demo import seed_demo
-    from mystira_data.seed.master import seed_master
+    from mystira_data.seed import seed_demo, seed_master
 
     async with open_stores(settings) as stores:
-        counts = await seed_master(stores.documents, source)
         if demo:
-            for name, n in (await seed_demo(
-                stores.documents, accounts=accounts, random_seed=random_seed
-            )).items():
-                counts[name] = counts.get(name, 0) + n
-        return counts
+            # seed_demo also seeds the master data its documents refer to.
+            return await seed_demo(
+                stores.documents, accounts=accounts, random_seed=random_seed, source_dir=source
+            )
+        return await seed_master(stores.documents, source)
 
 
 def counts_table(counts: dict[str, int]) -> Table:

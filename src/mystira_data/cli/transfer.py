@@ -17,8 +17,9 @@ from mystira_data.settings import Settings
 def export_command(
     ctx: typer.Context,
     container: Annotated[str, typer.Argument(help="Container name, e.g. GameSessions.")],
-    out: Annotated[Path | None, typer.Option("--out", help="File to write (default stdout).")]
-    = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File to write (default stdout).")
+    ] = None,
 ) -> None:
     """Write every live document of CONTAINER as JSON Lines."""
 

@@ -116,6 +116,14 @@ def live(conn: Conn, key: Key, if_match: str | None) -> Row:
     return row
 
 
+def stored(conn: Conn, key: Key, if_match: str) -> Row:
+    """The stored row (tombstones too) if it carries ``if_match``, else `ConcurrencyConflict`."""
+    row = select(conn, key)
+    if row is None or if_match != row.etag:
+        raise ConcurrencyConflict(f"{key.container}/{key.id}: etag {if_match} is stale")
+    return row
+
+
 def put(conn: Conn, key: Key, doc: Document) -> Document:
     """Stamp a new etag, ``_ts`` and lsn and write the row (insert or overwrite)."""
     stored = {k: v for k, v in doc.items() if k not in SYSTEM_FIELDS}

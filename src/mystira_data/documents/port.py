@@ -38,8 +38,11 @@ class DocumentStore(Protocol):
     async def read(self, container: str, id: str, partition_key: Any) -> Document:
         """The live document; `NotFound` for missing or tombstoned."""
 
-    async def upsert(self, container: str, doc: Document) -> Document:
-        """Insert or overwrite unconditionally."""
+    async def upsert(
+        self, container: str, doc: Document, *, if_match: str | None = None
+    ) -> Document:
+        """Insert or overwrite; with ``if_match``, only over a stored document (live or
+        tombstone) carrying that ETag, else `ConcurrencyConflict`."""
 
     async def replace(
         self, container: str, doc: Document, *, if_match: str | None = None

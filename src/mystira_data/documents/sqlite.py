@@ -35,6 +35,7 @@ from mystira_data.documents._sqlite_io import (
     live,
     put,
     select,
+    stored,
     transaction,
 )
 from mystira_data.documents.port import Document, check_document, check_id
@@ -212,9 +213,17 @@ class SqliteDocumentStore:
 
         return await self._write(tx)
 
-    async def upsert(self, container: str, doc: Document) -> Document:
+    async def upsert(
+        self, container: str, doc: Document, *, if_match: str | None = None
+    ) -> Document:
         key = self._key_of(container, doc)
-        return await self._write(lambda conn: put(conn, key, doc))
+
+        def tx(conn: Conn) -> Document:
+            if if_match is not None:
+                stored(conn, key, if_match)
+            return put(conn, key, doc)
+
+        return await self._write(tx)
 
     async def replace(
         self, container: str, doc: Document, *, if_match: str | None = None

@@ -147,9 +147,7 @@ class PhaseControl:
             await self._check_guards(container, current, target, force)
             if self.catch_up is not None:
                 await self.catch_up(container, current, target)
-            transition = Transition(
-                container, current, target, datetime.now(UTC), reason, force
-            )
+            transition = Transition(container, current, target, datetime.now(UTC), reason, force)
             await self.store.save(transition)
             self._cache[container] = target
             return transition

@@ -32,6 +32,9 @@ class LeaseStore(Protocol):
 
     async def leases(self, container: str) -> list[Lease]: ...
 
+    async def ensure(self, container: str, ranges: list[str]) -> None:
+        """Create missing lease rows (unowned, no checkpoint) for ``ranges``."""
+
     async def claim(self, lease: Lease, owner: str, until: datetime) -> Lease | None:
         """Take ``lease`` if it is still exactly as read (same owner and expiry)."""
 
@@ -50,7 +53,7 @@ class MemoryLeaseStore:
     async def leases(self, container: str) -> list[Lease]:
         return [v for (c, _), v in sorted(self.rows.items()) if c == container]
 
-    def ensure(self, container: str, ranges: list[str]) -> None:
+    async def ensure(self, container: str, ranges: list[str]) -> None:
         for r in ranges:
             self.rows.setdefault((container, r), Lease(container, r, None, None, None))
 
@@ -85,8 +88,12 @@ async def balance(
     live = Counter(r.owner for r in rows if not r.free(now) and r.owner is not None)
     live[owner] += 0
     share = math.ceil(len(rows) / len(live)) if rows else 0
-    mine = [c for r in rows if r.owner == owner and not r.free(now)
-            if (c := await store.claim(r, owner, until))]
+    mine = [
+        c
+        for r in rows
+        if r.owner == owner and not r.free(now)
+        if (c := await store.claim(r, owner, until))
+    ]
     for r in rows:
         if len(mine) >= share:
             break
@@ -98,8 +105,13 @@ async def balance(
 
 
 async def _steal_one(
-    store: LeaseStore, rows: list[Lease], live: Counter[str], share: int,
-    owner: str, until: datetime, now: datetime,
+    store: LeaseStore,
+    rows: list[Lease],
+    live: Counter[str],
+    share: int,
+    owner: str,
+    until: datetime,
+    now: datetime,
 ) -> list[Lease]:
     for r in rows:
         if r.owner not in (None, owner) and not r.free(now) and live[r.owner or ""] > share:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from mystira_data import catalog
 from mystira_data.errors import PhaseTransitionRefused
@@ -21,7 +21,7 @@ GUARDED = frozenset({Phase.DUAL_WRITE_POSTGRES_READ, Phase.POSTGRES_ONLY})
 PARENTS = {"GameSessions": "Accounts", "PlayerScenarioScores": "GameSessions"}
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     DOCUMENT = "document"
     RELATIONAL = "relational"
 
@@ -50,8 +50,7 @@ def check_allowed(container: str, phase: Phase) -> None:
     spec = catalog.get(container)
     if phase is not Phase.COSMOS_ONLY and not spec.is_relational:
         raise PhaseTransitionRefused(
-            f"{container} has no relational mapping ({spec.placement.value}); "
-            "it stays CosmosOnly"
+            f"{container} has no relational mapping ({spec.placement.value}); it stays CosmosOnly"
         )
 
 

@@ -101,10 +101,14 @@ class Processor:
         self.batch_size = batch_size
         self.stats = Stats()
         self._attempts: dict[tuple[str, int], int] = {}
+        self._ensured = False
 
     async def run_once(self) -> int:
         """Claim leases, drain each owned range to its end once; returns changes applied."""
         applied = 0
+        if not self._ensured:
+            await self.leases.ensure(self.container, await self.source.feed_ranges(self.container))
+            self._ensured = True
         for lease in await balance(self.leases, self.container, self.owner, self.lease_ttl):
             applied += await self._drain(lease)
         return applied
@@ -173,8 +177,13 @@ class Processor:
 
     async def _dead_letter(self, doc: Document, key: tuple[str, int], exc: Exception) -> None:
         letter = DeadLetter(
-            self.container, key[0], key[1], f"{type(exc).__name__}: {exc}",
-            self._attempts.pop(key, 0), datetime.now(UTC), doc,
+            self.container,
+            key[0],
+            key[1],
+            f"{type(exc).__name__}: {exc}",
+            self._attempts.pop(key, 0),
+            datetime.now(UTC),
+            doc,
         )
         await self.dead_letters.add(letter)
         self.stats.dead_lettered += 1

@@ -55,9 +55,7 @@ class PolyglotRepository:
         route = await self.routing(container)
         return await self.store(route.reads).read(container, id, partition_key)
 
-    async def query(
-        self, container: str, query: Query, *, continuation: str | None = None
-    ) -> Page:
+    async def query(self, container: str, query: Query, *, continuation: str | None = None) -> Page:
         route = await self.routing(container)
         return await self.store(route.reads).query(container, query, continuation=continuation)
 
@@ -122,7 +120,11 @@ class PolyglotRepository:
         raise ConcurrencyConflict(f"{container}/{body['id']}: too many concurrent writers")
 
     async def _write_primary(
-        self, route: Routing, container: str, body: Document, expected: int | None,
+        self,
+        route: Routing,
+        container: str,
+        body: Document,
+        expected: int | None,
         must_exist: bool,
     ) -> Document:
         primary = self.store(route.primary)

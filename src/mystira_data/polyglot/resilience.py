@@ -13,7 +13,7 @@ import inspect
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any, TypeVar
 
 import stamina
@@ -23,7 +23,7 @@ from mystira_data.errors import CircuitOpen, MystiraError, StoreUnavailable
 T = TypeVar("T")
 
 
-class BreakerState(str, Enum):
+class BreakerState(StrEnum):
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half-open"
@@ -150,4 +150,3 @@ class Resilient:
             return await self.policy.call(lambda: target(*args, **kwargs))
 
         return guarded
-

@@ -46,13 +46,22 @@ class SyncLog:
     def record(self, container: str, doc: Document, target: str, error: str) -> None:
         self.failed += 1
         failure = SyncFailure(
-            container, str(doc.get("id")), int(doc.get("_version", 0)), target, error,
+            container,
+            str(doc.get("id")),
+            int(doc.get("_version", 0)),
+            target,
+            error,
             datetime.now(UTC),
         )
         self.failures.append(failure)
         del self.failures[: max(0, len(self.failures) - self.capacity)]
-        log.warning("secondary write to %s failed for %s/%s: %s",
-                    target, container, failure.entity_id, error)
+        log.warning(
+            "secondary write to %s failed for %s/%s: %s",
+            target,
+            container,
+            failure.entity_id,
+            error,
+        )
 
     def drain(self) -> list[SyncFailure]:
         """Hand the recorded failures to a persister, forgetting them here."""

@@ -18,14 +18,14 @@ def owners(store: MemoryLeaseStore) -> Counter[str | None]:
 
 async def test_single_worker_takes_every_range() -> None:
     store = MemoryLeaseStore()
-    store.ensure("C", RANGES)
+    await store.ensure("C", RANGES)
     mine = await balance(store, "C", "a", TTL, T0)
     assert sorted(lease.feed_range for lease in mine) == RANGES
 
 
 async def test_second_worker_rebalances_to_half() -> None:
     store = MemoryLeaseStore()
-    store.ensure("C", RANGES)
+    await store.ensure("C", RANGES)
     await balance(store, "C", "a", TTL, T0)
     for step in range(1, 4):
         now = T0 + timedelta(seconds=step)
@@ -36,7 +36,7 @@ async def test_second_worker_rebalances_to_half() -> None:
 
 async def test_dead_worker_ranges_are_taken_over_after_expiry() -> None:
     store = MemoryLeaseStore()
-    store.ensure("C", RANGES)
+    await store.ensure("C", RANGES)
     await balance(store, "C", "a", TTL, T0)
     assert await balance(store, "C", "b", TTL, T0 + timedelta(seconds=1)) != []
     later = T0 + timedelta(seconds=30)  # a stopped renewing
@@ -47,7 +47,7 @@ async def test_dead_worker_ranges_are_taken_over_after_expiry() -> None:
 
 async def test_checkpoint_only_saved_by_current_owner() -> None:
     store = MemoryLeaseStore()
-    store.ensure("C", ["r0"])
+    await store.ensure("C", ["r0"])
     (lease,) = await balance(store, "C", "a", TTL, T0)
     assert await store.save_checkpoint(lease, "7")
     await balance(store, "C", "b", TTL, T0 + timedelta(seconds=60))
