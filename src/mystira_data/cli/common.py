@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,7 +18,7 @@ T = TypeVar("T")
 
 # Wide enough for the status table when output is piped (Rich assumes 80 columns then).
 console = Console(width=None if Console().is_terminal else 160)
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 @dataclass
@@ -37,7 +37,7 @@ def options(ctx: typer.Context) -> GlobalOptions:
     return obj
 
 
-def run(ctx: typer.Context, body: Callable[[Settings], Awaitable[T]]) -> T:
+def run(ctx: typer.Context, body: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
     """Load settings, run ``body`` on an event loop, and turn our errors into exit code 2."""
     try:
         settings = options(ctx).settings()
