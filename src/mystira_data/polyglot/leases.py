@@ -22,6 +22,7 @@ class Lease:
     owner: str | None
     expires_at: datetime | None
     checkpoint: str | None
+    token: int = 0  # bumped on every claim: fences a worker that lost the lease
 
     def free(self, now: datetime) -> bool:
         return self.owner is None or self.expires_at is None or self.expires_at <= now
@@ -60,22 +61,24 @@ class MemoryLeaseStore:
     async def claim(self, lease: Lease, owner: str, until: datetime) -> Lease | None:
         key = (lease.container, lease.feed_range)
         row = self.rows.get(key, lease)
-        if (row.owner, row.expires_at) != (lease.owner, lease.expires_at):
+        if row.token != lease.token:
             return None
-        self.rows[key] = replace(row, owner=owner, expires_at=until)
+        self.rows[key] = replace(row, owner=owner, expires_at=until, token=row.token + 1)
         return self.rows[key]
 
     async def save_checkpoint(self, lease: Lease, checkpoint: str | None) -> bool:
         key = (lease.container, lease.feed_range)
-        if self.rows[key].owner != lease.owner:
+        if self.rows[key].token != lease.token:
             return False
         self.rows[key] = replace(self.rows[key], checkpoint=checkpoint)
         return True
 
     async def release(self, lease: Lease) -> None:
         key = (lease.container, lease.feed_range)
-        if self.rows[key].owner == lease.owner:
-            self.rows[key] = replace(self.rows[key], owner=None, expires_at=None)
+        if self.rows[key].token == lease.token:
+            self.rows[key] = replace(
+                self.rows[key], owner=None, expires_at=None, token=lease.token + 1
+            )
 
 
 async def balance(

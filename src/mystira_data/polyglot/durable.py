@@ -1,0 +1,206 @@
+"""The polyglot layer's durable state in the relational store's ``_polyglot_*`` tables.
+
+Phase record + history, replication leases (with a fencing token), dead letters, the sync log,
+and the outbox seen as a change source for the relay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from mystira_data.documents.port import Document
+from mystira_data.polyglot.control import Transition
+from mystira_data.polyglot.leases import Lease
+from mystira_data.polyglot.replication import DeadLetter
+from mystira_data.polyglot.secondary import SyncFailure
+from mystira_data.query import ChangeBatch
+from mystira_data.relational import tables as t
+from mystira_data.relational.store import RelationalStore
+from mystira_data.settings import Phase
+
+OUTBOX_RANGE = "outbox"
+
+
+class RelationalPhaseStore:
+    """`PhaseStore` on ``_polyglot_phase`` and ``_polyglot_phase_history``."""
+
+    def __init__(self, store: RelationalStore) -> None:
+        self.store = store
+
+    async def load(self) -> dict[str, Phase]:
+        async with self.store.reading() as conn:
+            rows = await conn.execute(sa.select(t.phase.c.container, t.phase.c.phase))
+            return {c: Phase(p) for c, p in rows}
+
+    async def save(self, tr: Transition) -> None:
+        async with self.store.transaction() as conn:
+            updated = await conn.execute(
+                sa.update(t.phase)
+                .where(t.phase.c.container == tr.container)
+                .values(phase=tr.to_phase.value, version=t.phase.c.version + 1, updated_at=tr.at)
+            )
+            if updated.rowcount == 0:
+                await conn.execute(
+                    sa.insert(t.phase).values(
+                        container=tr.container, phase=tr.to_phase.value, updated_at=tr.at
+                    )
+                )
+            await conn.execute(sa.insert(t.phase_history).values(
+                container=tr.container, from_phase=tr.from_phase.value,
+                to_phase=tr.to_phase.value, at=tr.at, reason=tr.reason, forced=tr.forced,
+            ))
+
+    async def history(self, container: str | None = None) -> list[Transition]:
+        h = t.phase_history
+        stmt = sa.select(h).order_by(h.c.id)
+        if container is not None:
+            stmt = stmt.where(h.c.container == container)
+        async with self.store.reading() as conn:
+            return [
+                Transition(r.container, Phase(r.from_phase), Phase(r.to_phase), r.at,
+                           r.reason or "", bool(r.forced))
+                for r in await conn.execute(stmt)
+            ]
+
+
+class RelationalLeaseStore:
+    """`LeaseStore` on ``_polyglot_leases``; ``lease_token`` fences a lost owner's checkpoint."""
+
+    def __init__(self, store: RelationalStore) -> None:
+        self.store = store
+
+    async def leases(self, container: str) -> list[Lease]:
+        le = t.leases
+        stmt = sa.select(le).where(le.c.container == container).order_by(le.c.feed_range)
+        async with self.store.reading() as conn:
+            return [
+                Lease(r.container, r.feed_range, r.owner, r.lease_expires_at, r.checkpoint,
+                      int(r.lease_token))
+                for r in await conn.execute(stmt)
+            ]
+
+    async def ensure(self, container: str, ranges: list[str]) -> None:
+        existing = {lease.feed_range for lease in await self.leases(container)}
+        missing = [r for r in ranges if r not in existing]
+        if not missing:
+            return
+        async with self.store.transaction() as conn:
+            for r in missing:
+                exists = await conn.execute(sa.select(t.leases.c.container).where(
+                    t.leases.c.container == container, t.leases.c.feed_range == r))
+                if exists.first() is None:
+                    await conn.execute(sa.insert(t.leases).values(container=container,
+                                                                  feed_range=r))
+
+    async def claim(self, lease: Lease, owner: str, until: datetime) -> Lease | None:
+        le = t.leases
+        stmt = (
+            sa.update(le)
+            .where(*self._key(lease), le.c.lease_token == lease.token)
+            .values(owner=owner, lease_expires_at=until, lease_token=lease.token + 1,
+                    updated_at=datetime.now(UTC))
+        )
+        async with self.store.transaction() as conn:
+            if (await conn.execute(stmt)).rowcount != 1:
+                return None
+        return replace(lease, owner=owner, expires_at=until, token=lease.token + 1)
+
+    async def save_checkpoint(self, lease: Lease, checkpoint: str | None) -> bool:
+        stmt = (
+            sa.update(t.leases)
+            .where(*self._key(lease), t.leases.c.lease_token == lease.token)
+            .values(checkpoint=checkpoint, updated_at=datetime.now(UTC))
+        )
+        async with self.store.transaction() as conn:
+            return bool((await conn.execute(stmt)).rowcount == 1)
+
+    async def release(self, lease: Lease) -> None:
+        stmt = (
+            sa.update(t.leases)
+            .where(*self._key(lease), t.leases.c.lease_token == lease.token)
+            .values(owner=None, lease_expires_at=None, lease_token=lease.token + 1)
+        )
+        async with self.store.transaction() as conn:
+            await conn.execute(stmt)
+
+    @staticmethod
+    def _key(lease: Lease) -> tuple[sa.ColumnElement[bool], ...]:
+        return (t.leases.c.container == lease.container,
+                t.leases.c.feed_range == lease.feed_range)
+
+
+class RelationalDeadLetters:
+    """`DeadLetters` on ``_polyglot_dead_letters``."""
+
+    def __init__(self, store: RelationalStore, source: str) -> None:
+        self.store = store
+        self.source = source
+
+    async def add(self, letter: DeadLetter) -> None:
+        async with self.store.transaction() as conn:
+            await conn.execute(sa.insert(t.dead_letters).values(
+                container=letter.container, entity_id=letter.entity_id,
+                _version=letter.version, source=self.source, payload=letter.document,
+                error=letter.error[:4000], attempts=letter.attempts, created_at=letter.at,
+            ))
+
+    async def open_count(self) -> dict[str, int]:
+        d = t.dead_letters
+        stmt = (sa.select(d.c.container, sa.func.count()).where(d.c.resolved_at.is_(None))
+                .group_by(d.c.container))
+        async with self.store.reading() as conn:
+            return {c: int(n) for c, n in await conn.execute(stmt)}
+
+
+async def persist_sync_failures(store: RelationalStore, failures: list[SyncFailure]) -> None:
+    """Write secondary-write failures to V001's ``_polyglot_sync_log`` (status 'failed')."""
+    if not failures:
+        return
+    rows = [{
+        "entity_type": f.container, "entity_id": f.entity_id[:36], "operation": "UPSERT",
+        "source_backend": "postgres" if f.target == "document" else "cosmos",
+        "sync_status": "failed", "error_message": f.error[:4000], "created_at": f.at,
+    } for f in failures]
+    async with store.transaction() as conn:
+        await conn.execute(sa.insert(t.sync_log), rows)
+
+
+class OutboxSource:
+    """The relational outbox as a change source with one range.
+
+    Outbox ids come from a sequence, and PostgreSQL may commit a lower id after a higher one,
+    so "id > checkpoint" could skip a row. Instead every call reads the oldest *unrelayed*
+    rows; the checkpoint names exactly the ids of the batch last handed out, which the
+    processor saves only after applying them, so the next call marks those relayed first.
+    """
+
+    def __init__(self, store: RelationalStore) -> None:
+        self.store = store
+
+    async def feed_ranges(self, container: str) -> list[str]:
+        return [OUTBOX_RANGE]
+
+    async def changes(
+        self, container: str, feed_range: str, checkpoint: str | None, *, max_items: int = 100
+    ) -> ChangeBatch:
+        if checkpoint:
+            await self.store.mark_relayed([int(i) for i in checkpoint.split(",")])
+        entries = await self.store.outbox_pending(limit=max_items, container=container)
+        items: list[Document] = [e.payload for e in entries if e.payload is not None]
+        token = ",".join(str(e.id) for e in entries) or None
+        return ChangeBatch(items=items, checkpoint=token)
+
+    async def pending(self, container: str) -> tuple[int, datetime | None]:
+        """Unrelayed rows and the age anchor of the oldest, for the lag report."""
+        o = t.outbox
+        stmt = sa.select(sa.func.count(), sa.func.min(o.c.created_at)).where(
+            o.c.relayed_at.is_(None), o.c.container == container)
+        async with self.store.reading() as conn:
+            count, oldest = (await conn.execute(stmt)).one()
+        return int(count), oldest
+
+
