@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mystira_data.cli import demo, seed, status, transfer
+from mystira_data.cli import cosmos, demo, seed, status, transfer
 from mystira_data.cli.common import GlobalOptions
 
 app = typer.Typer(
@@ -37,6 +37,7 @@ app.command("status")(status.status_command)
 app.command("export")(transfer.export_command)
 app.command("import")(transfer.import_command)
 app.command("demo")(demo.demo_command)
+app.add_typer(cosmos.app, name="cosmos")
 
 
 def main() -> None:

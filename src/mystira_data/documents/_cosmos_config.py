@@ -23,6 +23,7 @@ CONNECTION_STRING_KEY = "ConnectionStrings:CosmosDb"
 class CosmosConnection:
     endpoint: str
     key: SecretStr
+    verify_tls: bool = True
 
 
 def parse_connection_string(conn: str | SecretStr) -> CosmosConnection:
@@ -36,7 +37,9 @@ def parse_connection_string(conn: str | SecretStr) -> CosmosConnection:
     endpoint, key = parts.get("accountendpoint"), parts.get("accountkey")
     if not endpoint or not key:
         raise ConfigError(CONNECTION_STRING_KEY, "needs both AccountEndpoint and AccountKey")
-    return CosmosConnection(endpoint, SecretStr(key))
+    # The .NET SDK's emulator flag; check_endpoint still allows it for loopback hosts only.
+    insecure = parts.get("disableservercertificatevalidation", "").lower() == "true"
+    return CosmosConnection(endpoint, SecretStr(key), verify_tls=not insecure)
 
 
 def check_key(key: str | SecretStr) -> SecretStr:

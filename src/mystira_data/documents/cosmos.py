@@ -50,7 +50,7 @@ from mystira_data.documents._cosmos_sql import (
     select_sql,
 )
 from mystira_data.documents._cosmos_stats import CosmosStats
-from mystira_data.documents.cosmos_provision import provision
+from mystira_data.documents.cosmos_provision import Provisioned, provision
 from mystira_data.documents.port import (
     Document,
     check_document,
@@ -108,6 +108,7 @@ class CosmosDocumentStore:
     ) -> CosmosDocumentStore:
         """From ``AccountEndpoint=…;AccountKey=…;`` (the .NET connection-string format)."""
         parsed = parse_connection_string(conn)
+        options.setdefault("verify_tls", parsed.verify_tls)
         return cls(parsed.endpoint, parsed.key, database, partition_keys, **options)
 
     def __repr__(self) -> str:  # the key stays out of reprs, logs and tracebacks
@@ -156,10 +157,14 @@ class CosmosDocumentStore:
             await client.close()
 
     async def ensure_containers(self) -> None:
+        await self.provision()
+
+    async def provision(self) -> list[Provisioned]:
+        """Create the database and containers if missing; report what was done."""
         await self.open()
         assert self._client is not None
         with self.stats.track("provision"):
-            await provision(self._client, self._database_name, self._partition_keys)
+            return await provision(self._client, self._database_name, self._partition_keys)
 
     @contextmanager
     def _operation(

@@ -21,7 +21,7 @@ def mystira(tmp_path: Path, *args: str) -> tuple[int, str, str]:
 
 @pytest.fixture
 def seeded(tmp_path: Path) -> Path:
-    code, out, err = mystira(tmp_path, "seed", "--demo", "--accounts", "25")
+    code, _out, err = mystira(tmp_path, "seed", "--demo", "--accounts", "25")
     assert code == 0, err
     return tmp_path
 
