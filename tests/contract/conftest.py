@@ -26,11 +26,11 @@ from pathlib import Path
 
 import pytest
 from document_stores import CONTAINERS, Docs, OpenStore
-from tests.emulators.cosmos import CosmosServer, allow_sdk_warnings
 
 from mystira_data.documents.cosmos import CosmosDocumentStore
 from mystira_data.documents.port import DocumentStore
 from mystira_data.documents.sqlite import SqliteDocumentStore
+from tests.emulators.cosmos import CosmosServer, allow_sdk_warnings
 
 
 @dataclass(frozen=True)

@@ -40,12 +40,18 @@ def test_defaults_match_the_seed_document(tmp_path: Path) -> None:
 
 
 def test_reads_dotnet_sections_from_file(tmp_path: Path) -> None:
-    path = write(tmp_path, {
-        "ConnectionStrings": {"PostgreSql": "postgresql://u:pw@h/db"},
-        "PolyglotPersistence": {"Phase": "DualWriteCosmosRead", "DualWriteTimeoutMs": 250,
-                                "Containers": {"GameSessions": "DualWritePostgresRead"}},
-        "Caching": {"Enabled": False},
-    })
+    path = write(
+        tmp_path,
+        {
+            "ConnectionStrings": {"PostgreSql": "postgresql://u:pw@h/db"},
+            "PolyglotPersistence": {
+                "Phase": "DualWriteCosmosRead",
+                "DualWriteTimeoutMs": 250,
+                "Containers": {"GameSessions": "DualWritePostgresRead"},
+            },
+            "Caching": {"Enabled": False},
+        },
+    )
     s = load_settings(path)
     pp = s.polyglot_persistence
     assert pp.phase is Phase.DUAL_WRITE_COSMOS_READ
@@ -58,8 +64,9 @@ def test_reads_dotnet_sections_from_file(tmp_path: Path) -> None:
 def test_env_beats_file_and_arguments_beat_env(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = write(tmp_path, {"PolyglotPersistence": {"Phase": "CosmosOnly",
-                                                    "DualWriteTimeoutMs": 100}})
+    path = write(
+        tmp_path, {"PolyglotPersistence": {"Phase": "CosmosOnly", "DualWriteTimeoutMs": 100}}
+    )
     monkeypatch.setenv("MYSTIRA__POLYGLOTPERSISTENCE__PHASE", "DualWriteCosmosRead")
     monkeypatch.setenv("MYSTIRA__POLYGLOTPERSISTENCE__CONTAINERS__GAMESESSIONS", "PostgresOnly")
     monkeypatch.setenv("MYSTIRA__CACHING__KEYPREFIX", "x:")

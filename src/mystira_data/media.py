@@ -1,0 +1,222 @@
+"""Media assets: a `MediaAsset` document (partition ``/mediaType``) always points at a blob.
+
+Upload writes the blob first, then the document; if the document cannot be written the blob
+is deleted again, so a document never points at nothing. The remaining failure (the process
+dies between the two writes) leaves a blob without a document: ``check`` finds those and, with
+``fix``, deletes them, and also removes documents whose blob has gone. The CLI's
+``mystira media upload/list/get/check`` call these functions.
+
+The document's ``url`` holds the blob name (``image/<id>.png``); `read_url` turns it into a
+time-limited link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import mimetypes
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from mystira_data.blobs.port import BlobStore, file_chunks
+from mystira_data.documents.port import DocumentStore
+from mystira_data.domain.codec import codec_for
+from mystira_data.domain.enums import MediaType
+from mystira_data.domain.media import MediaAsset
+from mystira_data.errors import InvalidDocument, NotFound
+from mystira_data.query import Query
+
+CONTAINER = "MediaAssets"
+DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+ORPHAN_GRACE = timedelta(minutes=10)  # younger blobs may belong to an upload in progress
+_codec = codec_for(MediaAsset)
+
+
+class InvalidMedia(InvalidDocument):
+    """An upload refused before anything was written."""
+
+
+class UnknownMediaType(InvalidMedia):
+    def __init__(self, given: str) -> None:
+        known = ", ".join(t.value for t in MediaType)
+        super().__init__(f"unknown media type {given!r}; use one of: {known}", path="mediaType")
+        self.given = given
+
+
+class MediaTooLarge(InvalidMedia):
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"file is {size} bytes; the limit is {limit}", path="fileSizeBytes")
+        self.size = size
+        self.limit = limit
+
+
+class ContentTypeMismatch(InvalidMedia):
+    """The file's content type is not of the declared media type (or cannot be told)."""
+
+
+@dataclass(frozen=True)
+class MediaCheck:
+    """Result of `MediaLibrary.check`: the two kinds of broken pairs, and what was fixed."""
+
+    orphan_blobs: list[str] = field(default_factory=list)
+    missing_blobs: list[MediaAsset] = field(default_factory=list)
+    fixed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.orphan_blobs and not self.missing_blobs
+
+
+def media_type_of(value: str) -> MediaType:
+    """``value`` as a `MediaType`; `UnknownMediaType` otherwise (matched exactly)."""
+    try:
+        return MediaType(value)
+    except ValueError:
+        raise UnknownMediaType(value) from None
+
+
+def content_type_for(path: Path, media_type: MediaType, declared: str | None = None) -> str:
+    """The file's content type, which must be of the declared media type."""
+    content_type = declared or mimetypes.guess_type(path.name)[0]
+    if content_type is None:
+        raise ContentTypeMismatch(
+            f"cannot tell the content type of {path.name!r}; pass it explicitly",
+            path="mimeType",
+        )
+    if content_type.split("/")[0] != media_type.value:
+        raise ContentTypeMismatch(
+            f"{path.name!r} is {content_type}, not {media_type.value}", path="mimeType"
+        )
+    return content_type
+
+
+class MediaLibrary:
+    """Media operations over a document store and a blob store."""
+
+    def __init__(
+        self,
+        documents: DocumentStore,
+        blobs: BlobStore,
+        *,
+        max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    ) -> None:
+        self.documents = documents
+        self.blobs = blobs
+        self.max_upload_bytes = max_upload_bytes
+
+    async def upload(
+        self,
+        path: Path,
+        media_type: str,
+        *,
+        media_id: str | None = None,
+        description: str | None = None,
+        tags: Iterable[str] = (),
+        content_type: str | None = None,
+    ) -> MediaAsset:
+        """Store ``path`` as a new asset: blob first, then its document (typed errors)."""
+        kind = media_type_of(media_type)
+        mime = content_type_for(path, kind, content_type)
+        size = (await asyncio.to_thread(path.stat)).st_size
+        if size > self.max_upload_bytes:
+            raise MediaTooLarge(size, self.max_upload_bytes)
+        asset_id = uuid.uuid4().hex
+        blob_name = f"{kind.value}/{asset_id}{path.suffix.lower()}"
+        digest = hashlib.sha256()
+        source = self._counted(file_chunks(path), digest)
+        info = await self.blobs.put(blob_name, source, content_type=mime, overwrite=False)
+        asset = MediaAsset(
+            id=asset_id,
+            media_id=media_id or path.stem,
+            url=blob_name,
+            media_type=kind,
+            mime_type=mime,
+            file_size_bytes=info.size,
+            description=description,
+            tags=list(tags),
+            hash=digest.hexdigest(),
+        )
+        return await self._create_or_undo(asset)
+
+    async def list(self, media_type: str | None = None) -> AsyncIterator[MediaAsset]:
+        """Every asset (of one type, if given), page by page."""
+        if media_type is None:
+            query = Query(cross_partition=True)
+        else:
+            query = Query(partition_key=media_type_of(media_type).value)
+        continuation: str | None = None
+        while True:
+            page = await self.documents.query(CONTAINER, query, continuation=continuation)
+            for doc in page.items:
+                yield _codec.decode(doc)
+            continuation = page.continuation
+            if continuation is None:
+                return
+
+    async def get(self, asset_id: str, media_type: str | None = None) -> MediaAsset:
+        """One asset by id; without its type, each type's partition is tried (point reads)."""
+        kinds = [media_type_of(media_type)] if media_type else list(MediaType)
+        for kind in kinds:
+            try:
+                return _codec.decode(await self.documents.read(CONTAINER, asset_id, kind.value))
+            except NotFound:
+                continue
+        raise NotFound(CONTAINER, asset_id)
+
+    async def read_url(self, asset: MediaAsset, expires_in: timedelta) -> str:
+        """A time-limited link to the asset's bytes."""
+        return await self.blobs.read_url(asset.url, expires_in=expires_in)
+
+    async def check(self, *, fix: bool = False, grace: timedelta = ORPHAN_GRACE) -> MediaCheck:
+        """Find blobs without a document and documents without a blob; ``fix`` removes both."""
+        assets = {asset.url: asset async for asset in self.list()}
+        cutoff = datetime.now(UTC) - grace
+        blob_names: set[str] = set()
+        orphans: list[str] = []
+        async for info in self.blobs.list():
+            blob_names.add(info.name)
+            if info.name not in assets and info.last_modified < cutoff:
+                orphans.append(info.name)
+        missing = [asset for url, asset in sorted(assets.items()) if url not in blob_names]
+        if fix:
+            await self._repair(orphans, missing)
+        return MediaCheck(sorted(orphans), missing, fixed=fix)
+
+    async def _create_or_undo(self, asset: MediaAsset) -> MediaAsset:
+        try:
+            stored = await self.documents.create(CONTAINER, _codec.encode(asset))
+        except BaseException:
+            # No document may point at nothing, and no blob should be left without one.
+            with contextlib.suppress(NotFound):
+                await self.blobs.delete(asset.url)
+            raise
+        return _codec.decode(stored)
+
+    async def _repair(self, orphans: Sequence[str], missing: Sequence[MediaAsset]) -> None:
+        for name in orphans:
+            try:
+                await self.blobs.delete(name)
+            except NotFound:
+                continue  # gone meanwhile: what we wanted
+        for asset in missing:
+            try:
+                await self.documents.delete(CONTAINER, asset.id, asset.media_type.value)
+            except NotFound:
+                continue
+
+    async def _counted(
+        self, chunks: AsyncIterator[bytes], digest: hashlib._Hash
+    ) -> AsyncIterator[bytes]:
+        """Pass chunks through, hashing them and enforcing the size limit as they go
+        (the file may grow between the size check and the read)."""
+        total = 0
+        async for chunk in chunks:
+            total += len(chunk)
+            if total > self.max_upload_bytes:
+                raise MediaTooLarge(total, self.max_upload_bytes)
+            digest.update(chunk)
+            yield chunk

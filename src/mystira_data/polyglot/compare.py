@@ -1,0 +1,53 @@
+"""Comparing one document as two stores hold it: canonical form, hash and differing paths."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from mystira_data import catalog
+from mystira_data.documents.port import Document
+from mystira_data.domain.codec import codec_for
+from mystira_data.errors import InvalidDocument
+
+# Store-made fields that legitimately differ between stores.
+STORE_FIELDS = frozenset({"_etag", "_ts", "_rid", "_self", "_attachments", "_lsn", "_updated_at"})
+
+
+def canonical(container: str, doc: Document) -> Document:
+    """The document as its model writes it, plus `_version` and `_deleted`.
+
+    Going through the codec removes representation noise (key order, ``1`` vs ``1.0``,
+    timestamp spelling) so only real differences remain.
+    """
+    codec = codec_for(catalog.get(container).model)
+    try:
+        body = codec.encode(codec.decode(doc))
+    except InvalidDocument:
+        body = {k: v for k, v in doc.items() if k not in STORE_FIELDS}
+    body["_version"] = doc.get("_version", 0)
+    body["_deleted"] = bool(doc.get("_deleted", False))
+    return body
+
+
+def content_hash(doc: Document) -> str:
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def differing_paths(a: Any, b: Any, prefix: str = "") -> list[str]:
+    """Field paths (``scenes[2].title``) where two JSON values differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out: list[str] = []
+        for key in sorted(set(a) | set(b)):
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key not in a or key not in b:
+                out.append(path)
+            else:
+                out.extend(differing_paths(a[key], b[key], path))
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [p for i, (x, y) in enumerate(zip(a, b, strict=True))
+                for p in differing_paths(x, y, f"{prefix}[{i}]")]
+    return [] if a == b else [prefix or "$"]

@@ -1,0 +1,72 @@
+"""Repair: rewrite the secondary's differing documents from the primary.
+
+Missing or older documents are applied version-guarded; a secondary copy that is newer or
+equal in version but different (or exists only in the secondary) is overwritten with an
+ETag-conditional write, because the primary is the truth. Nothing is done in dry-run mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mystira_data.documents.port import Document
+from mystira_data.errors import ConcurrencyConflict
+from mystira_data.polyglot.verify import Difference, VerifyReport
+from mystira_data.polyglot.versions import EntityStore, current, version_of
+
+ATTEMPTS = 5
+
+
+@dataclass
+class RepairResult:
+    planned: list[str] = field(default_factory=list)
+    repaired: int = 0
+    skipped: int = 0
+
+
+async def repair(
+    container: str, primary: EntityStore, secondary: EntityStore, report: VerifyReport,
+    *, dry_run: bool = False,
+) -> RepairResult:
+    result = RepairResult()
+    for diff in report.differences:
+        result.planned.append(f"{diff.kind} {diff.id}")
+        if dry_run:
+            continue
+        if await _repair_one(container, primary, secondary, diff):
+            result.repaired += 1
+        else:
+            result.skipped += 1
+    return result
+
+
+async def _repair_one(
+    container: str, primary: EntityStore, secondary: EntityStore, diff: Difference
+) -> bool:
+    for _ in range(ATTEMPTS):
+        truth = await current(primary, container, diff.id, diff.partition_key)
+        copy = await current(secondary, container, diff.id, diff.partition_key)
+        try:
+            return await _overwrite(container, secondary, truth, copy, diff)
+        except ConcurrencyConflict:
+            continue  # a live write moved one side meanwhile: look again
+    return False
+
+
+async def _overwrite(
+    container: str, secondary: EntityStore, truth: Document | None, copy: Document | None,
+    diff: Difference,
+) -> bool:
+    if truth is None and copy is not None:
+        # Only in the secondary: tombstone it above its own version so the removal replicates.
+        await secondary.delete(container, diff.id, diff.partition_key, if_match=copy.get("_etag"))
+        return True
+    if truth is None:
+        return False
+    body = {k: v for k, v in truth.items() if k not in ("_etag", "_ts")}
+    body["_version"] = max(version_of(truth), version_of(copy))
+    if copy is None:
+        await secondary.create(container, body)
+    else:
+        await secondary.upsert(container, body, if_match=copy.get("_etag"))
+    return True

@@ -1,0 +1,135 @@
+"""Verify: prove that two stores hold the same documents for a container.
+
+Both sides are streamed ordered by id (bounded memory: one page each) and merge-joined.
+Each pair is compared by `_version` and a canonical content hash; differing documents get
+their differing field paths. Differences may be writes in flight, so each one is re-read
+from both stores at the end (after ``settle_s``) and reported only if it persists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from mystira_data.documents.port import Document
+from mystira_data.polyglot.compare import canonical, content_hash, differing_paths
+from mystira_data.polyglot.versions import EntityStore, current
+from mystira_data.query import Order, Query
+
+PAGE = 1000
+
+
+@dataclass
+class Difference:
+    id: str
+    partition_key: Any
+    kind: str  # missing (in secondary) | extra (only in secondary) | different
+    primary_version: int | None = None
+    secondary_version: int | None = None
+    paths: list[str] = field(default_factory=list)
+
+
+@dataclass
+class VerifyReport:
+    container: str
+    primary: str
+    secondary: str
+    scanned: int = 0
+    differences: list[Difference] = field(default_factory=list)
+    rechecked: int = 0
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    finished_at: datetime | None = None
+
+    @property
+    def clean(self) -> bool:
+        return not self.differences
+
+    def counts(self) -> dict[str, int]:
+        kinds = ("missing", "extra", "different")
+        return {k: sum(d.kind == k for d in self.differences) for k in kinds}
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "container": self.container, "primary": self.primary, "secondary": self.secondary,
+            "scanned": self.scanned, "clean": self.clean, **self.counts(),
+            "rechecked": self.rechecked, "startedAt": self.started_at.isoformat(),
+            "finishedAt": self.finished_at.isoformat() if self.finished_at else None,
+            "differences": [asdict(d) for d in self.differences],
+        }
+
+
+async def stream_by_id(store: EntityStore, container: str) -> AsyncIterator[Document]:
+    """Every document and tombstone, ordered by id, one page in memory at a time."""
+    q = Query(order_by=(Order("id"),), cross_partition=True, include_deleted=True, page_size=PAGE)
+    token: str | None = None
+    while True:
+        page = await store.query(container, q, continuation=token)
+        for doc in page.items:
+            yield doc
+        token = page.continuation
+        if token is None:
+            return
+
+
+def compare_pair(container: str, p: Document | None, s: Document | None, pk: str) -> Difference | None:
+    """None when both sides agree (a tombstone and a missing row agree too)."""
+    if p is not None and s is not None:
+        cp, cs = canonical(container, p), canonical(container, s)
+        if content_hash(cp) == content_hash(cs):
+            return None
+        return Difference(p["id"], p.get(pk), "different", cp["_version"], cs["_version"],
+                          differing_paths(cp, cs))
+    if p is not None and not p.get("_deleted"):
+        return Difference(p["id"], p.get(pk), "missing", p.get("_version"), None)
+    if s is not None and not s.get("_deleted"):
+        return Difference(s["id"], s.get(pk), "extra", None, s.get("_version"))
+    return None
+
+
+async def merge_join(
+    container: str, primary: EntityStore, secondary: EntityStore, pk: str, report: VerifyReport
+) -> None:
+    left, right = stream_by_id(primary, container), stream_by_id(secondary, container)
+    p, s = await anext(left, None), await anext(right, None)
+    pair: tuple[Document | None, Document | None]
+    while p is not None or s is not None:
+        if s is None or (p is not None and p["id"] < s["id"]):
+            pair, p = (p, None), await anext(left, None)
+        elif p is None or s["id"] < p["id"]:
+            pair, s = (None, s), await anext(right, None)
+        else:
+            pair = (p, s)
+            p, s = await anext(left, None), await anext(right, None)
+        report.scanned += 1
+        if (diff := compare_pair(container, pair[0], pair[1], pk)) is not None:
+            report.differences.append(diff)
+
+
+async def verify(
+    container: str, primary: EntityStore, secondary: EntityStore, pk_field: str,
+    *, settle_s: float = 1.0,
+) -> VerifyReport:
+    """Compare the container in both stores; differences are re-checked once after settling."""
+    report = VerifyReport(container, primary.name, secondary.name)
+    await merge_join(container, primary, secondary, pk_field, report)
+    if report.differences:
+        await asyncio.sleep(settle_s)
+        report.differences = await recheck(container, primary, secondary, pk_field, report)
+    report.finished_at = datetime.now(UTC)
+    return report
+
+
+async def recheck(
+    container: str, primary: EntityStore, secondary: EntityStore, pk: str, report: VerifyReport
+) -> list[Difference]:
+    still: list[Difference] = []
+    for d in report.differences:
+        report.rechecked += 1
+        p = await current(primary, container, d.id, d.partition_key)
+        s = await current(secondary, container, d.id, d.partition_key)
+        if (again := compare_pair(container, p, s, pk)) is not None:
+            still.append(again)
+    return still
