@@ -2,6 +2,7 @@
 
 The CLI, the API and the tests call `open_stores`; no other module builds its own settings or
 picks adapters. An empty connection string selects the embedded default under the data dir.
+Parts a command does not need (cache, blobs) are not opened.
 """
 
 from __future__ import annotations
@@ -10,12 +11,19 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mystira_data import catalog
 from mystira_data.documents.port import DocumentStore
 from mystira_data.settings import Settings
 
+if TYPE_CHECKING:
+    from mystira_data.blobs.port import BlobStore
+    from mystira_data.cache.port import Cache
+    from mystira_data.relational.store import RelationalStore
+
 DOCUMENTS_FILE = "documents.sqlite3"
+RELATIONAL_FILE = "relational.sqlite3"
 
 
 @dataclass
@@ -24,6 +32,9 @@ class Stores:
 
     settings: Settings
     documents: DocumentStore
+    relational: RelationalStore | None = None
+    cache: Cache | None = None
+    blobs: BlobStore | None = None
 
 
 def data_dir(settings: Settings) -> Path:
@@ -35,25 +46,56 @@ def data_dir(settings: Settings) -> Path:
 
 async def open_document_store(settings: Settings, stack: AsyncExitStack) -> DocumentStore:
     """Cosmos DB when a connection string is set, else the embedded SQLite store."""
-    conn = settings.connection_strings.cosmos_db.get_secret_value()
+    conn = settings.connection_strings.cosmos_db
     pks = catalog.partition_keys()
-    if conn:
+    if conn.get_secret_value():
         from mystira_data.documents.cosmos import CosmosDocumentStore
 
-        store: DocumentStore = CosmosDocumentStore.from_connection_string(
+        cosmos = CosmosDocumentStore.from_connection_string(
             conn, settings.connection_strings.cosmos_database, pks
         )
-    else:
-        from mystira_data.documents.sqlite import SqliteDocumentStore
+        return await stack.enter_async_context(cosmos)
+    from mystira_data.documents.sqlite import SqliteDocumentStore
 
-        store = SqliteDocumentStore(data_dir(settings) / DOCUMENTS_FILE, pks)
-    await stack.enter_async_context(store)  # type: ignore[arg-type]
-    return store
+    sqlite = SqliteDocumentStore(data_dir(settings) / DOCUMENTS_FILE, pks)
+    return await stack.enter_async_context(sqlite)
+
+
+def relational_url(settings: Settings) -> str:
+    """The SQLAlchemy URL: PostgreSQL when configured, else SQLite under the data dir."""
+    conn = settings.connection_strings.postgre_sql.get_secret_value()
+    if conn:
+        return conn
+    return f"sqlite+aiosqlite:///{data_dir(settings) / RELATIONAL_FILE}"
+
+
+async def open_relational_store(settings: Settings, stack: AsyncExitStack) -> RelationalStore:
+    """The relational store, migrated to the latest schema."""
+    from mystira_data.relational.migrate import upgrade
+    from mystira_data.relational.store import RelationalStore
+
+    url = relational_url(settings)
+    await upgrade(url)
+    return await stack.enter_async_context(RelationalStore(url))
 
 
 @asynccontextmanager
-async def open_stores(settings: Settings) -> AsyncIterator[Stores]:
-    """Open every configured store; all are closed when the block exits."""
+async def open_stores(
+    settings: Settings, *, relational: bool = True, cache: bool = False, blobs: bool = False
+) -> AsyncIterator[Stores]:
+    """Open the configured stores; all are closed when the block exits."""
     async with AsyncExitStack() as stack:
-        documents = await open_document_store(settings, stack)
-        yield Stores(settings=settings, documents=documents)
+        stores = Stores(settings, await open_document_store(settings, stack))
+        if relational:
+            stores.relational = await open_relational_store(settings, stack)
+        if cache:
+            from mystira_data.cache.factory import open_cache
+
+            stores.cache = await open_cache(settings)
+            stack.push_async_callback(stores.cache.close)
+        if blobs:
+            from mystira_data.blobs.factory import open_blob_store
+
+            stores.blobs = await open_blob_store(settings)
+            stack.push_async_callback(stores.blobs.close)
+        yield stores

@@ -102,6 +102,10 @@ class Caching(_Section):
     l1_max_entries: int = Field(default=10_000, ge=1, alias="L1MaxEntries")
 
 
+class Media(_Section):
+    max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1, alias="MaxUploadBytes")
+
+
 class Settings(BaseSettings):
     """All configuration. Build it with `load_settings` to get `ConfigError`s."""
 
@@ -114,6 +118,7 @@ class Settings(BaseSettings):
         default_factory=PolyglotPersistence, alias="PolyglotPersistence"
     )
     caching: Caching = Field(default_factory=Caching, alias="Caching")
+    media: Media = Field(default_factory=Media, alias="Media")
     data_dir: Path = Field(default=Path(".mystira"), alias="DataDir")
 
     @classmethod

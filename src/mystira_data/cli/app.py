@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mystira_data.cli import cosmos, demo, seed, status, transfer
+from mystira_data.cli import cosmos, demo, media, seed, status, transfer
 from mystira_data.cli.common import GlobalOptions
 
 app = typer.Typer(
@@ -38,6 +38,7 @@ app.command("export")(transfer.export_command)
 app.command("import")(transfer.import_command)
 app.command("demo")(demo.demo_command)
 app.add_typer(cosmos.app, name="cosmos")
+app.add_typer(media.app, name="media")
 
 
 def main() -> None:
