@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mystira_data.cli import cosmos, demo, media, seed, status, transfer
+from mystira_data.cli import consistency, cosmos, demo, media, polyglot, seed, status, transfer
 from mystira_data.cli.common import GlobalOptions
 
 app = typer.Typer(
@@ -39,6 +39,12 @@ app.command("import")(transfer.import_command)
 app.command("demo")(demo.demo_command)
 app.add_typer(cosmos.app, name="cosmos")
 app.add_typer(media.app, name="media")
+app.add_typer(polyglot.phase_app, name="phase")
+app.command("replicate")(polyglot.replicate_command)
+app.command("simulate")(polyglot.simulate_command)
+app.command("backfill")(consistency.backfill_command)
+app.command("verify")(consistency.verify_command)
+app.command("repair")(consistency.repair_command)
 
 
 def main() -> None:

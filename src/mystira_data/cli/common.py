@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -44,10 +44,9 @@ def run(ctx: typer.Context, body: Callable[[Settings], Coroutine[Any, Any, T]]) 
         return asyncio.run(body(settings))
     except MystiraError as exc:
         fail(f"{type(exc).__name__}: {exc}", code=2)
-    raise AssertionError("unreachable")
 
 
-def fail(message: str, *, code: int = 2) -> Any:
+def fail(message: str, *, code: int = 2) -> NoReturn:
     """Print ``message`` to stderr (never a traceback) and exit with ``code``."""
     err_console.print(f"[bold red]error[/]: {message}", highlight=False, markup=True)
     raise typer.Exit(code)

@@ -9,6 +9,7 @@ in-flight writes of that container (a readers-writer gate) so no write straddles
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -17,9 +18,13 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from mystira_data import catalog
-from mystira_data.errors import PhaseTransitionRefused
+from mystira_data.errors import PhaseTransitionRefused, StoreUnavailable
 from mystira_data.polyglot import phases
 from mystira_data.settings import Phase, PolyglotPersistence
+
+
+log = logging.getLogger(__name__)
+UNAVAILABLE_PAUSE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -122,11 +127,20 @@ class PhaseControl:
     async def phase(self, container: str) -> Phase:
         """The live phase (durable record, else configuration; CosmosOnly if not relational)."""
         if self._loaded_at is None or self.clock() - self._loaded_at >= self.refresh_s:
-            self._cache = await self.store.load()
-            self._loaded_at = self.clock()
+            await self._reload()
         if not catalog.get(container).is_relational:
             return Phase.COSMOS_ONLY
         return self._cache.get(container, self.config.phase_for(container))
+
+    async def _reload(self) -> None:
+        try:
+            self._cache = await self.store.load()
+            self._loaded_at = self.clock()
+        except StoreUnavailable as exc:
+            # The record's store is down: keep routing by the last known phases (a switch
+            # cannot happen meanwhile, it needs that store) and retry after a pause.
+            log.warning("phase record unavailable, using last known phases: %s", exc)
+            self._loaded_at = self.clock() + max(UNAVAILABLE_PAUSE_S - self.refresh_s, 0)
 
     async def all_phases(self) -> dict[str, Phase]:
         return {c.name: await self.phase(c.name) for c in catalog.CONTAINERS}

@@ -1,0 +1,162 @@
+"""`mystira backfill`, `verify` and `repair`: prove and restore agreement between stores."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from mystira_data import catalog
+from mystira_data.cli.common import console, err_console, fail, run
+from mystira_data.cli.polyglot import polyglot
+from mystira_data.polyglot.backfill import BackfillReport, backfill, pending_total
+from mystira_data.polyglot.phases import Side
+from mystira_data.polyglot.repair import RepairResult, repair
+from mystira_data.polyglot.verify import Difference, VerifyReport
+from mystira_data.settings import Settings
+
+
+def _targets(container: str | None, all_: bool) -> list[str]:
+    if all_:
+        return [c.name for c in catalog.relational_containers()]
+    if container is None:
+        fail("name a CONTAINER or pass --all")
+    spec = catalog.BY_NAME.get(container or "")
+    if spec is None or not spec.is_relational:
+        fail(f"{container!r} is not a container with a relational mapping")
+    return [container or ""]
+
+
+def backfill_command(
+    ctx: typer.Context,
+    container: Annotated[str | None, typer.Argument()] = None,
+    all_: Annotated[bool, typer.Option("--all")] = False,
+    to: Annotated[Side, typer.Option("--to")] = Side.RELATIONAL,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=1000)] = 500,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    restart: Annotated[bool, typer.Option("--restart", help="Ignore the saved checkpoint.")]
+    = False,
+) -> None:
+    """Copy CONTAINER into the other store (resumable, safe during live writes)."""
+    names = _targets(container, all_)
+
+    async def body(settings: Settings) -> list[BackfillReport]:
+        out = []
+        async with polyglot(settings) as poly:
+            for name in names:
+                total = await pending_total(poly, name, to)
+                with _progress(as_json) as progress:
+                    task = progress.add_task(name, total=total)
+
+                    def advance(n: int, task: TaskID = task, bar: Progress = progress) -> None:
+                        bar.advance(task, n)
+
+                    out.append(await backfill(poly, name, to, batch_size=batch_size,
+                                              restart=restart, on_page=advance))
+        return out
+
+    reports = run(ctx, body)
+    if as_json:
+        typer.echo(json.dumps([r.as_json() for r in reports], indent=2))
+    for r in reports:
+        err_console.print(f"{r.container} → {r.target}: read {r.read}, written {r.written}, "
+                          f"quarantined {len(r.quarantined)}{' (resumed)' if r.resumed else ''}")
+        for doc_id, reason in r.quarantined:
+            err_console.print(f"  quarantined {doc_id}: {reason}", markup=False)
+
+
+class DocsPerSecond(TextColumn):
+    """Documents per second (Rich's speed column speaks bytes)."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f} docs/s" if speed else "")
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        DocsPerSecond(), TimeRemainingColumn(),
+        console=err_console, disable=quiet, transient=False,
+    )
+
+
+def verify_command(
+    ctx: typer.Context,
+    container: Annotated[str | None, typer.Argument()] = None,
+    all_: Annotated[bool, typer.Option("--all")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    report_file: Annotated[Path | None, typer.Option("--report")] = None,
+) -> None:
+    """Compare both stores; exit 0 clean, 1 differences, 2 could not run."""
+    names = _targets(container, all_)
+
+    async def body(settings: Settings) -> list[VerifyReport]:
+        async with polyglot(settings) as poly:
+            return [await poly.verify(name) for name in names]
+
+    reports = run(ctx, body)
+    data = [r.as_json() for r in reports]
+    if report_file is not None:
+        report_file.write_text(json.dumps(data, indent=2))
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        for r in reports:
+            c = r.counts()
+            console.print(f"{r.container} ({r.primary} vs {r.secondary}): scanned {r.scanned}, "
+                          f"missing {c['missing']}, extra {c['extra']}, "
+                          f"different {c['different']} → {'clean' if r.clean else 'DIFFERENT'}")
+    if not all(r.clean for r in reports):
+        raise typer.Exit(1)
+
+
+def repair_command(
+    ctx: typer.Context,
+    container: Annotated[str, typer.Argument()],
+    from_report: Annotated[Path | None, typer.Option("--from-report")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
+) -> None:
+    """Rewrite the secondary's differing documents from the primary."""
+    _targets(container, False)
+
+    async def body(settings: Settings) -> RepairResult:
+        async with polyglot(settings) as poly:
+            report = _load(from_report, container) if from_report else await poly.verify(
+                container, settle_s=0)
+            primary, secondary = await poly.pair(container)
+            return await repair(container, primary, secondary, report, dry_run=dry_run)
+
+    result = run(ctx, body)
+    for line in result.planned:
+        console.print(f"  {line}", markup=False)
+    verb = "would repair" if dry_run else "repaired"
+    console.print(f"{container}: {verb} {len(result.planned) if dry_run else result.repaired}")
+
+
+def _load(path: Path, container: str) -> VerifyReport:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        fail(f"{path}: cannot read report ({exc})")
+    entry = next((d for d in data if d.get("container") == container), None)
+    if entry is None:
+        fail(f"{path}: no report for {container}")
+    report = VerifyReport(container, entry["primary"], entry["secondary"])
+    report.differences = [Difference(**d) for d in entry["differences"]]
+    return report

@@ -1,0 +1,192 @@
+"""Wires the polyglot layer from opened `Stores`: resilience, phases, repository, replication.
+
+`Polyglot` is what the CLI, the API and the tests hold: the repository for game data, the
+phase control, the replication processors of both directions, and the lag/guard reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from mystira_data import catalog
+from mystira_data.bootstrap import Stores
+from mystira_data.documents.port import Document
+from mystira_data.polyglot.control import PhaseControl
+from mystira_data.polyglot.durable import (
+    OutboxSource,
+    last_verify,
+    record_verify,
+    RelationalDeadLetters,
+    RelationalLeaseStore,
+    RelationalPhaseStore,
+    persist_sync_failures,
+)
+from mystira_data.polyglot.phases import ROUTES, Side
+from mystira_data.polyglot.replication import Processor
+from mystira_data.polyglot.repository import PolyglotRepository
+from mystira_data.polyglot.resilience import CircuitBreaker, Policy, Resilient
+from mystira_data.polyglot.secondary import SecondaryWriter, SyncLog
+from mystira_data.polyglot.verify import VerifyReport, verify
+from mystira_data.polyglot.versions import EntityStore, apply_if_newer
+from mystira_data.relational.store import RelationalStore
+from mystira_data.settings import Phase
+
+DEFAULT_MAX_LAG_S = 5.0
+VERIFY_MAX_AGE = timedelta(hours=24)
+
+
+@dataclass
+class Lag:
+    container: str
+    direction: str
+    pending: int
+    oldest_age_s: float | None
+
+
+@dataclass
+class Polyglot:
+    stores: Stores
+    documents: EntityStore
+    relational: EntityStore
+    control: PhaseControl
+    repository: PolyglotRepository
+    breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
+    max_lag_s: float = DEFAULT_MAX_LAG_S
+
+    @property
+    def raw_relational(self) -> RelationalStore:
+        assert self.stores.relational is not None
+        return self.stores.relational
+
+    def processor(self, container: str, direction: Side, *, owner: str | None = None,
+                  batch_size: int = 200) -> Processor:
+        """A replication processor into ``direction`` (the side being caught up)."""
+        rel = self.raw_relational
+        if direction is Side.RELATIONAL:
+            return Processor(
+                container, self.stores.documents, self.apply_to_relational,
+                RelationalLeaseStore(rel), RelationalDeadLetters(rel, "change-feed"),
+                owner=owner, batch_size=batch_size,
+            )
+        return Processor(
+            container, OutboxSource(rel), self.apply_to_documents,
+            RelationalLeaseStore(rel), RelationalDeadLetters(rel, "outbox"),
+            owner=owner, batch_size=batch_size,
+        )
+
+    async def apply_to_relational(self, container: str, doc: Document) -> Any:
+        return await self.raw_relational.upsert_if_newer(container, [doc], outbox=False)
+
+    async def apply_to_documents(self, container: str, doc: Document) -> Any:
+        return await apply_if_newer(self.documents, container, doc)
+
+    async def replicate_once(self, container: str, *, owner: str | None = None) -> int:
+        """Catch the secondary of ``container``'s phase up from the primary's log."""
+        route = ROUTES[await self.control.phase(container)]
+        enabled = self.stores.settings.polyglot_persistence.enable_compensation
+        if route.secondary is None or not enabled:
+            return 0
+        return await self.processor(container, route.secondary, owner=owner).run_once()
+
+    async def catch_up(self, container: str, current: Phase, target: Phase) -> None:
+        """Before a switch: drain queued secondary writes, then replicate both directions."""
+        await self.repository.secondary.drain()
+        if not catalog.get(container).is_relational:
+            return
+        for side in (Side.RELATIONAL, Side.DOCUMENT):
+            if ROUTES[current].secondary is side or ROUTES[target].secondary is side:
+                while await self.processor(container, side).run_once():
+                    pass
+
+    async def flush_sync_log(self) -> None:
+        await persist_sync_failures(self.raw_relational, self.repository.secondary.sync_log.drain())
+
+    async def lag(self, container: str) -> Lag:
+        """Unapplied changes of the active direction and the age of the oldest."""
+        route = ROUTES[await self.control.phase(container)]
+        if route.secondary is Side.DOCUMENT:
+            count, oldest = await OutboxSource(self.raw_relational).pending(container)
+            age = (datetime.now(UTC) - oldest).total_seconds() if oldest else None
+            return Lag(container, "relational→document", count, age)
+        if route.secondary is Side.RELATIONAL:
+            return await self._feed_lag(container)
+        return Lag(container, "-", 0, None)
+
+    async def _feed_lag(self, container: str) -> Lag:
+        pending, oldest = 0, None
+        leases = {le.feed_range: le for le in
+                  await RelationalLeaseStore(self.raw_relational).leases(container)}
+        for feed_range in await self.stores.documents.feed_ranges(container):
+            cp = leases[feed_range].checkpoint if feed_range in leases else None
+            batch = await self.stores.documents.changes(container, feed_range, cp, max_items=1000)
+            pending += len(batch.items)
+            stamps = [int(d["_ts"]) for d in batch.items if isinstance(d.get("_ts"), int)]
+            if stamps:
+                first = datetime.fromtimestamp(min(stamps), UTC)
+                oldest = first if oldest is None else min(oldest, first)
+        age = (datetime.now(UTC) - oldest).total_seconds() if oldest else None
+        return Lag(container, "document→relational", pending, age)
+
+    async def lag_guard(self, container: str, target: Phase) -> str | None:
+        lag = await self.lag(container)
+        # Live writes always leave a few changes in flight: the guard is on their age.
+        if lag.oldest_age_s is not None and lag.oldest_age_s > self.max_lag_s:
+            return (f"replication lag {lag.oldest_age_s:.1f}s ({lag.pending} change(s), "
+                    f"{lag.direction}) exceeds {self.max_lag_s}s; run `mystira replicate`")
+        return None
+
+
+    async def verify_guard(self, container: str, target: Phase) -> str | None:
+        last = await last_verify(self.raw_relational, container)
+        if last is None:
+            return "no verify has run for this container"
+        if not last["clean"]:
+            found = {k: last[k] for k in ("missing", "extra", "different")}
+            return f"the last verify found differences {found}; run repair and verify"
+        age = datetime.now(UTC) - last["finished_at"]
+        if age > VERIFY_MAX_AGE:
+            return f"the last clean verify is {age} old (limit {VERIFY_MAX_AGE})"
+        return None
+
+    async def pair(self, container: str) -> tuple[EntityStore, EntityStore]:
+        """(primary, the other store) for ``container``'s live phase."""
+        route = ROUTES[await self.control.phase(container)]
+        sides = {Side.DOCUMENT: self.documents, Side.RELATIONAL: self.relational}
+        other = Side.RELATIONAL if route.primary is Side.DOCUMENT else Side.DOCUMENT
+        return sides[route.primary], sides[other]
+
+    async def verify(self, container: str, *, settle_s: float = 1.0) -> VerifyReport:
+        """Verify ``container``'s two stores, record the result, return the report."""
+        primary, secondary = await self.pair(container)
+        report = await verify(container, primary, secondary, catalog.get(container).pk_field,
+                              settle_s=settle_s)
+        await record_verify(self.raw_relational, report)
+        return report
+
+
+def resilient(store: Any, name: str, stores: Stores) -> tuple[EntityStore, CircuitBreaker]:
+    pp = stores.settings.polyglot_persistence
+    breaker = CircuitBreaker(name, pp.breaker_failure_threshold, pp.breaker_open_seconds)
+    policy = Policy(breaker, attempts=pp.retry_attempts, base_delay=pp.retry_base_delay_ms / 1000)
+    return cast(EntityStore, Resilient(store, policy)), breaker
+
+
+def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
+    """The polyglot layer over opened stores (the relational store must be open)."""
+    if stores.relational is None:
+        raise ValueError("the polyglot layer needs the relational store opened")
+    pp = stores.settings.polyglot_persistence
+    documents, doc_breaker = resilient(stores.documents, "documents", stores)
+    relational, rel_breaker = resilient(stores.relational, "relational", stores)
+    control = PhaseControl(RelationalPhaseStore(stores.relational), pp, refresh_s=refresh_s)
+    writer = SecondaryWriter(
+        timeout_s=pp.dual_write_timeout_ms / 1000, mode=pp.secondary_write_mode, sync_log=SyncLog()
+    )
+    repo = PolyglotRepository(documents, relational, control, writer)
+    poly = Polyglot(stores, documents, relational, control, repo,
+                    {"documents": doc_breaker, "relational": rel_breaker})
+    control.catch_up = poly.catch_up
+    control.guards.extend((poly.lag_guard, poly.verify_guard))
+    return poly

@@ -1,0 +1,275 @@
+"""Lossless entity <-> row mapping for the relational containers.
+
+Documents at the store boundary are the camelCase JSON dicts the document store holds, plus
+the system fields ``_version``, ``_etag`` and (for tombstones) ``_deleted: true``.
+
+Writing (`TableMapping.prepare`): the document is validated through the domain codec and
+re-encoded, so the row always holds the canonical form. Scalar fields go to V001's columns
+(datetimes to ``timestamptz``, ``elapsedTime`` to ``INTERVAL``), nested parts to its JSONB
+columns, and any model field V001 has no column for to ``_extra``. Column limits V001 imposes
+(``VARCHAR(36)`` ids and the like) become `InvalidDocument` naming the field, never a driver
+error.
+
+Reading (`TableMapping.from_row`): the columns are put back under their camelCase names and
+the result goes through the codec again. That second pass is what makes the trip exact: JSONB
+keeps numbers as ``numeric`` and prints a float such as ``1e+23`` as a bare integer, which
+only the model's ``float`` type turns back into the original double.
+
+``_etag`` is derived from ``_version`` (`etag_for`), because a row has no other write stamp.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from functools import cache
+from typing import Any, Union, get_args, get_origin
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from mystira_data import catalog
+from mystira_data.domain.codec import JsonCodec, codec_for
+from mystira_data.errors import InvalidDocument, InvalidQuery
+from mystira_data.relational import tables
+from mystira_data.relational.types import Elapsed, Timestamp
+
+Document = dict[str, Any]
+
+MAX_VERSION = 2**63 - 1  # BIGINT
+_ETAG = re.compile(r'^(?:W/)?"?v([0-9]{1,19})"?$')
+
+
+class Kind(Enum):
+    """How a column holds its field; decides conversions and query translation."""
+
+    TEXT = "text"
+    INT = "int"
+    BOOL = "bool"
+    TIMESTAMP = "timestamp"
+    DURATION = "duration"
+    JSON = "json"
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """One model field stored in its own column."""
+
+    name: str  # camelCase JSON name
+    attr: str  # model attribute
+    column: sa.Column[Any]
+    kind: Kind
+    max_length: int | None
+    empty_is_null: bool  # FK reference: "" is no reference, so the column holds NULL
+    nullable: bool  # the model accepts None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A validated document ready to write: its row and the canonical body."""
+
+    id: str
+    partition_key: str
+    row: dict[str, Any]
+    body: Document
+    version: int | None
+    deleted: bool
+
+
+def etag_for(version: int) -> str:
+    """The ETag of a row at ``version`` (quoted, like Cosmos DB's)."""
+    return f'"v{version}"'
+
+
+def version_of_etag(etag: str) -> int | None:
+    """The version an ETag from `etag_for` stands for; None if it is not one of ours."""
+    match = _ETAG.match(etag.strip()) if isinstance(etag, str) else None
+    return int(match.group(1)) if match else None
+
+
+class TableMapping:
+    """The mapping of one container to its table."""
+
+    def __init__(self, spec: catalog.ContainerSpec, table: sa.Table) -> None:
+        self.container = spec.name
+        self.table = table
+        self.codec: JsonCodec[Any] = codec_for(spec.model)
+        self.pk_field = spec.pk_field
+        self.fields = tuple(_field_maps(spec.model, table))
+        self.by_name = {f.name: f for f in self.fields}
+        self.pk_column = self.by_name[self.pk_field].column
+        self.extra_fields = tuple(
+            _alias(name, info)
+            for name, info in spec.model.model_fields.items()
+            if _alias(name, info) not in self.by_name
+        )
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def prepare(self, doc: Mapping[str, Any]) -> Prepared:
+        """Validate ``doc`` and build its row; `InvalidDocument` names the offending field."""
+        model = self.codec.decode(doc)
+        body = self.codec.encode(model)
+        version = _version(doc)
+        deleted = _deleted(doc)
+        row: dict[str, Any] = {
+            "_version": version,
+            "_deleted": deleted,
+            "_extra": {name: body[name] for name in self.extra_fields},
+        }
+        for f in self.fields:
+            # Typed columns take the model's values (aware datetimes, timedeltas); JSON
+            # columns take the encoded JSON, which is what they store.
+            value = getattr(model, f.attr) if f.kind in _FROM_MODEL else body[f.name]
+            self._check_length(f, value)
+            if f.empty_is_null and value == "":
+                # "" cannot satisfy the foreign key, and it is not NULL either: the column
+                # holds NULL and _extra keeps the exact value.
+                row["_extra"][f.name] = value
+                value = None
+            row[f.column.name] = value
+        return Prepared(body["id"], body[self.pk_field], row, body, version, deleted)
+
+    def to_row(self, doc: Mapping[str, Any]) -> dict[str, Any]:
+        """Column name -> value for ``doc`` (``_version`` None when the doc has none)."""
+        return self.prepare(doc).row
+
+    def _check_length(self, f: FieldMap, value: Any) -> None:
+        if f.max_length is not None and isinstance(value, str) and len(value) > f.max_length:
+            raise InvalidDocument(
+                f"longer than {f.max_length} characters, the limit of column "
+                f"{self.table.name}.{f.column.name}",
+                path=f.name,
+            )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def from_row(self, row: Mapping[Any, Any]) -> Document:
+        """The stored document of a row (validated and canonical, with system fields)."""
+        data: Document = dict(row.get("_extra") or {})
+        for f in self.fields:
+            if f.name in data:
+                continue  # the exact value is in _extra (see `prepare`)
+            value = row[f.column.name]
+            if value is None and not f.nullable:
+                # Only rows written outside this store (V001 data) hold NULL here; the
+                # model's default is what the C# app meant by the column default.
+                continue
+            data[f.name] = value
+        body = self.codec.encode(self.codec.decode(data))
+        return stored(body, int(row["_version"]), bool(row["_deleted"]))
+
+
+def stored(body: Mapping[str, Any], version: int, deleted: bool) -> Document:
+    """A body plus the system fields the store reports."""
+    doc = dict(body)
+    doc["_version"] = version
+    doc["_etag"] = etag_for(version)
+    if deleted:
+        doc["_deleted"] = True
+    return doc
+
+
+def _version(doc: Mapping[str, Any]) -> int | None:
+    value = doc.get("_version")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_VERSION:
+        raise InvalidDocument(f"must be an integer within 0..{MAX_VERSION}", path="_version")
+    return value
+
+
+def _deleted(doc: Mapping[str, Any]) -> bool:
+    value = doc.get("_deleted", False)
+    if not isinstance(value, bool):
+        raise InvalidDocument("must be true or false", path="_deleted")
+    return value
+
+
+_FROM_MODEL = frozenset({Kind.TIMESTAMP, Kind.DURATION})
+
+
+def _alias(name: str, info: FieldInfo) -> str:
+    return info.alias or name
+
+
+def _kind(column: sa.Column[Any]) -> Kind:
+    # TypeDecorators first: they also look like the generic types they wrap.
+    checks: tuple[tuple[type[Any], Kind], ...] = (
+        (Timestamp, Kind.TIMESTAMP),
+        (Elapsed, Kind.DURATION),
+        (sa.JSON, Kind.JSON),
+        (sa.Boolean, Kind.BOOL),
+        (sa.Integer, Kind.INT),
+        (sa.String, Kind.TEXT),
+    )
+    for type_, kind in checks:
+        if isinstance(column.type, type_):
+            return kind
+    raise TypeError(f"no mapping for column type {column.type!r} of {column}")
+
+
+def _accepts_none(annotation: Any) -> bool:
+    if annotation is None or annotation is type(None):
+        return True
+    if get_origin(annotation) in (Union, types.UnionType):
+        return any(_accepts_none(arg) for arg in get_args(annotation))
+    return False
+
+
+def _field_maps(model: type[BaseModel], table: sa.Table) -> list[FieldMap]:
+    """Model fields with a same-named column (V001 uses the snake_case attribute names)."""
+    maps = []
+    for attr, info in model.model_fields.items():
+        if attr not in table.c:
+            continue
+        column = table.c[attr]
+        kind = _kind(column)
+        nullable = _accepts_none(info.annotation)
+        maps.append(
+            FieldMap(
+                name=_alias(attr, info),
+                attr=attr,
+                column=column,
+                kind=kind,
+                max_length=getattr(column.type, "length", None) if kind is Kind.TEXT else None,
+                empty_is_null=bool(column.foreign_keys) and column.nullable is True,
+                nullable=nullable,
+            )
+        )
+    return maps
+
+
+@cache
+def mappings() -> dict[str, TableMapping]:
+    """Container name -> mapping, for every catalog container with a table."""
+    found: dict[str, TableMapping] = {}
+    for spec in catalog.relational_containers():
+        assert spec.table is not None
+        found[spec.name] = TableMapping(spec, tables.ENTITY_TABLES[spec.table])
+    return found
+
+
+def mapping_for(container: str) -> TableMapping:
+    """The mapping of ``container``; `InvalidQuery` for containers without a table."""
+    try:
+        return mappings()[container]
+    except KeyError:
+        known = ", ".join(sorted(mappings()))
+        raise InvalidQuery(
+            f"container {container!r} has no relational table (relational: {known})"
+        ) from None
+
+
+def to_row(container: str, doc: Mapping[str, Any]) -> dict[str, Any]:
+    """Module-level shortcut of `TableMapping.to_row`."""
+    return mapping_for(container).to_row(doc)
+
+
+def from_row(container: str, row: Mapping[Any, Any]) -> Document:
+    """Module-level shortcut of `TableMapping.from_row`."""
+    return mapping_for(container).from_row(row)

@@ -1,0 +1,266 @@
+"""The relational schema as SQLAlchemy Core tables (what the store reads and writes).
+
+The entity tables keep V001's names, column types, constraints and indexes, and V002's foreign
+keys, so a database the C# app created works unchanged. Our additions:
+
+* on every entity table: ``_version`` (the polyglot version guard), ``_deleted`` (tombstone,
+  so deletes replicate), ``_updated_at`` (last write) and ``_extra`` (JSON object holding model
+  fields V001 has no column for, so the entity <-> row mapping is lossless);
+* the ``_polyglot_*`` tables: transactional outbox, V001's sync log, replication leases and
+  checkpoints, the phase-control record and its history, dead letters and verify runs.
+
+The DDL itself lives in the migrations (``relational/migrations``); a test compares the two.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from mystira_data.relational.types import Elapsed, Json, Timestamp, big_serial
+
+metadata = sa.MetaData()
+
+NOW = sa.text("CURRENT_TIMESTAMP")
+EMPTY_ARRAY = sa.text("'[]'")
+EMPTY_OBJECT = sa.text("'{}'")
+
+SYSTEM_COLUMNS = ("_version", "_deleted", "_updated_at", "_extra")
+
+
+def _system_columns() -> list[sa.Column[object]]:
+    return [
+        sa.Column("_version", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+        sa.Column("_deleted", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("_updated_at", Timestamp, nullable=False, server_default=NOW),
+        sa.Column("_extra", Json, nullable=False, server_default=EMPTY_OBJECT),
+    ]
+
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("external_user_id", sa.String(256)),
+    sa.Column("email", sa.String(256), nullable=False),
+    sa.Column("display_name", sa.String(256)),
+    sa.Column("role", sa.String(50), server_default=sa.text("'Guest'")),
+    sa.Column("user_profile_ids", Json, server_default=EMPTY_ARRAY),
+    sa.Column("completed_scenario_ids", Json, server_default=EMPTY_ARRAY),
+    sa.Column("subscription", Json, server_default=EMPTY_OBJECT),
+    sa.Column("settings", Json, server_default=EMPTY_OBJECT),
+    sa.Column("created_at", Timestamp, server_default=NOW),
+    sa.Column("last_login_at", Timestamp),
+    *_system_columns(),
+    sa.Index("ix_accounts_email", "email", unique=True),
+    sa.Index("ix_accounts_external_user_id", "external_user_id"),
+    sa.Index("ix_accounts_created_at", "created_at"),
+)
+
+game_sessions = sa.Table(
+    "game_sessions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("scenario_id", sa.String(36), nullable=False),
+    sa.Column(
+        "account_id",
+        sa.String(36),
+        sa.ForeignKey(
+            "accounts.id",
+            name="fk_game_sessions_account",
+            ondelete="CASCADE",
+            onupdate="CASCADE",
+        ),
+        nullable=False,
+    ),
+    sa.Column("profile_id", sa.String(36)),
+    sa.Column("status", sa.String(20), server_default=sa.text("'NotStarted'")),
+    sa.Column("current_scene_id", sa.String(100)),
+    sa.Column("player_names", Json, server_default=EMPTY_ARRAY),
+    sa.Column("choice_history", Json, server_default=EMPTY_ARRAY),
+    sa.Column("echo_history", Json, server_default=EMPTY_ARRAY),
+    sa.Column("compass_values", Json, server_default=EMPTY_OBJECT),
+    sa.Column("player_compass_progress_totals", Json, server_default=EMPTY_ARRAY),
+    sa.Column("achievements", Json, server_default=EMPTY_ARRAY),
+    sa.Column("character_assignments", Json, server_default=EMPTY_ARRAY),
+    sa.Column("start_time", Timestamp),
+    sa.Column("end_time", Timestamp),
+    sa.Column("elapsed_time", Elapsed),
+    sa.Column("is_paused", sa.Boolean, server_default=sa.false()),
+    sa.Column("paused_at", Timestamp),
+    sa.Column("scene_count", sa.Integer, server_default=sa.text("0")),
+    sa.Column("target_age_group", sa.String(20)),
+    sa.Column("selected_character_id", sa.String(100)),
+    *_system_columns(),
+    sa.Index("ix_game_sessions_account_id", "account_id"),
+    sa.Index("ix_game_sessions_profile_id", "profile_id"),
+    sa.Index("ix_game_sessions_scenario_id", "scenario_id"),
+    sa.Index("ix_game_sessions_status", "status"),
+    sa.Index("ix_game_sessions_start_time", "start_time"),
+    sa.Index("ix_game_sessions_account_status", "account_id", "status"),
+)
+
+player_scenario_scores = sa.Table(
+    "player_scenario_scores",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("profile_id", sa.String(36), nullable=False),
+    sa.Column("scenario_id", sa.String(36), nullable=False),
+    sa.Column(
+        "game_session_id",
+        sa.String(36),
+        sa.ForeignKey(
+            "game_sessions.id",
+            name="fk_player_scores_game_session",
+            ondelete="SET NULL",
+            onupdate="CASCADE",
+        ),
+    ),
+    sa.Column("axis_scores", Json, server_default=EMPTY_OBJECT),
+    sa.Column("created_at", Timestamp, server_default=NOW),
+    *_system_columns(),
+    sa.Index("ix_player_scenario_scores_profile_id", "profile_id"),
+    sa.Index("ix_player_scenario_scores_scenario_id", "scenario_id"),
+    sa.Index(
+        "uix_player_scenario_scores_profile_scenario", "profile_id", "scenario_id", unique=True
+    ),
+    sa.Index("ix_player_scenario_scores_created_at", "created_at"),
+)
+
+# -- polyglot bookkeeping ------------------------------------------------------------------------
+
+outbox = sa.Table(
+    "_polyglot_outbox",
+    metadata,
+    sa.Column("id", big_serial(), primary_key=True, autoincrement=True),
+    sa.Column("container", sa.String(100), nullable=False),
+    sa.Column("entity_id", sa.String(255), nullable=False),
+    sa.Column("partition_key", sa.String(255), nullable=False),
+    sa.Column("_version", sa.BigInteger, nullable=False),
+    sa.Column("operation", sa.String(20), nullable=False),
+    sa.Column("payload", Json),
+    sa.Column("created_at", Timestamp, nullable=False, server_default=NOW),
+    sa.Column("relayed_at", Timestamp),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("last_error", sa.Text),
+    # The relay reads unrelayed rows in id order; relayed rows pile up until pruned.
+    sa.Index(
+        "ix_polyglot_outbox_pending",
+        "id",
+        postgresql_where=sa.text("relayed_at IS NULL"),
+        sqlite_where=sa.text("relayed_at IS NULL"),
+    ),
+    sa.Index("ix_polyglot_outbox_entity", "container", "entity_id"),
+)
+
+sync_log = sa.Table(
+    "_polyglot_sync_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("entity_type", sa.String(100), nullable=False),
+    sa.Column("entity_id", sa.String(36), nullable=False),
+    sa.Column("operation", sa.String(20), nullable=False),
+    sa.Column("source_backend", sa.String(20), nullable=False),
+    sa.Column("sync_status", sa.String(20), server_default=sa.text("'pending'")),
+    sa.Column("cosmos_timestamp", Timestamp),
+    sa.Column("postgres_timestamp", Timestamp, server_default=NOW),
+    sa.Column("error_message", sa.Text),
+    sa.Column("retry_count", sa.Integer, server_default=sa.text("0")),
+    sa.Column("created_at", Timestamp, server_default=NOW),
+    sa.Index("ix_polyglot_sync_log_status", "sync_status"),
+    sa.Index("ix_polyglot_sync_log_entity", "entity_type", "entity_id"),
+)
+
+leases = sa.Table(
+    "_polyglot_leases",
+    metadata,
+    sa.Column("container", sa.String(100), primary_key=True),
+    sa.Column("feed_range", sa.String(255), primary_key=True),
+    sa.Column("owner", sa.String(255)),
+    sa.Column("lease_expires_at", Timestamp),
+    sa.Column("checkpoint", sa.Text),
+    # Bumped on every acquisition: a fencing token, so a worker that lost its lease while
+    # paused cannot overwrite the new owner's checkpoint.
+    sa.Column("lease_token", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("updated_at", Timestamp, nullable=False, server_default=NOW),
+)
+
+phase = sa.Table(
+    "_polyglot_phase",
+    metadata,
+    sa.Column("container", sa.String(100), primary_key=True),
+    sa.Column("phase", sa.String(40), nullable=False),
+    # Compare-and-set counter, so two instances changing a phase at once cannot both win.
+    sa.Column("version", sa.BigInteger, nullable=False, server_default=sa.text("1")),
+    sa.Column("updated_at", Timestamp, nullable=False, server_default=NOW),
+    sa.Column("updated_by", sa.String(255)),
+)
+
+phase_history = sa.Table(
+    "_polyglot_phase_history",
+    metadata,
+    sa.Column("id", big_serial(), primary_key=True, autoincrement=True),
+    sa.Column("container", sa.String(100), nullable=False),
+    sa.Column("from_phase", sa.String(40)),
+    sa.Column("to_phase", sa.String(40), nullable=False),
+    sa.Column("at", Timestamp, nullable=False, server_default=NOW),
+    sa.Column("reason", sa.Text),
+    sa.Column("forced", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("actor", sa.String(255)),
+    sa.Index("ix_polyglot_phase_history_container_at", "container", "at"),
+)
+
+dead_letters = sa.Table(
+    "_polyglot_dead_letters",
+    metadata,
+    sa.Column("id", big_serial(), primary_key=True, autoincrement=True),
+    sa.Column("container", sa.String(100), nullable=False),
+    sa.Column("entity_id", sa.String(255), nullable=False),
+    sa.Column("partition_key", sa.String(255)),
+    sa.Column("_version", sa.BigInteger),
+    sa.Column("source", sa.String(40), nullable=False),
+    sa.Column("operation", sa.String(20)),
+    sa.Column("payload", Json),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("1")),
+    sa.Column("created_at", Timestamp, nullable=False, server_default=NOW),
+    sa.Column("resolved_at", Timestamp),
+    sa.Index(
+        "ix_polyglot_dead_letters_open",
+        "container",
+        "id",
+        postgresql_where=sa.text("resolved_at IS NULL"),
+        sqlite_where=sa.text("resolved_at IS NULL"),
+    ),
+)
+
+verify_runs = sa.Table(
+    "_polyglot_verify_runs",
+    metadata,
+    sa.Column("id", big_serial(), primary_key=True, autoincrement=True),
+    sa.Column("container", sa.String(100), nullable=False),
+    sa.Column("started_at", Timestamp, nullable=False, server_default=NOW),
+    sa.Column("finished_at", Timestamp),
+    sa.Column("primary_store", sa.String(40)),
+    sa.Column("secondary_store", sa.String(40)),
+    sa.Column("scanned", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("missing", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("extra", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("different", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("clean", sa.Boolean),  # NULL while the run is in progress
+    sa.Column("report", Json),
+    sa.Column("error", sa.Text),
+    sa.Index("ix_polyglot_verify_runs_container_started", "container", "started_at"),
+)
+
+ENTITY_TABLES: dict[str, sa.Table] = {
+    t.name: t for t in (accounts, game_sessions, player_scenario_scores)
+}
+POLYGLOT_TABLES: tuple[sa.Table, ...] = (
+    outbox,
+    sync_log,
+    leases,
+    phase,
+    phase_history,
+    dead_letters,
+    verify_runs,
+)

@@ -1,0 +1,82 @@
+"""Polyglot fixtures on real store pairs: embedded (SQLite + SQLite) and Cosmos + PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import stamina
+
+from mystira_data.bootstrap import open_stores
+from mystira_data.polyglot.runtime import Polyglot, build
+from mystira_data.settings import Settings, load_settings
+from tests import pg
+from tests.emulators.cosmos import CosmosServer, allow_sdk_warnings
+from tests.integration.relational.conftest import empty_all, run_async
+
+PAIRS = ("embedded", "cosmos-postgres")
+Factory = Callable[..., AbstractAsyncContextManager[Polyglot]]
+
+
+@pytest.fixture(autouse=True)
+def _fast_retries() -> Iterator[None]:
+    with stamina.set_testing(True, attempts=3, cap=True):
+        yield
+
+
+@pytest.fixture(scope="session")
+def polyglot_pg_url() -> Iterator[str]:
+    from mystira_data.relational import migrate
+
+    with pg.fresh_database(pg.server_url(), prefix="mystira_poly_") as url:
+        run_async(migrate.upgrade(url))
+        yield url
+
+
+def pair_settings(pair: str, tmp_path: Path, request: pytest.FixtureRequest,
+                  **overrides: Any) -> Settings:
+    if pair == "embedded":
+        return load_settings(data_dir=tmp_path / "data", **overrides)
+    server: CosmosServer = request.getfixturevalue("cosmos_server")
+    allow_sdk_warnings()
+    conns = {
+        "CosmosDb": server.connection_string + "DisableServerCertificateValidation=True;",
+        "CosmosDatabase": f"poly-{uuid.uuid4().hex[:10]}",
+        "PostgreSql": request.getfixturevalue("polyglot_pg_url"),
+    }
+    return load_settings(data_dir=tmp_path / "data", ConnectionStrings=conns, **overrides)
+
+
+@pytest.fixture(params=PAIRS)
+def pair(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def open_polyglot(pair: str, tmp_path: Path, request: pytest.FixtureRequest) -> Factory:
+    """Opens the polyglot layer on this test's pair; call again for a second 'process'."""
+
+    @asynccontextmanager
+    async def factory(**overrides: Any) -> AsyncIterator[Polyglot]:
+        settings = pair_settings(pair, tmp_path, request, **overrides)
+        async with open_stores(settings) as stores:
+            await stores.documents.ensure_containers()
+            poly = build(stores, refresh_s=0)
+            try:
+                yield poly
+            finally:
+                await poly.repository.secondary.close()
+
+    return factory
+
+
+@pytest.fixture
+async def poly(open_polyglot: Factory, pair: str) -> AsyncIterator[Polyglot]:
+    async with open_polyglot() as opened:
+        if pair == "cosmos-postgres":
+            await empty_all(opened.raw_relational)
+        yield opened

@@ -1,0 +1,51 @@
+"""A PostgreSQL that goes away: our errors, then recovery once it is back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from mystira_data.errors import StoreUnavailable
+from mystira_data.query import Query
+from mystira_data.relational import RelationalStore, migrate
+from tests import pg
+
+from .docs import account
+
+
+@pytest.fixture
+def private_server() -> Iterator[pg.PrivateServer]:
+    with pg.PrivateServer() as server:
+        yield server
+
+
+async def test_nothing_listening_is_store_unavailable() -> None:
+    url = f"postgresql://postgres@127.0.0.1:{pg.free_port()}/nowhere"
+    async with RelationalStore(url, connect_timeout_s=2) as store:
+        with pytest.raises(StoreUnavailable):
+            await store.read("Accounts", "a1", "a1")
+        with pytest.raises(StoreUnavailable):
+            await store.create("Accounts", account("a1"))
+
+
+async def test_a_crashed_server_is_unavailable_until_it_is_back(
+    private_server: pg.PrivateServer,
+) -> None:
+    url = private_server.url()
+    await migrate.upgrade(url)
+    async with RelationalStore(url, connect_timeout_s=2) as store:
+        await store.create("Accounts", account("a1"))
+        private_server.kill()
+        with pytest.raises(StoreUnavailable):
+            await store.read("Accounts", "a1", "a1")
+        with pytest.raises(StoreUnavailable):
+            await store.upsert_if_newer("Accounts", [account("a2") | {"_version": 1}], outbox=True)
+        private_server.start()
+        # Pooled connections died with the server; they are replaced, not reused.
+        assert (await store.read("Accounts", "a1", "a1"))["id"] == "a1"
+        await store.create("Accounts", account("a3"))
+        assert await store.count("Accounts", Query(cross_partition=True)) == 2
+        private_server.stop()
+        with pytest.raises(StoreUnavailable):
+            await store.count("Accounts", Query(cross_partition=True))
