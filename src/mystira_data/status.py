@@ -1,15 +1,17 @@
-"""Per-container status: catalog facts, phase and document counts per store."""
+"""Per-container status: catalog facts, live phase, counts per store, replication health."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mystira_data import catalog
-from mystira_data.bootstrap import Stores
 from mystira_data.catalog import ContainerSpec
+from mystira_data.cache.port import Cache
+from mystira_data.polyglot.durable import RelationalDeadLetters
+from mystira_data.polyglot.runtime import Polyglot
+from mystira_data.polyglot.versions import EntityStore
 from mystira_data.query import Query
-from mystira_data.settings import Phase
 
 
 @dataclass
@@ -20,33 +22,42 @@ class ContainerStatus:
     placement: str
     phase: str
     counts: dict[str, int] = field(default_factory=dict)
+    lag: dict[str, Any] | None = None
+    dead_letters: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "container": self.container,
-            "area": self.area,
-            "partitionKey": self.partition_key,
-            "placement": self.placement,
-            "phase": self.phase,
-            "counts": self.counts,
+            "container": self.container, "area": self.area, "partitionKey": self.partition_key,
+            "placement": self.placement, "phase": self.phase, "counts": self.counts,
+            "lag": self.lag, "deadLetters": self.dead_letters,
         }
 
 
-def effective_phase(stores: Stores, spec: ContainerSpec) -> Phase:
-    """Configured phase; containers without a relational mapping are always CosmosOnly."""
-    if not spec.is_relational:
-        return Phase.COSMOS_ONLY
-    return stores.settings.polyglot_persistence.phase_for(spec.name)
+@dataclass
+class SystemStatus:
+    containers: list[ContainerStatus]
+    breakers: dict[str, str]
+    cache: dict[str, Any]
+    shadow_reads: dict[str, Any]
+    sync_failures: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"breakers": self.breakers, "cache": self.cache,
+                "shadowReads": self.shadow_reads, "syncFailures": self.sync_failures}
 
 
-async def document_count(stores: Stores, spec: ContainerSpec) -> int:
+async def live_count(store: EntityStore, spec: ContainerSpec) -> int:
     """Live documents; for embedded sets, the embedded items across the parent's documents."""
     if spec.embedded_in is None:
-        return await stores.documents.count(spec.name, Query(cross_partition=True))
-    total = 0
-    async for parent in stores.documents.read_all(spec.embedded_in):
-        total += len(parent.get(_embedded_field(spec), []) or [])
-    return total
+        return await store.count(spec.name, Query(cross_partition=True))
+    total, token = 0, None
+    q = Query(cross_partition=True, page_size=500)
+    while True:
+        page = await store.query(spec.embedded_in, q, continuation=token)
+        total += sum(len(d.get(_embedded_field(spec)) or []) for d in page.items)
+        token = page.continuation
+        if token is None:
+            return total
 
 
 def _embedded_field(spec: ContainerSpec) -> str:
@@ -54,19 +65,39 @@ def _embedded_field(spec: ContainerSpec) -> str:
     return {"UserBadges": "earnedBadges"}[spec.name]
 
 
-async def collect(stores: Stores) -> list[ContainerStatus]:
-    """Status rows for every catalog container, in catalog order."""
-    rows = []
-    for spec in catalog.CONTAINERS:
-        counts = {stores.documents.name: await document_count(stores, spec)}
-        rows.append(
-            ContainerStatus(
-                container=spec.name,
-                area=spec.area,
-                partition_key=spec.partition_key,
-                placement=spec.placement.value,
-                phase=effective_phase(stores, spec).value,
-                counts=counts,
-            )
-        )
-    return rows
+def relational_label(poly: Polyglot) -> str:
+    """The relational store's name in counts, distinct from the document store's."""
+    name = poly.raw_relational.name
+    return f"{name}-relational" if name == poly.stores.documents.name else name
+
+
+async def container_status(poly: Polyglot, spec: ContainerSpec, dead: dict[str, int]) -> ContainerStatus:
+    counts = {poly.stores.documents.name: await live_count(poly.documents, spec)}
+    row = ContainerStatus(spec.name, spec.area, spec.partition_key, spec.placement.value,
+                          (await poly.control.phase(spec.name)).value, counts,
+                          dead_letters=dead.get(spec.name, 0))
+    if spec.is_relational:
+        counts[relational_label(poly)] = await live_count(poly.relational, spec)
+        lag = await poly.lag(spec.name)
+        row.lag = {"direction": lag.direction, "pending": lag.pending,
+                   "oldestAgeSeconds": lag.oldest_age_s}
+    return row
+
+
+async def collect(poly: Polyglot) -> SystemStatus:
+    """Status of every catalog container plus the process-wide health signals."""
+    dead = await RelationalDeadLetters(poly.raw_relational, "").open_count()
+    rows = [await container_status(poly, spec, dead) for spec in catalog.CONTAINERS]
+    cache = poly.stores.cache
+    cache_info: dict[str, Any] = {"mode": "not opened"}
+    if cache is not None:
+        cache_info = _cache_stats(cache)
+    return SystemStatus(
+        rows, {name: b.state.value for name, b in poly.breakers.items()}, cache_info,
+        poly.repository.shadow.snapshot() if poly.repository.shadow else {"enabled": False},
+        poly.repository.secondary.sync_log.failed,
+    )
+
+
+def _cache_stats(cache: Cache) -> dict[str, Any]:
+    return {k: (v.value if hasattr(v, "value") else v) for k, v in asdict(cache.stats()).items()}

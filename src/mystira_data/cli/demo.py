@@ -1,4 +1,5 @@
-"""`mystira demo`: seed a fresh data dir and show the status table."""
+"""`mystira demo`: seed a fresh data dir, then walk GameSessions through all four phases
+under simulated play, printing the status after each step."""
 
 from __future__ import annotations
 
@@ -13,31 +14,63 @@ from mystira_data import status
 from mystira_data.bootstrap import open_stores
 from mystira_data.cli.common import console, fail, options
 from mystira_data.cli.seed import seed_all
-from mystira_data.cli.status import render
+from mystira_data.cli.status import print_status
 from mystira_data.errors import MystiraError
-from mystira_data.settings import Settings, load_settings
+from mystira_data.polyglot.backfill import backfill
+from mystira_data.polyglot.phases import Side
+from mystira_data.polyglot.runtime import Polyglot, build
+from mystira_data.polyglot.simulator import simulate
+from mystira_data.settings import Phase, Settings, load_settings
+
+PARENTS_FIRST = ("Accounts", "GameSessions")
+WALK = (Phase.DUAL_WRITE_COSMOS_READ, Phase.DUAL_WRITE_POSTGRES_READ, Phase.POSTGRES_ONLY)
 
 
 def demo_command(
     ctx: typer.Context,
     accounts: Annotated[int, typer.Option("--accounts", min=1)] = 25,
     random_seed: Annotated[int, typer.Option("--random-seed")] = 0,
+    writes: Annotated[int, typer.Option("--writes", min=10, help="Simulated writes per step.")]
+    = 200,
 ) -> None:
-    """Seed master and demo data into a fresh data dir and print the status table."""
+    """Seed master and demo data into a fresh data dir, then walk the phases under play."""
     opts = options(ctx)
     base = opts.data_dir or Path(tempfile.mkdtemp(prefix="mystira-demo-"))
     try:
         settings = load_settings(opts.config, data_dir=base)
-        rows = asyncio.run(_demo(settings, accounts, random_seed))
+        asyncio.run(_demo(settings, accounts, random_seed, writes))
     except MystiraError as exc:
         fail(f"{type(exc).__name__}: {exc}")
     console.print(f"demo data dir: {base}")
-    console.print(render(rows))
 
 
-async def _demo(
-    settings: Settings, accounts: int, random_seed: int
-) -> list[status.ContainerStatus]:
-    await seed_all(settings, None, True, accounts, random_seed)
-    async with open_stores(settings) as stores:
-        return await status.collect(stores)
+async def _demo(settings: Settings, accounts: int, seed: int, writes: int) -> None:
+    await seed_all(settings, None, True, accounts, seed)
+    async with open_stores(settings, cache=True) as stores:
+        poly = build(stores, refresh_s=0)
+        try:
+            await _step(poly, "seeded (CosmosOnly)", writes, seed * 10)
+            for container in PARENTS_FIRST:  # history into PostgreSQL before dual writes
+                await backfill(poly, container, Side.RELATIONAL)
+            for step, phase in enumerate(WALK, start=1):
+                for container in PARENTS_FIRST:
+                    await _advance(poly, container, phase)
+                await _step(poly, f"GameSessions → {phase.value}", writes, seed * 10 + step)
+        finally:
+            await poly.repository.secondary.close()
+
+
+async def _advance(poly: Polyglot, container: str, phase: Phase) -> None:
+    """Catch up, prove agreement (verify), then move one step: the guarded path."""
+    while await poly.replicate_once(container):
+        pass
+    await poly.verify(container, settle_s=0)
+    await poly.control.set(container, phase, reason="demo walk")
+
+
+async def _step(poly: Polyglot, title: str, writes: int, seed: int) -> None:
+    report = await simulate(poly.repository, players=10, writes=writes, seed=seed)
+    console.rule(f"{title}: {report.ok} writes acknowledged, {report.failed} failed")
+    for line in report.errors[:5]:
+        console.print(f"  {line}", markup=False)
+    print_status(await status.collect(poly))

@@ -1,4 +1,4 @@
-"""`mystira status`: the container table, or JSON for machines."""
+"""`mystira status`: the container table and health signals, or JSON for machines."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from rich.table import Table
 from mystira_data import status
 from mystira_data.bootstrap import open_stores
 from mystira_data.cli.common import console, run
+from mystira_data.polyglot.runtime import build
 from mystira_data.settings import Settings
 
 
@@ -18,26 +19,46 @@ def status_command(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
-    """Per container: area, partition key, placement, phase and document counts per store."""
-    rows = run(ctx, _collect)
+    """Per container: area, partition key, placement, phase, counts per store, lag."""
+    result = run(ctx, collect)
     if as_json:
-        typer.echo(json.dumps([r.as_json() for r in rows], indent=2))
-    else:
-        console.print(render(rows))
+        typer.echo(json.dumps([r.as_json() for r in result.containers], indent=2))
+        return
+    print_status(result)
 
 
-async def _collect(settings: Settings) -> list[status.ContainerStatus]:
-    async with open_stores(settings) as stores:
-        return await status.collect(stores)
+async def collect(settings: Settings) -> status.SystemStatus:
+    async with open_stores(settings, cache=True) as stores:
+        poly = build(stores)
+        try:
+            return await status.collect(poly)
+        finally:
+            await poly.repository.secondary.close()
+
+
+def print_status(result: status.SystemStatus) -> None:
+    console.print(render(result.containers))
+    console.print(
+        f"breakers: {result.breakers}; cache: {result.cache.get('mode')}; "
+        f"shadow reads: {result.shadow_reads}", markup=False)
 
 
 def render(rows: list[status.ContainerStatus]) -> Table:
     """A Rich table of status rows."""
     stores = sorted({name for r in rows for name in r.counts})
     table = Table(title="Mystira containers")
-    for column in ("container", "area", "partition key", "placement", "phase", *stores):
-        table.add_column(column, justify="right" if column in stores else "left")
+    columns = ("container", "area", "partition key", "placement", "phase", *stores,
+               "lag", "dead letters")
+    for column in columns:
+        table.add_column(column, justify="left" if column in columns[:5] else "right")
     for r in rows:
         counts = [str(r.counts.get(s, "-")) for s in stores]
-        table.add_row(r.container, r.area, r.partition_key, r.placement, r.phase, *counts)
+        lag = "-" if r.lag is None else _lag(r.lag)
+        table.add_row(r.container, r.area, r.partition_key, r.placement, r.phase, *counts,
+                      lag, str(r.dead_letters))
     return table
+
+
+def _lag(lag: dict[str, object]) -> str:
+    age = lag.get("oldestAgeSeconds")
+    return f"{lag['pending']}" + (f" ({age:.1f}s)" if isinstance(age, float) else "")

@@ -82,12 +82,22 @@ class MemoryLeaseStore:
 
 
 async def balance(
-    store: LeaseStore, container: str, owner: str, ttl: timedelta, now: datetime | None = None
+    store: LeaseStore,
+    container: str,
+    owner: str,
+    ttl: timedelta,
+    now: datetime | None = None,
+    *,
+    ranges: frozenset[str] | None = None,
 ) -> list[Lease]:
-    """Renew ours, take free ones up to a fair share, steal one if short; return ours."""
+    """Renew ours, take free ones up to a fair share, steal one if short; return ours.
+
+    ``ranges`` limits the game to one source's ranges (other rows of the container belong to
+    other processors or hold named checkpoints).
+    """
     now = now or datetime.now(UTC)
     until = now + ttl
-    rows = await store.leases(container)
+    rows = [r for r in await store.leases(container) if ranges is None or r.feed_range in ranges]
     live = Counter(r.owner for r in rows if not r.free(now) and r.owner is not None)
     live[owner] += 0
     share = math.ceil(len(rows) / len(live)) if rows else 0

@@ -101,15 +101,19 @@ class Processor:
         self.batch_size = batch_size
         self.stats = Stats()
         self._attempts: dict[tuple[str, int], int] = {}
-        self._ensured = False
+        self._ranges: frozenset[str] | None = None
 
     async def run_once(self) -> int:
         """Claim leases, drain each owned range to its end once; returns changes applied."""
         applied = 0
-        if not self._ensured:
-            await self.leases.ensure(self.container, await self.source.feed_ranges(self.container))
-            self._ensured = True
-        for lease in await balance(self.leases, self.container, self.owner, self.lease_ttl):
+        if self._ranges is None:
+            ranges = await self.source.feed_ranges(self.container)
+            await self.leases.ensure(self.container, ranges)
+            self._ranges = frozenset(ranges)
+        owned = await balance(
+            self.leases, self.container, self.owner, self.lease_ttl, ranges=self._ranges
+        )
+        for lease in owned:
             applied += await self._drain(lease)
         return applied
 

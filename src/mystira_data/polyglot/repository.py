@@ -18,6 +18,7 @@ from mystira_data.polyglot import cascade
 from mystira_data.polyglot.control import PhaseControl
 from mystira_data.polyglot.phases import ROUTES, Routing, Side
 from mystira_data.polyglot.secondary import SecondaryWriter
+from mystira_data.polyglot.shadow import ShadowReader
 from mystira_data.polyglot.versions import EntityStore, apply_if_newer, current, version_of
 from mystira_data.query import Page, Query
 
@@ -33,6 +34,7 @@ class PolyglotRepository:
         relational: EntityStore | None,
         control: PhaseControl,
         secondary: SecondaryWriter,
+        shadow: ShadowReader | None = None,
     ) -> None:
         self.stores: dict[Side, EntityStore | None] = {
             Side.DOCUMENT: documents,
@@ -40,6 +42,7 @@ class PolyglotRepository:
         }
         self.control = control
         self.secondary = secondary
+        self.shadow = shadow
 
     async def routing(self, container: str) -> Routing:
         return ROUTES[await self.control.phase(container)]
@@ -53,7 +56,11 @@ class PolyglotRepository:
     # -- reads ---------------------------------------------------------------------------
     async def read(self, container: str, id: str, partition_key: Any) -> Document:
         route = await self.routing(container)
-        return await self.store(route.reads).read(container, id, partition_key)
+        answer = await self.store(route.reads).read(container, id, partition_key)
+        if self.shadow is not None and route.secondary is not None:
+            other = route.primary if route.reads is not route.primary else route.secondary
+            self.shadow.maybe_check(container, answer, partition_key, self.store(other))
+        return answer
 
     async def query(self, container: str, query: Query, *, continuation: str | None = None) -> Page:
         route = await self.routing(container)

@@ -28,6 +28,7 @@ from mystira_data.polyglot.replication import Processor
 from mystira_data.polyglot.repository import PolyglotRepository
 from mystira_data.polyglot.resilience import CircuitBreaker, Policy, Resilient
 from mystira_data.polyglot.secondary import SecondaryWriter, SyncLog
+from mystira_data.polyglot.shadow import ShadowReader
 from mystira_data.polyglot.verify import VerifyReport, verify
 from mystira_data.polyglot.versions import EntityStore, apply_if_newer
 from mystira_data.relational.store import RelationalStore
@@ -184,7 +185,9 @@ def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
     writer = SecondaryWriter(
         timeout_s=pp.dual_write_timeout_ms / 1000, mode=pp.secondary_write_mode, sync_log=SyncLog()
     )
-    repo = PolyglotRepository(documents, relational, control, writer)
+    shadow = (ShadowReader(pp.consistency_sample_rate)
+              if pp.enable_consistency_validation else None)
+    repo = PolyglotRepository(documents, relational, control, writer, shadow)
     poly = Polyglot(stores, documents, relational, control, repo,
                     {"documents": doc_breaker, "relational": rel_breaker})
     control.catch_up = poly.catch_up
