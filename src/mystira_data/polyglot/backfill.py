@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from mystira_data.documents.port import Document
-from mystira_data.errors import InvalidDocument
+from mystira_data.errors import ForeignKeyViolation, InvalidDocument
 from mystira_data.polyglot.durable import (
     RelationalDeadLetters,
     read_checkpoint,
@@ -118,7 +118,11 @@ async def _write(poly: Polyglot, container: str, target: Side, docs: list[Docume
     if not docs:
         return 0
     if target is Side.RELATIONAL:
-        return await poly.raw_relational.bulk_upsert_if_newer(container, docs, outbox=False)
+        try:
+            return await poly.raw_relational.bulk_upsert_if_newer(container, docs, outbox=False)
+        except ForeignKeyViolation:
+            # A parent written live after its own backfill: go one by one, copying parents.
+            return sum([bool(await poly.apply_to_relational(container, d)) for d in docs])
     gate = asyncio.Semaphore(CONCURRENCY)
 
     async def one(doc: Document) -> bool:

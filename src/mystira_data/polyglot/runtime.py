@@ -13,6 +13,7 @@ from typing import Any, cast
 from mystira_data import catalog
 from mystira_data.bootstrap import Stores
 from mystira_data.documents.port import Document
+from mystira_data.errors import ForeignKeyViolation
 from mystira_data.polyglot.control import PhaseControl
 from mystira_data.polyglot.durable import (
     OutboxSource,
@@ -32,9 +33,23 @@ from mystira_data.polyglot.shadow import ShadowReader
 from mystira_data.polyglot.verify import VerifyReport, verify
 from mystira_data.polyglot.versions import EntityStore, apply_if_newer
 from mystira_data.relational.store import RelationalStore
+from mystira_data.query import Filter, Op, Query
 from mystira_data.settings import Phase
 
 DEFAULT_MAX_LAG_S = 5.0
+
+
+@dataclass(frozen=True)
+class ParentLink:
+    parent: str
+    field: str
+
+
+# V002's foreign keys, as document fields.
+PARENT_LINKS = {
+    "GameSessions": ParentLink("Accounts", "accountId"),
+    "PlayerScenarioScores": ParentLink("GameSessions", "gameSessionId"),
+}
 VERIFY_MAX_AGE = timedelta(hours=24)
 
 
@@ -78,7 +93,27 @@ class Polyglot:
         )
 
     async def apply_to_relational(self, container: str, doc: Document) -> Any:
-        return await self.raw_relational.upsert_if_newer(container, [doc], outbox=False)
+        """Version-guarded apply; a parent that has not arrived yet is copied first."""
+        try:
+            return await self.raw_relational.upsert_if_newer(container, [doc], outbox=False)
+        except ForeignKeyViolation:
+            if not await self._copy_parent(container, doc):
+                raise
+            return await self.raw_relational.upsert_if_newer(container, [doc], outbox=False)
+
+    async def _copy_parent(self, container: str, doc: Document) -> bool:
+        """Copy ``doc``'s parent row (V002 foreign key) from the document store, if there."""
+        link = PARENT_LINKS.get(container)
+        if link is None or not doc.get(link.field):
+            return False
+        parent_id = doc[link.field]
+        q = Query(filters=(Filter("id", Op.EQ, parent_id),), cross_partition=True,
+                  include_deleted=True)
+        found = (await self.documents.query(link.parent, q)).items
+        if not found:
+            return False
+        await self.apply_to_relational(link.parent, found[0])
+        return True
 
     async def apply_to_documents(self, container: str, doc: Document) -> Any:
         return await apply_if_newer(self.documents, container, doc)
