@@ -100,7 +100,7 @@ def replicate_command(
     async def body(settings: Settings) -> int:
         async with polyglot(settings) as poly:
             if once:
-                return sum([await poly.replicate_once(n) for n in names])
+                return sum([await poly.replicate_until_caught_up(n) for n in names])
             await asyncio.gather(*(_worker(poly, names) for _ in range(workers)))
             return 0
 

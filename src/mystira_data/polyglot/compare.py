@@ -31,8 +31,21 @@ def canonical(container: str, doc: Document) -> Document:
     return body
 
 
+def _unsigned_zero(value: Any) -> Any:
+    # PostgreSQL's numeric has no negative zero: -0.0 comes back as 0, and is the same number.
+    if isinstance(value, float) and value == 0.0:
+        return 0.0
+    if isinstance(value, dict):
+        return {k: _unsigned_zero(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unsigned_zero(v) for v in value]
+    return value
+
+
 def content_hash(doc: Document) -> str:
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(
+        _unsigned_zero(doc), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 

@@ -6,6 +6,8 @@ phase control, the replication processors of both directions, and the lag/guard 
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -13,7 +15,7 @@ from typing import Any, cast
 from mystira_data import catalog
 from mystira_data.bootstrap import Stores
 from mystira_data.documents.port import Document
-from mystira_data.errors import ForeignKeyViolation
+from mystira_data.errors import ForeignKeyViolation, StoreUnavailable
 from mystira_data.polyglot.control import PhaseControl
 from mystira_data.polyglot.durable import (
     OutboxSource,
@@ -125,6 +127,22 @@ class Polyglot:
         if route.secondary is None or not enabled:
             return 0
         return await self.processor(container, route.secondary, owner=owner).run_once()
+
+    async def replicate_until_caught_up(
+        self, container: str, *, owner: str | None = None, timeout_s: float = 120.0
+    ) -> int:
+        """Replicate until nothing is pending; waits out leases of a dead worker."""
+        owner = owner or f"once-{id(self):x}"
+        applied, deadline = 0, time.monotonic() + timeout_s
+        while True:
+            moved = await self.replicate_once(container, owner=owner)
+            applied += moved
+            if moved == 0 and (await self.lag(container)).pending == 0:
+                return applied
+            if time.monotonic() > deadline:
+                raise StoreUnavailable(f"{container}: replication did not catch up in time")
+            if moved == 0:
+                await asyncio.sleep(0.5)  # ranges still leased by another (maybe dead) worker
 
     async def catch_up(self, container: str, current: Phase, target: Phase) -> None:
         """Before a switch: drain queued secondary writes, then replicate both directions."""
