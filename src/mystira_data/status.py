@@ -6,8 +6,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mystira_data import catalog
-from mystira_data.catalog import ContainerSpec
 from mystira_data.cache.port import Cache
+from mystira_data.catalog import ContainerSpec
 from mystira_data.polyglot.durable import RelationalDeadLetters
 from mystira_data.polyglot.runtime import Polyglot
 from mystira_data.polyglot.versions import EntityStore
@@ -27,9 +27,14 @@ class ContainerStatus:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "container": self.container, "area": self.area, "partitionKey": self.partition_key,
-            "placement": self.placement, "phase": self.phase, "counts": self.counts,
-            "lag": self.lag, "deadLetters": self.dead_letters,
+            "container": self.container,
+            "area": self.area,
+            "partitionKey": self.partition_key,
+            "placement": self.placement,
+            "phase": self.phase,
+            "counts": self.counts,
+            "lag": self.lag,
+            "deadLetters": self.dead_letters,
         }
 
 
@@ -42,8 +47,12 @@ class SystemStatus:
     sync_failures: int
 
     def as_json(self) -> dict[str, Any]:
-        return {"breakers": self.breakers, "cache": self.cache,
-                "shadowReads": self.shadow_reads, "syncFailures": self.sync_failures}
+        return {
+            "breakers": self.breakers,
+            "cache": self.cache,
+            "shadowReads": self.shadow_reads,
+            "syncFailures": self.sync_failures,
+        }
 
 
 async def live_count(store: EntityStore, spec: ContainerSpec) -> int:
@@ -71,16 +80,27 @@ def relational_label(poly: Polyglot) -> str:
     return f"{name}-relational" if name == poly.stores.documents.name else name
 
 
-async def container_status(poly: Polyglot, spec: ContainerSpec, dead: dict[str, int]) -> ContainerStatus:
+async def container_status(
+    poly: Polyglot, spec: ContainerSpec, dead: dict[str, int]
+) -> ContainerStatus:
     counts = {poly.stores.documents.name: await live_count(poly.documents, spec)}
-    row = ContainerStatus(spec.name, spec.area, spec.partition_key, spec.placement.value,
-                          (await poly.control.phase(spec.name)).value, counts,
-                          dead_letters=dead.get(spec.name, 0))
+    row = ContainerStatus(
+        spec.name,
+        spec.area,
+        spec.partition_key,
+        spec.placement.value,
+        (await poly.control.phase(spec.name)).value,
+        counts,
+        dead_letters=dead.get(spec.name, 0),
+    )
     if spec.is_relational:
         counts[relational_label(poly)] = await live_count(poly.relational, spec)
         lag = await poly.lag(spec.name)
-        row.lag = {"direction": lag.direction, "pending": lag.pending,
-                   "oldestAgeSeconds": lag.oldest_age_s}
+        row.lag = {
+            "direction": lag.direction,
+            "pending": lag.pending,
+            "oldestAgeSeconds": lag.oldest_age_s,
+        }
     return row
 
 
@@ -93,7 +113,9 @@ async def collect(poly: Polyglot) -> SystemStatus:
     if cache is not None:
         cache_info = _cache_stats(cache)
     return SystemStatus(
-        rows, {name: b.state.value for name, b in poly.breakers.items()}, cache_info,
+        rows,
+        {name: b.state.value for name, b in poly.breakers.items()},
+        cache_info,
         poly.repository.shadow.snapshot() if poly.repository.shadow else {"enabled": False},
         poly.repository.secondary.sync_log.failed,
     )

@@ -46,8 +46,9 @@ def backfill_command(
     to: Annotated[Side, typer.Option("--to")] = Side.RELATIONAL,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=1000)] = 500,
     as_json: Annotated[bool, typer.Option("--json")] = False,
-    restart: Annotated[bool, typer.Option("--restart", help="Ignore the saved checkpoint.")]
-    = False,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Ignore the saved checkpoint.")
+    ] = False,
 ) -> None:
     """Copy CONTAINER into the other store (resumable, safe during live writes)."""
     names = _targets(container, all_)
@@ -63,16 +64,21 @@ def backfill_command(
                     def advance(n: int, task: TaskID = task, bar: Progress = progress) -> None:
                         bar.advance(task, n)
 
-                    out.append(await backfill(poly, name, to, batch_size=batch_size,
-                                              restart=restart, on_page=advance))
+                    out.append(
+                        await backfill(
+                            poly, name, to, batch_size=batch_size, restart=restart, on_page=advance
+                        )
+                    )
         return out
 
     reports = run(ctx, body)
     if as_json:
         typer.echo(json.dumps([r.as_json() for r in reports], indent=2))
     for r in reports:
-        err_console.print(f"{r.container} → {r.target}: read {r.read}, written {r.written}, "
-                          f"quarantined {len(r.quarantined)}{' (resumed)' if r.resumed else ''}")
+        err_console.print(
+            f"{r.container} → {r.target}: read {r.read}, written {r.written}, "
+            f"quarantined {len(r.quarantined)}{' (resumed)' if r.resumed else ''}"
+        )
         for doc_id, reason in r.quarantined:
             err_console.print(f"  quarantined {doc_id}: {reason}", markup=False)
 
@@ -90,9 +96,14 @@ class DocsPerSecond(TextColumn):
 
 def _progress(quiet: bool) -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        DocsPerSecond(), TimeRemainingColumn(),
-        console=err_console, disable=quiet, transient=False,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        DocsPerSecond(),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=quiet,
+        transient=False,
     )
 
 
@@ -119,9 +130,11 @@ def verify_command(
     else:
         for r in reports:
             c = r.counts()
-            console.print(f"{r.container} ({r.primary} vs {r.secondary}): scanned {r.scanned}, "
-                          f"missing {c['missing']}, extra {c['extra']}, "
-                          f"different {c['different']} → {'clean' if r.clean else 'DIFFERENT'}")
+            console.print(
+                f"{r.container} ({r.primary} vs {r.secondary}): scanned {r.scanned}, "
+                f"missing {c['missing']}, extra {c['extra']}, "
+                f"different {c['different']} → {'clean' if r.clean else 'DIFFERENT'}"
+            )
     if not all(r.clean for r in reports):
         raise typer.Exit(1)
 
@@ -137,8 +150,11 @@ def repair_command(
 
     async def body(settings: Settings) -> RepairResult:
         async with polyglot(settings) as poly:
-            report = _load(from_report, container) if from_report else await poly.verify(
-                container, settle_s=0)
+            report = (
+                _load(from_report, container)
+                if from_report
+                else await poly.verify(container, settle_s=0)
+            )
             primary, secondary = await poly.pair(container)
             return await repair(container, primary, secondary, report, dry_run=dry_run)
 

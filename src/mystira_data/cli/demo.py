@@ -30,8 +30,9 @@ def demo_command(
     ctx: typer.Context,
     accounts: Annotated[int, typer.Option("--accounts", min=1)] = 25,
     random_seed: Annotated[int, typer.Option("--random-seed")] = 0,
-    writes: Annotated[int, typer.Option("--writes", min=10, help="Simulated writes per step.")]
-    = 200,
+    writes: Annotated[
+        int, typer.Option("--writes", min=10, help="Simulated writes per step.")
+    ] = 200,
 ) -> None:
     """Seed master and demo data into a fresh data dir, then walk the phases under play."""
     opts = options(ctx)

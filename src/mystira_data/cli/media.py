@@ -75,9 +75,7 @@ def get_command(ctx: typer.Context, asset_id: Annotated[str, typer.Argument()]) 
 
 
 @app.command("check")
-def check_command(
-    ctx: typer.Context, fix: Annotated[bool, typer.Option("--fix")] = False
-) -> None:
+def check_command(ctx: typer.Context, fix: Annotated[bool, typer.Option("--fix")] = False) -> None:
     """Blobs without a document and documents without a blob; --fix repairs both."""
 
     async def body(settings: Settings) -> MediaCheck:
@@ -85,8 +83,10 @@ def check_command(
             return await library(stores).check(fix=fix)
 
     result = run(ctx, body)
-    console.print(f"orphan blobs: {len(result.orphan_blobs)}; "
-                  f"documents without blob: {len(result.missing_blobs)}; fixed: {result.fixed}")
+    console.print(
+        f"orphan blobs: {len(result.orphan_blobs)}; "
+        f"documents without blob: {len(result.missing_blobs)}; fixed: {result.fixed}"
+    )
     for name in result.orphan_blobs:
         console.print(f"  orphan blob {name}", markup=False)
     for asset in result.missing_blobs:

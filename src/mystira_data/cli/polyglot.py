@@ -20,8 +20,7 @@ from mystira_data.polyglot.runtime import Polyglot, build
 from mystira_data.polyglot.simulator import SimulationReport, simulate
 from mystira_data.settings import Phase, Settings
 
-phase_app = typer.Typer(help="Read or change a container's migration phase.",
-                        no_args_is_help=True)
+phase_app = typer.Typer(help="Read or change a container's migration phase.", no_args_is_help=True)
 
 
 @asynccontextmanager
@@ -64,8 +63,11 @@ def phase_get(
         console.print(f"{name}: [bold]{phase.value}[/]")
     for t in history:
         forced = " (forced)" if t.forced else ""
-        console.print(f"  {t.at:%Y-%m-%d %H:%M:%S} {t.container}: {t.from_phase.value} → "
-                      f"{t.to_phase.value}{forced} {t.reason}", markup=False)
+        console.print(
+            f"  {t.at:%Y-%m-%d %H:%M:%S} {t.container}: {t.from_phase.value} → "
+            f"{t.to_phase.value}{forced} {t.reason}",
+            markup=False,
+        )
 
 
 @phase_app.command("set")
@@ -94,8 +96,11 @@ def replicate_command(
     container: Annotated[list[str] | None, typer.Option("--container")] = None,
 ) -> None:
     """Run replication (change feed → relational, outbox → documents) for dual-write phases."""
-    names = [_container(c) for c in container] if container else [
-        c.name for c in catalog.relational_containers()]
+    names = (
+        [_container(c) for c in container]
+        if container
+        else [c.name for c in catalog.relational_containers()]
+    )
 
     async def body(settings: Settings) -> int:
         async with polyglot(settings) as poly:
@@ -129,8 +134,9 @@ def simulate_command(
 
     async def body(settings: Settings) -> SimulationReport:
         async with polyglot(settings) as poly:
-            return await simulate(poly.repository, players=players, writes=writes,
-                                  concurrency=concurrency, seed=seed)
+            return await simulate(
+                poly.repository, players=players, writes=writes, concurrency=concurrency, seed=seed
+            )
 
     report = run(ctx, body)
     table = Table(title="Simulation")

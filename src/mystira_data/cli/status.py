@@ -40,22 +40,40 @@ def print_status(result: status.SystemStatus) -> None:
     console.print(render(result.containers))
     console.print(
         f"breakers: {result.breakers}; cache: {result.cache.get('mode')}; "
-        f"shadow reads: {result.shadow_reads}", markup=False)
+        f"shadow reads: {result.shadow_reads}",
+        markup=False,
+    )
 
 
 def render(rows: list[status.ContainerStatus]) -> Table:
     """A Rich table of status rows."""
     stores = sorted({name for r in rows for name in r.counts})
     table = Table(title="Mystira containers")
-    columns = ("container", "area", "partition key", "placement", "phase", *stores,
-               "lag", "dead letters")
+    columns = (
+        "container",
+        "area",
+        "partition key",
+        "placement",
+        "phase",
+        *stores,
+        "lag",
+        "dead letters",
+    )
     for column in columns:
         table.add_column(column, justify="left" if column in columns[:5] else "right")
     for r in rows:
         counts = [str(r.counts.get(s, "-")) for s in stores]
         lag = "-" if r.lag is None else _lag(r.lag)
-        table.add_row(r.container, r.area, r.partition_key, r.placement, r.phase, *counts,
-                      lag, str(r.dead_letters))
+        table.add_row(
+            r.container,
+            r.area,
+            r.partition_key,
+            r.placement,
+            r.phase,
+            *counts,
+            lag,
+            str(r.dead_letters),
+        )
     return table
 
 

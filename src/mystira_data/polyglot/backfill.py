@@ -44,10 +44,14 @@ class BackfillReport:
 
     def as_json(self) -> dict[str, object]:
         return {
-            "container": self.container, "target": self.target, "read": self.read,
-            "written": self.written, "quarantined": len(self.quarantined),
+            "container": self.container,
+            "target": self.target,
+            "read": self.read,
+            "written": self.written,
+            "quarantined": len(self.quarantined),
             "quarantine": [{"id": i, "reason": r} for i, r in self.quarantined],
-            "resumed": self.resumed, "done": self.done,
+            "resumed": self.resumed,
+            "done": self.done,
         }
 
 
@@ -72,8 +76,12 @@ async def backfill(
     if token == DONE:
         token = None  # the last run finished: a new run starts over (it is idempotent)
     report = BackfillReport(container, target.value, resumed=token is not None)
-    query = Query(order_by=(Order("id"),), cross_partition=True, include_deleted=True,
-                  page_size=min(batch_size, MAX_PAGE_SIZE))
+    query = Query(
+        order_by=(Order("id"),),
+        cross_partition=True,
+        include_deleted=True,
+        page_size=min(batch_size, MAX_PAGE_SIZE),
+    )
     while True:
         page = await source.query(container, query, continuation=token)
         good = await _screen(poly, container, page.items, report)
@@ -103,9 +111,17 @@ async def _screen(
             body = validated(container, doc)
         except InvalidDocument as exc:
             report.quarantined.append((str(doc.get("id")), str(exc)))
-            await letters.add(DeadLetter(container, str(doc.get("id")),
-                                         int(doc.get("_version", 0) or 0), str(exc), 1,
-                                         datetime.now(UTC), doc))
+            await letters.add(
+                DeadLetter(
+                    container,
+                    str(doc.get("id")),
+                    int(doc.get("_version", 0) or 0),
+                    str(exc),
+                    1,
+                    datetime.now(UTC),
+                    doc,
+                )
+            )
             continue
         body["_version"] = doc.get("_version", 0)
         if doc.get("_deleted"):

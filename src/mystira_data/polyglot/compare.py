@@ -61,6 +61,9 @@ def differing_paths(a: Any, b: Any, prefix: str = "") -> list[str]:
                 out.extend(differing_paths(a[key], b[key], path))
         return out
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [p for i, (x, y) in enumerate(zip(a, b, strict=True))
-                for p in differing_paths(x, y, f"{prefix}[{i}]")]
+        return [
+            p
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for p in differing_paths(x, y, f"{prefix}[{i}]")
+        ]
     return [] if a == b else [prefix or "$"]

@@ -22,7 +22,6 @@ from mystira_data.errors import PhaseTransitionRefused, StoreUnavailable
 from mystira_data.polyglot import phases
 from mystira_data.settings import Phase, PolyglotPersistence
 
-
 log = logging.getLogger(__name__)
 UNAVAILABLE_PAUSE_S = 1.0
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -51,10 +50,16 @@ class RelationalPhaseStore:
                         container=tr.container, phase=tr.to_phase.value, updated_at=tr.at
                     )
                 )
-            await conn.execute(sa.insert(t.phase_history).values(
-                container=tr.container, from_phase=tr.from_phase.value,
-                to_phase=tr.to_phase.value, at=tr.at, reason=tr.reason, forced=tr.forced,
-            ))
+            await conn.execute(
+                sa.insert(t.phase_history).values(
+                    container=tr.container,
+                    from_phase=tr.from_phase.value,
+                    to_phase=tr.to_phase.value,
+                    at=tr.at,
+                    reason=tr.reason,
+                    forced=tr.forced,
+                )
+            )
 
     async def history(self, container: str | None = None) -> list[Transition]:
         h = t.phase_history
@@ -63,8 +68,14 @@ class RelationalPhaseStore:
             stmt = stmt.where(h.c.container == container)
         async with self.store.reading() as conn:
             return [
-                Transition(r.container, Phase(r.from_phase), Phase(r.to_phase), r.at,
-                           r.reason or "", bool(r.forced))
+                Transition(
+                    r.container,
+                    Phase(r.from_phase),
+                    Phase(r.to_phase),
+                    r.at,
+                    r.reason or "",
+                    bool(r.forced),
+                )
                 for r in await conn.execute(stmt)
             ]
 
@@ -80,8 +91,14 @@ class RelationalLeaseStore:
         stmt = sa.select(le).where(le.c.container == container).order_by(le.c.feed_range)
         async with self.store.reading() as conn:
             return [
-                Lease(r.container, r.feed_range, r.owner, r.lease_expires_at, r.checkpoint,
-                      int(r.lease_token))
+                Lease(
+                    r.container,
+                    r.feed_range,
+                    r.owner,
+                    r.lease_expires_at,
+                    r.checkpoint,
+                    int(r.lease_token),
+                )
                 for r in await conn.execute(stmt)
             ]
 
@@ -92,19 +109,27 @@ class RelationalLeaseStore:
             return
         async with self.store.transaction() as conn:
             for r in missing:
-                exists = await conn.execute(sa.select(t.leases.c.container).where(
-                    t.leases.c.container == container, t.leases.c.feed_range == r))
+                exists = await conn.execute(
+                    sa.select(t.leases.c.container).where(
+                        t.leases.c.container == container, t.leases.c.feed_range == r
+                    )
+                )
                 if exists.first() is None:
-                    await conn.execute(sa.insert(t.leases).values(container=container,
-                                                                  feed_range=r))
+                    await conn.execute(
+                        sa.insert(t.leases).values(container=container, feed_range=r)
+                    )
 
     async def claim(self, lease: Lease, owner: str, until: datetime) -> Lease | None:
         le = t.leases
         stmt = (
             sa.update(le)
             .where(*self._key(lease), le.c.lease_token == lease.token)
-            .values(owner=owner, lease_expires_at=until, lease_token=lease.token + 1,
-                    updated_at=datetime.now(UTC))
+            .values(
+                owner=owner,
+                lease_expires_at=until,
+                lease_token=lease.token + 1,
+                updated_at=datetime.now(UTC),
+            )
         )
         async with self.store.transaction() as conn:
             if (await conn.execute(stmt)).rowcount != 1:
@@ -131,8 +156,7 @@ class RelationalLeaseStore:
 
     @staticmethod
     def _key(lease: Lease) -> tuple[sa.ColumnElement[bool], ...]:
-        return (t.leases.c.container == lease.container,
-                t.leases.c.feed_range == lease.feed_range)
+        return (t.leases.c.container == lease.container, t.leases.c.feed_range == lease.feed_range)
 
 
 class RelationalDeadLetters:
@@ -144,16 +168,26 @@ class RelationalDeadLetters:
 
     async def add(self, letter: DeadLetter) -> None:
         async with self.store.transaction() as conn:
-            await conn.execute(sa.insert(t.dead_letters).values(
-                container=letter.container, entity_id=letter.entity_id,
-                _version=letter.version, source=self.source, payload=letter.document,
-                error=letter.error[:4000], attempts=letter.attempts, created_at=letter.at,
-            ))
+            await conn.execute(
+                sa.insert(t.dead_letters).values(
+                    container=letter.container,
+                    entity_id=letter.entity_id,
+                    _version=letter.version,
+                    source=self.source,
+                    payload=letter.document,
+                    error=letter.error[:4000],
+                    attempts=letter.attempts,
+                    created_at=letter.at,
+                )
+            )
 
     async def open_count(self) -> dict[str, int]:
         d = t.dead_letters
-        stmt = (sa.select(d.c.container, sa.func.count()).where(d.c.resolved_at.is_(None))
-                .group_by(d.c.container))
+        stmt = (
+            sa.select(d.c.container, sa.func.count())
+            .where(d.c.resolved_at.is_(None))
+            .group_by(d.c.container)
+        )
         async with self.store.reading() as conn:
             return {c: int(n) for c, n in await conn.execute(stmt)}
 
@@ -162,11 +196,18 @@ async def persist_sync_failures(store: RelationalStore, failures: list[SyncFailu
     """Write secondary-write failures to V001's ``_polyglot_sync_log`` (status 'failed')."""
     if not failures:
         return
-    rows = [{
-        "entity_type": f.container, "entity_id": f.entity_id[:36], "operation": "UPSERT",
-        "source_backend": "postgres" if f.target == "document" else "cosmos",
-        "sync_status": "failed", "error_message": f.error[:4000], "created_at": f.at,
-    } for f in failures]
+    rows = [
+        {
+            "entity_type": f.container,
+            "entity_id": f.entity_id[:36],
+            "operation": "UPSERT",
+            "source_backend": "postgres" if f.target == "document" else "cosmos",
+            "sync_status": "failed",
+            "error_message": f.error[:4000],
+            "created_at": f.at,
+        }
+        for f in failures
+    ]
     async with store.transaction() as conn:
         await conn.execute(sa.insert(t.sync_log), rows)
 
@@ -200,34 +241,42 @@ class OutboxSource:
         """Unrelayed rows and the age anchor of the oldest, for the lag report."""
         o = t.outbox
         stmt = sa.select(sa.func.count(), sa.func.min(o.c.created_at)).where(
-            o.c.relayed_at.is_(None), o.c.container == container)
+            o.c.relayed_at.is_(None), o.c.container == container
+        )
         async with self.store.reading() as conn:
             count, oldest = (await conn.execute(stmt)).one()
         return int(count), oldest
-
-
 
 
 async def record_verify(store: RelationalStore, report: VerifyReport) -> None:
     """Keep a verify result; the newest per container feeds the phase guard."""
     counts = report.counts()
     async with store.transaction() as conn:
-        await conn.execute(sa.insert(t.verify_runs).values(
-            container=report.container, started_at=report.started_at,
-            finished_at=report.finished_at, primary_store=report.primary,
-            secondary_store=report.secondary, scanned=report.scanned, clean=report.clean,
-            report=report.as_json() if len(report.differences) <= 1000 else
-            {**report.as_json(), "differences": "truncated"},
-            **counts,
-        ))
+        await conn.execute(
+            sa.insert(t.verify_runs).values(
+                container=report.container,
+                started_at=report.started_at,
+                finished_at=report.finished_at,
+                primary_store=report.primary,
+                secondary_store=report.secondary,
+                scanned=report.scanned,
+                clean=report.clean,
+                report=report.as_json()
+                if len(report.differences) <= 1000
+                else {**report.as_json(), "differences": "truncated"},
+                **counts,
+            )
+        )
 
 
 async def last_verify(store: RelationalStore, container: str) -> dict[str, Any] | None:
     v = t.verify_runs
-    stmt = (sa.select(v.c.clean, v.c.finished_at, v.c.missing, v.c.extra, v.c.different,
-                      v.c.scanned)
-            .where(v.c.container == container, v.c.finished_at.is_not(None))
-            .order_by(v.c.id.desc()).limit(1))
+    stmt = (
+        sa.select(v.c.clean, v.c.finished_at, v.c.missing, v.c.extra, v.c.different, v.c.scanned)
+        .where(v.c.container == container, v.c.finished_at.is_not(None))
+        .order_by(v.c.id.desc())
+        .limit(1)
+    )
     async with store.reading() as conn:
         row = (await conn.execute(stmt)).first()
     return dict(row._mapping) if row is not None else None
@@ -249,9 +298,13 @@ async def write_checkpoint(
     now = datetime.now(UTC)
     async with store.transaction() as conn:
         done = await conn.execute(
-            sa.update(le).where(le.c.container == container, le.c.feed_range == name)
+            sa.update(le)
+            .where(le.c.container == container, le.c.feed_range == name)
             .values(checkpoint=checkpoint, updated_at=now)
         )
         if done.rowcount == 0:
-            await conn.execute(sa.insert(le).values(
-                container=container, feed_range=name, checkpoint=checkpoint, updated_at=now))
+            await conn.execute(
+                sa.insert(le).values(
+                    container=container, feed_range=name, checkpoint=checkpoint, updated_at=now
+                )
+            )

@@ -25,8 +25,12 @@ class RepairResult:
 
 
 async def repair(
-    container: str, primary: EntityStore, secondary: EntityStore, report: VerifyReport,
-    *, dry_run: bool = False,
+    container: str,
+    primary: EntityStore,
+    secondary: EntityStore,
+    report: VerifyReport,
+    *,
+    dry_run: bool = False,
 ) -> RepairResult:
     result = RepairResult()
     for diff in report.differences:
@@ -54,7 +58,10 @@ async def _repair_one(
 
 
 async def _overwrite(
-    container: str, secondary: EntityStore, truth: Document | None, copy: Document | None,
+    container: str,
+    secondary: EntityStore,
+    truth: Document | None,
+    copy: Document | None,
     diff: Difference,
 ) -> bool:
     if truth is None and copy is not None:

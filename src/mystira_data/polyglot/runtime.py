@@ -19,12 +19,12 @@ from mystira_data.errors import ForeignKeyViolation, StoreUnavailable
 from mystira_data.polyglot.control import PhaseControl
 from mystira_data.polyglot.durable import (
     OutboxSource,
-    last_verify,
-    record_verify,
     RelationalDeadLetters,
     RelationalLeaseStore,
     RelationalPhaseStore,
+    last_verify,
     persist_sync_failures,
+    record_verify,
 )
 from mystira_data.polyglot.phases import ROUTES, Side
 from mystira_data.polyglot.replication import Processor
@@ -34,8 +34,8 @@ from mystira_data.polyglot.secondary import SecondaryWriter, SyncLog
 from mystira_data.polyglot.shadow import ShadowReader
 from mystira_data.polyglot.verify import VerifyReport, verify
 from mystira_data.polyglot.versions import EntityStore, apply_if_newer
-from mystira_data.relational.store import RelationalStore
 from mystira_data.query import Filter, Op, Query
+from mystira_data.relational.store import RelationalStore
 from mystira_data.settings import Phase
 
 DEFAULT_MAX_LAG_S = 5.0
@@ -78,20 +78,29 @@ class Polyglot:
         assert self.stores.relational is not None
         return self.stores.relational
 
-    def processor(self, container: str, direction: Side, *, owner: str | None = None,
-                  batch_size: int = 200) -> Processor:
+    def processor(
+        self, container: str, direction: Side, *, owner: str | None = None, batch_size: int = 200
+    ) -> Processor:
         """A replication processor into ``direction`` (the side being caught up)."""
         rel = self.raw_relational
         if direction is Side.RELATIONAL:
             return Processor(
-                container, self.stores.documents, self.apply_to_relational,
-                RelationalLeaseStore(rel), RelationalDeadLetters(rel, "change-feed"),
-                owner=owner, batch_size=batch_size,
+                container,
+                self.stores.documents,
+                self.apply_to_relational,
+                RelationalLeaseStore(rel),
+                RelationalDeadLetters(rel, "change-feed"),
+                owner=owner,
+                batch_size=batch_size,
             )
         return Processor(
-            container, OutboxSource(rel), self.apply_to_documents,
-            RelationalLeaseStore(rel), RelationalDeadLetters(rel, "outbox"),
-            owner=owner, batch_size=batch_size,
+            container,
+            OutboxSource(rel),
+            self.apply_to_documents,
+            RelationalLeaseStore(rel),
+            RelationalDeadLetters(rel, "outbox"),
+            owner=owner,
+            batch_size=batch_size,
         )
 
     async def apply_to_relational(self, container: str, doc: Document) -> Any:
@@ -109,8 +118,9 @@ class Polyglot:
         if link is None or not doc.get(link.field):
             return False
         parent_id = doc[link.field]
-        q = Query(filters=(Filter("id", Op.EQ, parent_id),), cross_partition=True,
-                  include_deleted=True)
+        q = Query(
+            filters=(Filter("id", Op.EQ, parent_id),), cross_partition=True, include_deleted=True
+        )
         found = (await self.documents.query(link.parent, q)).items
         if not found:
             return False
@@ -170,8 +180,10 @@ class Polyglot:
 
     async def _feed_lag(self, container: str) -> Lag:
         pending, oldest = 0, None
-        leases = {le.feed_range: le for le in
-                  await RelationalLeaseStore(self.raw_relational).leases(container)}
+        leases = {
+            le.feed_range: le
+            for le in await RelationalLeaseStore(self.raw_relational).leases(container)
+        }
         for feed_range in await self.stores.documents.feed_ranges(container):
             cp = leases[feed_range].checkpoint if feed_range in leases else None
             batch = await self.stores.documents.changes(container, feed_range, cp, max_items=1000)
@@ -187,10 +199,11 @@ class Polyglot:
         lag = await self.lag(container)
         # Live writes always leave a few changes in flight: the guard is on their age.
         if lag.oldest_age_s is not None and lag.oldest_age_s > self.max_lag_s:
-            return (f"replication lag {lag.oldest_age_s:.1f}s ({lag.pending} change(s), "
-                    f"{lag.direction}) exceeds {self.max_lag_s}s; run `mystira replicate`")
+            return (
+                f"replication lag {lag.oldest_age_s:.1f}s ({lag.pending} change(s), "
+                f"{lag.direction}) exceeds {self.max_lag_s}s; run `mystira replicate`"
+            )
         return None
-
 
     async def verify_guard(self, container: str, target: Phase) -> str | None:
         last = await last_verify(self.raw_relational, container)
@@ -214,8 +227,9 @@ class Polyglot:
     async def verify(self, container: str, *, settle_s: float = 1.0) -> VerifyReport:
         """Verify ``container``'s two stores, record the result, return the report."""
         primary, secondary = await self.pair(container)
-        report = await verify(container, primary, secondary, catalog.get(container).pk_field,
-                              settle_s=settle_s)
+        report = await verify(
+            container, primary, secondary, catalog.get(container).pk_field, settle_s=settle_s
+        )
         await record_verify(self.raw_relational, report)
         return report
 
@@ -238,11 +252,16 @@ def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
     writer = SecondaryWriter(
         timeout_s=pp.dual_write_timeout_ms / 1000, mode=pp.secondary_write_mode, sync_log=SyncLog()
     )
-    shadow = (ShadowReader(pp.consistency_sample_rate)
-              if pp.enable_consistency_validation else None)
+    shadow = ShadowReader(pp.consistency_sample_rate) if pp.enable_consistency_validation else None
     repo = PolyglotRepository(documents, relational, control, writer, shadow)
-    poly = Polyglot(stores, documents, relational, control, repo,
-                    {"documents": doc_breaker, "relational": rel_breaker})
+    poly = Polyglot(
+        stores,
+        documents,
+        relational,
+        control,
+        repo,
+        {"documents": doc_breaker, "relational": rel_breaker},
+    )
     control.catch_up = poly.catch_up
     control.guards.extend((poly.lag_guard, poly.verify_guard))
     return poly

@@ -31,9 +31,7 @@ class ShadowReader:
     mismatch_ids: deque[str] = field(default_factory=lambda: deque(maxlen=MAX_IDS))
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
-    def maybe_check(
-        self, container: str, answer: Document, pk: Any, other: EntityStore
-    ) -> None:
+    def maybe_check(self, container: str, answer: Document, pk: Any, other: EntityStore) -> None:
         """Schedule a comparison for a sampled read; returns at once."""
         if self.rng.random() >= self.sample_rate:
             return
@@ -60,6 +58,11 @@ class ShadowReader:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     def snapshot(self) -> dict[str, Any]:
-        return {"enabled": True, "sampleRate": self.sample_rate, "matches": self.matches,
-                "mismatches": self.mismatches, "errors": self.errors,
-                "mismatchIds": list(self.mismatch_ids)}
+        return {
+            "enabled": True,
+            "sampleRate": self.sample_rate,
+            "matches": self.matches,
+            "mismatches": self.mismatches,
+            "errors": self.errors,
+            "mismatchIds": list(self.mismatch_ids),
+        }

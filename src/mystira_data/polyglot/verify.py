@@ -53,9 +53,14 @@ class VerifyReport:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "container": self.container, "primary": self.primary, "secondary": self.secondary,
-            "scanned": self.scanned, "clean": self.clean, **self.counts(),
-            "rechecked": self.rechecked, "startedAt": self.started_at.isoformat(),
+            "container": self.container,
+            "primary": self.primary,
+            "secondary": self.secondary,
+            "scanned": self.scanned,
+            "clean": self.clean,
+            **self.counts(),
+            "rechecked": self.rechecked,
+            "startedAt": self.started_at.isoformat(),
             "finishedAt": self.finished_at.isoformat() if self.finished_at else None,
             "differences": [asdict(d) for d in self.differences],
         }
@@ -74,14 +79,17 @@ async def stream_by_id(store: EntityStore, container: str) -> AsyncIterator[Docu
             return
 
 
-def compare_pair(container: str, p: Document | None, s: Document | None, pk: str) -> Difference | None:
+def compare_pair(
+    container: str, p: Document | None, s: Document | None, pk: str
+) -> Difference | None:
     """None when both sides agree (a tombstone and a missing row agree too)."""
     if p is not None and s is not None:
         cp, cs = canonical(container, p), canonical(container, s)
         if content_hash(cp) == content_hash(cs):
             return None
-        return Difference(p["id"], p.get(pk), "different", cp["_version"], cs["_version"],
-                          differing_paths(cp, cs))
+        return Difference(
+            p["id"], p.get(pk), "different", cp["_version"], cs["_version"], differing_paths(cp, cs)
+        )
     if p is not None and not p.get("_deleted"):
         return Difference(p["id"], p.get(pk), "missing", p.get("_version"), None)
     if s is not None and not s.get("_deleted"):
@@ -109,8 +117,12 @@ async def merge_join(
 
 
 async def verify(
-    container: str, primary: EntityStore, secondary: EntityStore, pk_field: str,
-    *, settle_s: float = 1.0,
+    container: str,
+    primary: EntityStore,
+    secondary: EntityStore,
+    pk_field: str,
+    *,
+    settle_s: float = 1.0,
 ) -> VerifyReport:
     """Compare the container in both stores; differences are re-checked once after settling."""
     report = VerifyReport(container, primary.name, secondary.name)

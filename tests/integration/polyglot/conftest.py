@@ -37,8 +37,9 @@ def polyglot_pg_url() -> Iterator[str]:
         yield url
 
 
-def pair_settings(pair: str, tmp_path: Path, request: pytest.FixtureRequest,
-                  **overrides: Any) -> Settings:
+def pair_settings(
+    pair: str, tmp_path: Path, request: pytest.FixtureRequest, **overrides: Any
+) -> Settings:
     if pair == "embedded":
         return load_settings(data_dir=tmp_path / "data", **overrides)
     server: CosmosServer = request.getfixturevalue("cosmos_server")

@@ -27,15 +27,29 @@ async def test_crud_and_query_in_every_phase(poly: Polyglot, phase: Phase) -> No
     assert await poly.control.phase("GameSessions") is phase
     await repo.create("Accounts", {"id": "acc1", "email": "a@example.org"})
     for n in range(5):
-        await repo.create("GameSessions", {"id": f"s{n}", "accountId": "acc1",
-                                           "startTime": START, "status": "InProgress"})
-    await repo.replace("GameSessions", {"id": "s1", "accountId": "acc1", "startTime": START,
-                                        "status": "Completed", "sceneCount": 7})
+        await repo.create(
+            "GameSessions",
+            {"id": f"s{n}", "accountId": "acc1", "startTime": START, "status": "InProgress"},
+        )
+    await repo.replace(
+        "GameSessions",
+        {
+            "id": "s1",
+            "accountId": "acc1",
+            "startTime": START,
+            "status": "Completed",
+            "sceneCount": 7,
+        },
+    )
     read = await repo.read("GameSessions", "s1", "acc1")
     assert (read["status"], read["sceneCount"], read["_version"]) == ("Completed", 7, 2)
     q = Query(partition_key="acc1").where("status", Op.EQ, "InProgress")
     assert sorted(d["id"] for d in (await repo.query("GameSessions", q)).items) == [
-        "s0", "s2", "s3", "s4"]
+        "s0",
+        "s2",
+        "s3",
+        "s4",
+    ]
     await repo.delete("GameSessions", "s2", "acc1")
     with pytest.raises(NotFound):
         await repo.read("GameSessions", "s2", "acc1")

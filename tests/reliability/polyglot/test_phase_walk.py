@@ -17,8 +17,13 @@ from mystira_data.polyglot.versions import current
 from mystira_data.settings import Phase
 from tests.reliability.polyglot.test_secondary_down import catch_up
 
-PATH = [Phase.DUAL_WRITE_COSMOS_READ, Phase.DUAL_WRITE_POSTGRES_READ, Phase.POSTGRES_ONLY,
-        Phase.DUAL_WRITE_POSTGRES_READ, Phase.DUAL_WRITE_COSMOS_READ]
+PATH = [
+    Phase.DUAL_WRITE_COSMOS_READ,
+    Phase.DUAL_WRITE_POSTGRES_READ,
+    Phase.POSTGRES_ONLY,
+    Phase.DUAL_WRITE_POSTGRES_READ,
+    Phase.DUAL_WRITE_COSMOS_READ,
+]
 CONTAINERS = ("Accounts", "GameSessions", "PlayerScenarioScores")
 PKS = {"Accounts": "id", "GameSessions": "accountId", "PlayerScenarioScores": "profileId"}
 
@@ -61,10 +66,12 @@ async def test_walk_forward_and_back_under_load_loses_nothing(poly: Polyglot) ->
     assert [t.to_phase for t in history] == PATH
     for (container, doc_id), version in report.acknowledged.items():
         doc = await current(poly.documents, container, doc_id, await _pk(poly, container, doc_id))
-        assert doc is not None and doc["_version"] == version, (container, doc_id)
+        assert doc is not None, (container, doc_id)
+        assert doc["_version"] == version, (container, doc_id)
         if container != "PlayerScenarioScores":
             row = await current(poly.relational, container, doc_id, doc[PKS[container]])
-            assert row is not None and row["_version"] == version, (container, doc_id)
+            assert row is not None, (container, doc_id)
+            assert row["_version"] == version, (container, doc_id)
     for container in ("Accounts", "GameSessions"):
         assert (await poly.verify(container, settle_s=0)).clean
 

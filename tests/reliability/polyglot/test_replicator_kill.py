@@ -24,7 +24,9 @@ def mystira(data: Path, *args: str) -> subprocess.Popen[bytes]:
     with log:  # the child keeps its own descriptor
         return subprocess.Popen(
             [sys.executable, "-m", "mystira_data", "--data-dir", str(data), *args],
-            env={**os.environ, **ENV}, stdout=subprocess.DEVNULL, stderr=log,
+            env={**os.environ, **ENV},
+            stdout=subprocess.DEVNULL,
+            stderr=log,
         )
 
 
@@ -39,14 +41,32 @@ async def seed_primary_only(data: Path) -> None:
         for n in range(SESSIONS):
             account = f"acc{n % 300:03d}"
             if n < 300:
-                await stores.documents.upsert("Accounts", {**validated("Accounts", {
-                    "id": account, "email": f"{account}@example.org",
-                    "createdAt": "2026-01-01T00:00:00Z", "lastLoginAt": "2026-01-02T00:00:00Z",
-                    "subscription": {"id": "sub", "startDate": "2026-01-01T00:00:00Z"},
-                    "settings": {"id": "settings"}}), "_version": 1})
-            await stores.documents.upsert("GameSessions", {
-                "id": f"s{n:05d}", "accountId": account, "startTime": "2026-01-01T00:00:00Z",
-                "_version": 1})
+                await stores.documents.upsert(
+                    "Accounts",
+                    {
+                        **validated(
+                            "Accounts",
+                            {
+                                "id": account,
+                                "email": f"{account}@example.org",
+                                "createdAt": "2026-01-01T00:00:00Z",
+                                "lastLoginAt": "2026-01-02T00:00:00Z",
+                                "subscription": {"id": "sub", "startDate": "2026-01-01T00:00:00Z"},
+                                "settings": {"id": "settings"},
+                            },
+                        ),
+                        "_version": 1,
+                    },
+                )
+            await stores.documents.upsert(
+                "GameSessions",
+                {
+                    "id": f"s{n:05d}",
+                    "accountId": account,
+                    "startTime": "2026-01-01T00:00:00Z",
+                    "_version": 1,
+                },
+            )
 
 
 ENV_PHASE = {"Phase": "DualWriteCosmosRead"}

@@ -52,8 +52,11 @@ async def proxied(pg_database: str, tmp_path: Path) -> AsyncIterator[tuple[Polyg
     settings = load_settings(
         data_dir=tmp_path,
         ConnectionStrings={"PostgreSql": via_proxy},
-        PolyglotPersistence={"Phase": "DualWriteCosmosRead", "DualWriteTimeoutMs": 2000,
-                             "BreakerOpenSeconds": 0.5},
+        PolyglotPersistence={
+            "Phase": "DualWriteCosmosRead",
+            "DualWriteTimeoutMs": 2000,
+            "BreakerOpenSeconds": 0.5,
+        },
     )
     async with open_stores(settings) as stores:
         poly = build(stores, refresh_s=0)
