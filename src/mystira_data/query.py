@@ -9,9 +9,10 @@ Cosmos SQL, SQLite JSON functions or SQLAlchemy expressions.
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from mystira_data.errors import InvalidQuery
 
@@ -111,3 +112,21 @@ class ChangeBatch:
 
     items: list[dict[str, Any]] = field(default_factory=list)
     checkpoint: str | None = None
+
+
+class Pageable(Protocol):
+    async def query(
+        self, container: str, query: Query, *, continuation: str | None = None
+    ) -> Page: ...
+
+
+async def every(store: Pageable, container: str, query: Query) -> AsyncIterator[dict[str, Any]]:
+    """Every match of ``query``, following continuation tokens (one page in memory)."""
+    token: str | None = None
+    while True:
+        page = await store.query(container, query, continuation=token)
+        for item in page.items:
+            yield item
+        token = page.continuation
+        if token is None:
+            return

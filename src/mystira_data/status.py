@@ -11,7 +11,7 @@ from mystira_data.catalog import ContainerSpec
 from mystira_data.polyglot.durable import RelationalDeadLetters
 from mystira_data.polyglot.runtime import Polyglot
 from mystira_data.polyglot.versions import EntityStore
-from mystira_data.query import Query
+from mystira_data.query import Query, every
 
 
 @dataclass
@@ -59,14 +59,9 @@ async def live_count(store: EntityStore, spec: ContainerSpec) -> int:
     """Live documents; for embedded sets, the embedded items across the parent's documents."""
     if spec.embedded_in is None:
         return await store.count(spec.name, Query(cross_partition=True))
-    total, token = 0, None
+    field = _embedded_field(spec)
     q = Query(cross_partition=True, page_size=500)
-    while True:
-        page = await store.query(spec.embedded_in, q, continuation=token)
-        total += sum(len(d.get(_embedded_field(spec)) or []) for d in page.items)
-        token = page.continuation
-        if token is None:
-            return total
+    return sum([len(d.get(field) or []) async for d in every(store, spec.embedded_in, q)])
 
 
 def _embedded_field(spec: ContainerSpec) -> str:

@@ -64,7 +64,7 @@ from mystira_data.errors import (
     NotFound,
     StoreUnavailable,
 )
-from mystira_data.query import ChangeBatch, Page, Query
+from mystira_data.query import ChangeBatch, Page, Query, every
 
 _STREAM_PAGE = 500
 _ATTEMPTS = 5  # optimistic read-then-write rounds before giving up under heavy contention
@@ -389,14 +389,8 @@ class CosmosDocumentStore:
         self, container: str, *, include_deleted: bool = False
     ) -> AsyncIterator[Document]:
         query = Query(cross_partition=True, include_deleted=include_deleted, page_size=_STREAM_PAGE)
-        token: str | None = None
-        while True:
-            page = await self.query(container, query, continuation=token)
-            for item in page.items:
-                yield item
-            token = page.continuation
-            if token is None:
-                return
+        async for item in every(self, container, query):
+            yield item
 
     # -- change feed -------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from mystira_data.documents.port import Document
 from mystira_data.errors import ConcurrencyConflict, NotFound
-from mystira_data.query import Filter, Op, Query
+from mystira_data.query import Filter, Op, Query, every
 
 if TYPE_CHECKING:
     from mystira_data.polyglot.repository import PolyglotRepository
@@ -27,14 +27,7 @@ async def after_delete(repo: PolyglotRepository, container: str, tomb: Document)
 
 
 async def _children(repo: PolyglotRepository, container: str, query: Query) -> list[Document]:
-    found: list[Document] = []
-    token: str | None = None
-    while True:
-        page = await repo.query(container, query, continuation=token)
-        found.extend(page.items)
-        token = page.continuation
-        if token is None:
-            return found
+    return [doc async for doc in every(repo, container, query)]
 
 
 async def _delete_sessions_of(repo: PolyglotRepository, account_id: str) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from mystira_data.documents.port import Document
 from mystira_data.polyglot.compare import canonical, content_hash, differing_paths
 from mystira_data.polyglot.versions import EntityStore, current
-from mystira_data.query import Order, Query
+from mystira_data.query import Order, Query, every
 
 PAGE = 1000
 
@@ -69,14 +69,8 @@ class VerifyReport:
 async def stream_by_id(store: EntityStore, container: str) -> AsyncIterator[Document]:
     """Every document and tombstone, ordered by id, one page in memory at a time."""
     q = Query(order_by=(Order("id"),), cross_partition=True, include_deleted=True, page_size=PAGE)
-    token: str | None = None
-    while True:
-        page = await store.query(container, q, continuation=token)
-        for doc in page.items:
-            yield doc
-        token = page.continuation
-        if token is None:
-            return
+    async for doc in every(store, container, q):
+        yield doc
 
 
 def compare_pair(

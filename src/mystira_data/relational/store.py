@@ -34,7 +34,7 @@ from mystira_data.errors import (
     NotFound,
     StoreUnavailable,
 )
-from mystira_data.query import Page, Query
+from mystira_data.query import Page, Query, every
 from mystira_data.relational import bulk, migrate
 from mystira_data.relational import outbox as outbox_rows
 from mystira_data.relational.engine import READ_ONLY, async_url, create_engine
@@ -385,14 +385,8 @@ class RelationalStore:
     ) -> AsyncIterator[Document]:
         """Every row of the container as documents, streamed page by page in id order."""
         query = Query(cross_partition=True, include_deleted=include_deleted, page_size=STREAM_PAGE)
-        token: str | None = None
-        while True:
-            page = await self.query(container, query, continuation=token)
-            for item in page.items:
-                yield item
-            token = page.continuation
-            if token is None:
-                return
+        async for item in every(self, container, query):
+            yield item
 
     # -- outbox (for the relay) ------------------------------------------------------------
 
