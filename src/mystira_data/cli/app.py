@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from mystira_data.cli import consistency, cosmos, demo, media, polyglot, seed, status, transfer
+from mystira_data.cli import (
+    consistency,
+    cosmos,
+    db,
+    demo,
+    media,
+    polyglot,
+    seed,
+    status,
+    transfer,
+)
 from mystira_data.cli.common import GlobalOptions
 
 app = typer.Typer(
@@ -39,6 +49,8 @@ app.command("import")(transfer.import_command)
 app.command("demo")(demo.demo_command)
 app.add_typer(cosmos.app, name="cosmos")
 app.add_typer(media.app, name="media")
+app.add_typer(db.db_app, name="db")
+app.add_typer(db.report_app, name="report")
 app.add_typer(polyglot.phase_app, name="phase")
 app.command("replicate")(polyglot.replicate_command)
 app.command("simulate")(polyglot.simulate_command)

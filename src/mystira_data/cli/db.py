@@ -1,0 +1,114 @@
+"""`mystira db …` (schema migrations) and `mystira report …` (analytics on the relational store)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import asdict, is_dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from mystira_data.bootstrap import open_stores, relational_url
+from mystira_data.cli.common import console, run
+from mystira_data.relational import migrate
+from mystira_data.relational.analytics import Analytics
+from mystira_data.settings import Settings
+
+db_app = typer.Typer(help="Relational schema migrations (Alembic).", no_args_is_help=True)
+report_app = typer.Typer(help="Analytics on the relational store.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def upgrade_command(ctx: typer.Context, revision: str = "head") -> None:
+    """Migrate the relational database up to REVISION (default: the latest)."""
+
+    async def body(settings: Settings) -> str | None:
+        url = relational_url(settings)
+        await migrate.upgrade(url, revision)
+        return await migrate.current(url)
+
+    console.print(f"relational schema at {run(ctx, body)}")
+
+
+@db_app.command("downgrade")
+def downgrade_command(ctx: typer.Context, revision: Annotated[str, typer.Argument()]) -> None:
+    """Migrate the relational database down to REVISION (e.g. base)."""
+
+    async def body(settings: Settings) -> str | None:
+        url = relational_url(settings)
+        await migrate.downgrade(url, revision)
+        return await migrate.current(url)
+
+    console.print(f"relational schema at {run(ctx, body)}")
+
+
+@db_app.command("current")
+def current_command(ctx: typer.Context) -> None:
+    """The relational database's current revision, and the latest one."""
+
+    async def body(settings: Settings) -> str | None:
+        return await migrate.current(relational_url(settings))
+
+    console.print(f"current: {run(ctx, body)}; head: {migrate.head()}")
+
+
+Query = Callable[[Analytics], Coroutine[Any, Any, Sequence[Any]]]
+
+
+def _report(ctx: typer.Context, title: str, query: Query, as_json: bool) -> None:
+    async def body(settings: Settings) -> Sequence[Any]:
+        async with open_stores(settings) as stores:
+            assert stores.relational is not None
+            return await query(Analytics(stores.relational))
+
+    rows = [asdict(r) if is_dataclass(r) and not isinstance(r, type) else r
+            for r in run(ctx, body)]
+    if as_json:
+        typer.echo(json.dumps(rows, default=_plain, indent=2))
+        return
+    table = Table(title=title)
+    for column in rows[0] if rows else ["(no rows)"]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(_plain(v) for v in row.values()))
+    console.print(table)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return str(value)
+    return str(value)
+
+
+JsonOpt = Annotated[bool, typer.Option("--json")]
+
+
+@report_app.command("leaderboard")
+def leaderboard(ctx: typer.Context, scenario: str, axis: str, limit: int = 10,
+                as_json: JsonOpt = False) -> None:
+    """Best scores of SCENARIO on compass AXIS."""
+    _report(ctx, f"Leaderboard {scenario} / {axis}",
+            lambda a: a.leaderboard(scenario, axis, limit=limit), as_json)
+
+
+@report_app.command("completion")
+def completion(ctx: typer.Context, scenario: str | None = None, as_json: JsonOpt = False) -> None:
+    """Completion rate and median session length per scenario and age group."""
+    _report(ctx, "Completion", lambda a: a.completion(scenario), as_json)
+
+
+@report_app.command("accounts")
+def accounts(ctx: typer.Context, limit: int = 100, as_json: JsonOpt = False) -> None:
+    """Sessions and last activity per account."""
+    _report(ctx, "Account activity", lambda a: a.account_activity(limit=limit), as_json)
+
+
+@report_app.command("progress")
+def progress(ctx: typer.Context, profile: str, as_json: JsonOpt = False) -> None:
+    """A profile's scores over time with running totals per axis."""
+    _report(ctx, f"Progress of {profile}", lambda a: a.profile_progress(profile), as_json)
