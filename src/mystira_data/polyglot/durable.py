@@ -167,7 +167,17 @@ class RelationalDeadLetters:
         self.source = source
 
     async def add(self, letter: DeadLetter) -> None:
+        d = t.dead_letters
+        same = sa.select(d.c.id).where(
+            d.c.container == letter.container,
+            d.c.entity_id == letter.entity_id,
+            d.c._version == letter.version,
+            d.c.source == self.source,
+            d.c.resolved_at.is_(None),
+        )
         async with self.store.transaction() as conn:
+            if (await conn.execute(same)).first() is not None:
+                return  # already recorded (a resumed or repeated run met it again)
             await conn.execute(
                 sa.insert(t.dead_letters).values(
                     container=letter.container,

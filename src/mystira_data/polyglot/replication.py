@@ -117,6 +117,12 @@ class Processor:
             applied += await self._drain(lease)
         return applied
 
+    async def release(self) -> None:
+        """Give up every lease this worker holds (a clean stop: others take over at once)."""
+        for lease in await self.leases.leases(self.container):
+            if lease.owner == self.owner:
+                await self.leases.release(lease)
+
     async def run_forever(self, idle_s: float = 0.2, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
         while not stop.is_set():

@@ -161,8 +161,12 @@ class Polyglot:
             return
         for side in (Side.RELATIONAL, Side.DOCUMENT):
             if ROUTES[current].secondary is side or ROUTES[target].secondary is side:
-                while await self.processor(container, side).run_once():
-                    pass
+                worker = self.processor(container, side)
+                try:
+                    while await worker.run_once():
+                        pass
+                finally:
+                    await worker.release()  # so running replicators resume at once
 
     async def flush_sync_log(self) -> None:
         await persist_sync_failures(self.raw_relational, self.repository.secondary.sync_log.drain())

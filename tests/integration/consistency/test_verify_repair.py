@@ -1,0 +1,100 @@
+"""Verify reports exactly the differences injected behind the repository's back, with the
+right kind and field paths; repair then makes the stores agree again."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+from mystira_data.polyglot.backfill import backfill
+from mystira_data.polyglot.phases import Side
+from mystira_data.polyglot.repair import repair
+from mystira_data.polyglot.runtime import Polyglot
+from mystira_data.settings import Phase
+from tests.integration.consistency.data import CONTAINERS, account, by_id, put_all, session
+
+ACCOUNTS, SESSIONS = 12, 150
+# Ids that sort differently by code point than by a natural-language collation; verify
+# merge-joins both stores by id, so their orders must agree.
+ODD_IDS = ["GS-Upper", "gs_under", "gs.dot", "gs-a-b", "gs-ab", "gsZ", "gs-é"]
+TAMPER: dict[str, Callable[[random.Random], Any]] = {  # field → a value no session has
+    "currentSceneId": lambda rng: f"tampered-{rng.randrange(10**6)}",
+    "sceneCount": lambda rng: 100 + rng.randrange(1000),
+    "status": lambda rng: "Completed",
+}
+
+
+async def test_verify_finds_exactly_the_injected_differences_and_repair_fixes_them(
+    poly: Polyglot,
+) -> None:
+    for container in CONTAINERS:
+        await poly.control.set(container, Phase.DUAL_WRITE_COSMOS_READ)
+    docs, rel = poly.stores.documents, poly.raw_relational
+    sessions = {s["id"]: s for s in (
+        *(session(i, ACCOUNTS) for i in range(SESSIONS)),
+        *(session(i, ACCOUNTS, id=odd) for i, odd in enumerate(ODD_IDS)),
+    )}
+    await put_all(docs, "Accounts", [account(i) for i in range(ACCOUNTS)])
+    await put_all(docs, "GameSessions", sessions.values())
+    for container in CONTAINERS:
+        await backfill(poly, container, Side.RELATIONAL)
+        assert (await poly.verify(container, settle_s=0)).clean, container
+
+    rng = random.Random(7)
+    victims = rng.sample(sorted(sessions), 30)
+    expected: dict[str, str] = {}
+    paths: dict[str, list[str]] = {}
+    for n, doc_id in enumerate(victims):
+        doc: dict[str, Any] = dict(sessions[doc_id])
+        pk = doc["accountId"]
+        match n % 5:
+            case 0 | 1:  # a field changed in one store only (same _version)
+                field = rng.choice(sorted(TAMPER))
+                doc[field] = TAMPER[field](rng)
+                await (rel if n % 5 == 0 else docs).upsert("GameSessions", doc)
+                expected[doc_id], paths[doc_id] = "different", [field]
+            case 2:  # row purged from the relational store: missing in the secondary
+                await rel.purge("GameSessions", doc_id, pk)
+                expected[doc_id] = "missing"
+            case 3:  # document purged from the primary: the row is extra
+                await docs.purge("GameSessions", doc_id, pk)
+                expected[doc_id] = "extra"
+            case _:  # a new session in one store only
+                new = session(rng.randrange(ACCOUNTS), ACCOUNTS, id=f"new-{n:03d}")
+                in_docs = rng.random() < 0.5
+                await (docs if in_docs else rel).create("GameSessions", new)
+                expected[new["id"]] = "missing" if in_docs else "extra"
+    assert set(expected.values()) == {"different", "missing", "extra"}
+
+    report = await poly.verify("GameSessions", settle_s=0)
+    found = {d.id: d.kind for d in report.differences}
+    assert len(report.differences) == len(found)  # each id once
+    assert found == expected  # every injected difference, nothing else
+    for d in report.differences:
+        if d.kind == "different":
+            assert d.paths == paths[d.id], d
+            assert d.primary_version == d.secondary_version == 1
+        elif d.kind == "missing":
+            assert (d.primary_version, d.secondary_version) == (1, None)
+        else:
+            assert (d.primary_version, d.secondary_version) == (None, 1)
+    assert (await poly.verify("Accounts", settle_s=0)).clean
+
+    primary, secondary = await poly.pair("GameSessions")
+    assert (primary, secondary) == (poly.documents, poly.relational)
+    planned = await repair("GameSessions", primary, secondary, report, dry_run=True)
+    assert sorted(planned.planned) == sorted(f"{k} {i}" for i, k in expected.items())
+    assert found == {d.id: d.kind for d in (await poly.verify("GameSessions", settle_s=0))
+                     .differences}  # a dry run changes nothing
+
+    result = await repair("GameSessions", primary, secondary, report)
+    assert (result.repaired, result.skipped) == (len(expected), 0)
+    after = await poly.verify("GameSessions", settle_s=0)
+    assert after.clean, after.differences[:3]
+    for doc_id, kind in expected.items():  # the primary's truth won
+        if kind == "different":
+            truth = (await primary.query("GameSessions", by_id(doc_id))).items[0]
+            row = await secondary.read("GameSessions", doc_id, truth["accountId"])
+            assert {f: row[f] for f in paths[doc_id]} == {f: truth[f] for f in paths[doc_id]}
+
