@@ -1,0 +1,202 @@
+"""Shared plumbing of the polyglot benchmarks (dual_write, replication_lag, backfill, verify).
+
+* `environment` — a fresh PostgreSQL database (dropped afterwards) and a temporary data dir
+  for the embedded SQLite document store;
+* `polyglot` — `open_stores` + `build` on them, with the phase and polyglot settings given;
+* `accounts` / `sessions` — valid, deterministic Accounts and GameSessions documents (the
+  sessions are `relational_bulk.game_sessions`, with their ``acc-N`` account ids);
+* `load_documents` — put documents into the SQLite store, through ``create`` (public API) or,
+  with ``fast=True``, through the store's own row writer in batched transactions;
+* `percentile`, `show` — nearest-rank percentiles and a Rich table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import itertools
+import math
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # for tests.pg
+sys.path.insert(0, str(ROOT / "benchmarks"))  # for relational_bulk
+
+from relational_bulk import ACCOUNTS, game_sessions  # noqa: E402
+
+from mystira_data.bootstrap import open_stores  # noqa: E402
+from mystira_data.documents.sqlite import SqliteDocumentStore  # noqa: E402
+from mystira_data.polyglot.runtime import Polyglot, build  # noqa: E402
+from mystira_data.settings import Phase, load_settings  # noqa: E402
+from tests import pg  # noqa: E402
+
+Document = dict[str, Any]
+console = Console(width=150)
+
+__all__ = ["ACCOUNTS", "Phase", "Polyglot", "game_sessions"]
+
+
+@contextlib.contextmanager
+def environment(prefix: str = "bench_") -> Iterator[tuple[str, Path]]:
+    """(URL of a new empty PostgreSQL database, a new empty data dir); both removed after."""
+    with (
+        pg.fresh_database(pg.server_url(), prefix=prefix) as url,
+        tempfile.TemporaryDirectory(prefix="mystira-bench-") as tmp,
+    ):
+        yield url, Path(tmp)
+
+
+def settings_for(url: str, data_dir: Path, phase: Phase, **polyglot: Any) -> Any:
+    return load_settings(
+        data_dir=data_dir,
+        ConnectionStrings={"PostgreSql": url},
+        PolyglotPersistence={"Phase": phase.value, **polyglot},
+    )
+
+
+@contextlib.asynccontextmanager
+async def polyglot(
+    url: str, data_dir: Path, phase: Phase = Phase.COSMOS_ONLY, **polyglot: Any
+) -> AsyncIterator[Polyglot]:
+    """The polyglot layer on PostgreSQL (migrated) + the SQLite document store in data_dir."""
+    async with open_stores(settings_for(url, data_dir, phase, **polyglot)) as stores:
+        await stores.documents.ensure_containers()
+        poly = build(stores)
+        try:
+            yield poly
+        finally:
+            await poly.repository.secondary.close()
+
+
+def accounts(n: int = ACCOUNTS) -> list[Document]:
+    """The ``acc-N`` accounts `game_sessions` refers to."""
+    return [
+        {"id": f"acc-{i}", "email": f"acc-{i}@example.test", "displayName": f"Player {i}",
+         "_version": 1}
+        for i in range(n)
+    ]
+
+
+def sessions(n: int, seed: int = 7) -> Iterator[Document]:
+    return game_sessions(n, seed)
+
+
+def sqlite_store(poly: Polyglot) -> SqliteDocumentStore:
+    store = poly.stores.documents
+    assert isinstance(store, SqliteDocumentStore), "these benchmarks use the embedded store"
+    return store
+
+
+async def load_documents(
+    store: SqliteDocumentStore, container: str, docs: Iterable[Document], *,
+    fast: bool = False, batch: int = 2000,
+) -> int:
+    """Write ``docs`` into the SQLite store; returns how many.
+
+    ``fast=False``: one public ``create`` per document (one transaction each, ~1k/s here).
+    ``fast=True``: the store's own key check and row writer (``_key_of`` + ``put``: same etag,
+    ``_ts``, lsn and feed range as ``create``) but ``batch`` documents per transaction — private
+    API, for big runs only; no AlreadyExists check, so only for an empty container.
+    """
+    n = 0
+    if not fast:
+        for doc in docs:
+            await store.create(container, doc)
+            n += 1
+        return n
+    from mystira_data.documents._sqlite_io import put
+
+    it = iter(docs)
+    while chunk := list(itertools.islice(it, batch)):
+        keyed = [(store._key_of(container, d), d) for d in chunk]
+
+        def tx(conn: Any, keyed: list[Any] = keyed) -> None:
+            for key, doc in keyed:
+                put(conn, key, doc)
+
+        await store._write(tx)
+        n += len(chunk)
+    return n
+
+
+def patch_sqlite_id_order() -> None:
+    """EXPERIMENT (benchmarks only, src untouched): serve ``ORDER BY id`` from the id indexes.
+
+    Both stores page ``Order("id")`` like any other field, which no index serves, so every
+    page scans and sorts the whole container and a full scan by id (backfill, verify) is
+    quadratic:
+
+    * SQLite document store, ``_sqlite_sql.page_sql``: ``json_type/json_extract(body,
+      '$."id"')`` per document + temp B-tree sort (EXPLAIN: SEARCH documents_feed + USE TEMP
+      B-TREE FOR ORDER BY). Ids are non-empty strings, so ascending id order is exactly the
+      unordered keyset ``(id, pk)`` order, which ``documents_by_id`` serves.
+    * PostgreSQL, ``sql_query.Translator.sort_keys``: keys (null rank, coalesce(id, '')
+      COLLATE "C", id COLLATE "C") → Parallel Seq Scan + Sort per page; ``id`` is the NOT NULL
+      primary key, so the single key ``id COLLATE "C"`` (index ``ix_<table>_id_c``) suffices.
+
+    This swaps both in, to size the proposed fixes.
+    """
+    from mystira_data.documents import _sqlite_sql as sql
+    from mystira_data.query import Query
+    from mystira_data.relational.sql_query import Translator
+
+    original = sql.page_sql
+    if getattr(original, "patched", False):
+        return
+
+    def by_id(query: Query) -> bool:
+        return len(query.order_by) == 1 and query.order_by[0].path == "id"
+
+    def page_sql(container: str, query: Query, after: list[Any] | None, size: int) -> Any:
+        if by_id(query) and not query.order_by[0].descending:
+            query = dataclasses.replace(query, order_by=())
+        return original(container, query, after, size)
+
+    sort_keys = Translator.sort_keys
+
+    def translator_sort_keys(self: Translator, query: Query) -> Any:
+        if by_id(query):
+            keys, _ = sort_keys(self, dataclasses.replace(query, order_by=()))
+            return keys, query.order_by[0].descending
+        return sort_keys(self, query)
+
+    page_sql.patched = True  # type: ignore[attr-defined]
+    sql.page_sql = page_sql
+    Translator.sort_keys = translator_sort_keys  # type: ignore[method-assign]
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of ``values``."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
+    return ordered[rank - 1]
+
+
+def show(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    table = Table(title=title, title_justify="left")
+    for i, h in enumerate(headers):
+        table.add_column(h, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*(str(c) for c in row))
+    console.print(table)
+
+
+def goal(text: str, met: bool) -> None:
+    console.print(f"goal: {text} → {'[green]met[/]' if met else '[red]missed[/]'}")
+
+
+async def drain(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,165 @@
+"""Backfill document store → PostgreSQL against a raw COPY of the same rows.
+
+    uv run python benchmarks/backfill.py [--docs 20000] [--batch 500] [--fast-load]
+
+On a fresh PostgreSQL database and SQLite document store:
+
+1. load (timed, excluded): 2000 accounts and ``--docs`` generated valid game sessions
+   (`relational_bulk.game_sessions`) into the SQLite store — one public ``create`` each, or
+   with ``--fast-load`` the store's own row writer in batched transactions (private API).
+   Default 20k, not 100k: the source read is quadratic today (see below) and 100k takes
+   ~16 min here; ``--docs 100000`` for the stated size;
+2. Accounts backfill (timed, printed; needed first for the foreign key);
+3. source read: stream the sessions from the document store exactly as backfill pages them
+   (ordered by id, ``--batch`` per page), without writing — the part of backfill that raw
+   COPY does not pay;
+4. raw COPY: the sessions, mapped to rows beforehand, COPY'd into the empty ``game_sessions``
+   (as in relational_bulk.py: nothing validated, nothing merged, no source read);
+5. TRUNCATE, CHECKPOINT, then `backfill(poly, "GameSessions", Side.RELATIONAL)`: read pages,
+   validate, COPY + version-guarded merge, checkpoint per page.
+
+``--experimental-id-order-fix`` swaps in `_polybench.patch_sqlite_id_order` (benchmark-only)
+to size the fix of the SQLite store's quadratic ``ORDER BY id`` paging (the source read).
+
+Prints docs/s of each and the ratio backfill ÷ raw COPY (goal ≥ 0.5), plus the ratio with
+the source-read time taken out, for information.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import time
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from _polybench import (
+    ACCOUNTS,
+    Phase,
+    Polyglot,
+    accounts,
+    environment,
+    goal,
+    load_documents,
+    patch_sqlite_id_order,
+    polyglot,
+    sessions,
+    show,
+    sqlite_store,
+)
+
+from mystira_data.polyglot.backfill import backfill
+from mystira_data.polyglot.phases import Side
+from mystira_data.query import Order, Query
+from mystira_data.relational import bulk
+from mystira_data.relational.mapping import mapping_for
+
+CONTAINER = "GameSessions"
+
+
+async def empty_sessions(poly: Polyglot) -> None:
+    async with poly.raw_relational.transaction() as conn:
+        await conn.execute(sa.text("TRUNCATE game_sessions CASCADE"))
+        await conn.execute(sa.text("CHECKPOINT"))
+
+
+async def source_read(poly: Polyglot, batch: int) -> tuple[int, float]:
+    query = Query(order_by=(Order("id"),), cross_partition=True, include_deleted=True,
+                  page_size=batch)
+    token: str | None = None
+    n, start = 0, time.perf_counter()
+    while True:
+        page = await poly.documents.query(CONTAINER, query, continuation=token)
+        n += len(page.items)
+        token = page.continuation
+        if token is None:
+            return n, time.perf_counter() - start
+
+
+async def raw_copy(poly: Polyglot, n: int) -> float:
+    m = mapping_for(CONTAINER)
+    now = datetime.now(UTC)
+    records = bulk.copy_shape(m.table).records(
+        m.prepare(doc).row | {"_updated_at": now} for doc in sessions(n)
+    )
+    await empty_sessions(poly)
+    gc.collect()
+    start = time.perf_counter()
+    async with poly.raw_relational.transaction() as conn:
+        await bulk.copy_records(conn, m.table.name, [c.name for c in m.table.c], records)
+    return time.perf_counter() - start
+
+
+async def measure(args: argparse.Namespace) -> None:
+    with environment("bench_backfill_") as (url, data_dir):
+        async with polyglot(url, data_dir, Phase.DUAL_WRITE_COSMOS_READ) as poly:
+            store = sqlite_store(poly)
+            start = time.perf_counter()
+            await load_documents(store, "Accounts", accounts(), fast=args.fast_load)
+            loaded = await load_documents(store, CONTAINER, sessions(args.docs),
+                                          fast=args.fast_load)
+            load_s = time.perf_counter() - start
+            print(f"loaded {ACCOUNTS} accounts + {loaded} sessions into the document store "
+                  f"in {load_s:.1f}s ({'fast batched put' if args.fast_load else 'create'})",
+                  flush=True)
+
+            start = time.perf_counter()
+            acc = await backfill(poly, "Accounts", Side.RELATIONAL, batch_size=args.batch,
+                                 restart=True)
+            acc_s = time.perf_counter() - start
+
+            read_n, read_s = await source_read(poly, args.batch)
+            copy_s = await raw_copy(poly, args.docs)
+            await empty_sessions(poly)
+            gc.collect()
+            start = time.perf_counter()
+            rep = await backfill(poly, CONTAINER, Side.RELATIONAL, batch_size=args.batch,
+                                 restart=True)
+            fill_s = time.perf_counter() - start
+            async with poly.raw_relational.reading() as conn:
+                rows = (await conn.execute(sa.text("SELECT count(*) FROM game_sessions"))).scalar()
+
+    n = args.docs
+    copy_rate, fill_rate = n / copy_s, rep.read / fill_s
+    show(
+        f"backfill {CONTAINER} document store → PostgreSQL, {n} documents, page {args.batch}"
+        f"{', EXPERIMENTAL SQLite id-order fix' if args.experimental_id_order_fix else ''}",
+        ("step", "docs", "seconds", "docs/s", "÷ raw COPY"),
+        [
+            ("load into document store (excluded)", loaded, f"{load_s:.1f}",
+             f"{loaded / load_s:,.0f}", "-"),
+            ("Accounts backfill (FK parent)", acc.written, f"{acc_s:.2f}",
+             f"{acc.read / acc_s:,.0f}", "-"),
+            ("source read only (in backfill)", read_n, f"{read_s:.2f}",
+             f"{read_n / read_s:,.0f}", f"{(read_n / read_s) / copy_rate:.2f}"),
+            ("raw COPY (rows mapped beforehand)", n, f"{copy_s:.2f}", f"{copy_rate:,.0f}",
+             "1.00"),
+            ("backfill", rep.written, f"{fill_s:.2f}", f"{fill_rate:,.0f}",
+             f"{fill_rate / copy_rate:.2f}"),
+            ("backfill minus source read (est.)", rep.written, f"{fill_s - read_s:.2f}",
+             f"{rep.read / (fill_s - read_s):,.0f}",
+             f"{rep.read / (fill_s - read_s) / copy_rate:.2f}"),
+        ],
+    )
+    print(f"rows in game_sessions after backfill: {rows}; quarantined: {len(rep.quarantined)}")
+    goal(f"backfill {fill_rate:,.0f} docs/s ÷ raw COPY {copy_rate:,.0f} rows/s = "
+         f"{fill_rate / copy_rate:.2f} ≥ 0.5", fill_rate / copy_rate >= 0.5)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--docs", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=500, help="backfill page (≤ 1000)")
+    parser.add_argument("--fast-load", action="store_true",
+                        help="load the document store in batched transactions (private API)")
+    parser.add_argument("--experimental-id-order-fix", action="store_true",
+                        help="serve ORDER BY id on SQLite from its index (see _polybench)")
+    args = parser.parse_args()
+    if args.experimental_id_order_fix:
+        patch_sqlite_id_order()
+    asyncio.run(measure(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+"""Write latency of the polyglot repository in each phase, against the single-store phases.
+
+    uv run python benchmarks/dual_write.py [--updates 2000] [--rounds 1]
+
+Every phase runs the same workload on fresh stores (a new PostgreSQL database and a new
+SQLite document store, the phase set by ``PolyglotPersistence:Phase`` in the settings):
+``--accounts`` accounts and ``--updates`` game sessions are put into both stores at
+``_version`` 1 (document ``create`` and the relational bulk path), then ``--warmup`` untimed
+updates, then ``--updates`` sequential ``repository.replace`` calls (one per session, bodies
+prepared beforehand), each timed alone. Phases:
+
+  CosmosOnly                     document store only (the single store of the Cosmos side)
+  DualWriteCosmosRead inline     + relational secondary inline
+  DualWriteCosmosRead async      + relational secondary through the background queue
+  DualWritePostgresRead inline   relational primary + document secondary inline
+  PostgresOnly                   relational store only (the single store of the Postgres side)
+
+With ``--rounds`` > 1 the phases are interleaved round by round and samples pooled, so slow
+spells of this noisy machine hit every phase alike. Prints p50/p99/mean per phase and the
+ratios to the single-store phase of the same primary (CosmosOnly / PostgresOnly). Goals:
+async ≤ 1.10 × single; inline ≤ single + secondary, where "secondary" is that store's own
+single-store latency (PostgresOnly for the Cosmos-primary phase, CosmosOnly for the other).
+The async phase's queue drain after the timed loop is reported separately (not in latency).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from _polybench import (
+    Phase,
+    Polyglot,
+    accounts,
+    environment,
+    goal,
+    load_documents,
+    percentile,
+    polyglot,
+    sessions,
+    show,
+    sqlite_store,
+)
+
+
+@dataclass(frozen=True)
+class Spec:
+    label: str
+    phase: Phase
+    mode: str = "inline"
+
+
+SPECS = (
+    Spec("CosmosOnly", Phase.COSMOS_ONLY),
+    Spec("DualWriteCosmosRead inline", Phase.DUAL_WRITE_COSMOS_READ),
+    Spec("DualWriteCosmosRead async", Phase.DUAL_WRITE_COSMOS_READ, "async"),
+    Spec("DualWritePostgresRead inline", Phase.DUAL_WRITE_POSTGRES_READ),
+    Spec("PostgresOnly", Phase.POSTGRES_ONLY),
+)
+
+
+@dataclass
+class Samples:
+    latencies: list[float] = field(default_factory=list)  # seconds
+    drain_s: float = 0.0
+    sync_failures: int = 0
+
+    def p(self, q: float) -> float:
+        return percentile(self.latencies, q)
+
+
+def workload(n_sessions: int, n_accounts: int) -> list[dict[str, Any]]:
+    docs = []
+    for i, doc in enumerate(sessions(n_sessions)):
+        doc["accountId"] = f"acc-{i % n_accounts}"
+        docs.append(doc)
+    return docs
+
+
+def updated(doc: dict[str, Any], k: int) -> dict[str, Any]:
+    body = {key: v for key, v in doc.items() if not key.startswith("_")}
+    body["currentSceneId"] = f"scene-{k % 40}"
+    body["sceneCount"] = int(body.get("sceneCount") or 0) + 1
+    body["status"] = "InProgress"
+    return body
+
+
+async def seed(poly: Polyglot, n_accounts: int, docs: list[dict[str, Any]]) -> None:
+    """Both stores get the accounts and sessions at _version 1 (bulk path / create)."""
+    store = sqlite_store(poly)
+    for container, items in (("Accounts", accounts(n_accounts)), ("GameSessions", docs)):
+        await load_documents(store, container, items)
+        await poly.raw_relational.bulk_upsert_if_newer(container, items, outbox=False)
+
+
+async def run_phase(spec: Spec, args: argparse.Namespace, into: Samples) -> None:
+    with environment("bench_dualwrite_") as (url, data_dir):
+        async with polyglot(url, data_dir, spec.phase, SecondaryWriteMode=spec.mode) as poly:
+            repo = poly.repository
+            docs = workload(args.updates, args.accounts)
+            await seed(poly, args.accounts, docs)
+            for i in range(args.warmup):
+                await repo.replace("GameSessions", updated(docs[i % len(docs)], -1))
+            await repo.secondary.drain()
+            bodies = [updated(d, k) for k, d in enumerate(docs)]
+            failed_before = repo.secondary.sync_log.failed
+            gc.collect()
+            gc.freeze()
+            try:
+                for body in bodies:
+                    start = time.perf_counter()
+                    await repo.replace("GameSessions", body)
+                    into.latencies.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                await repo.secondary.drain()
+                into.drain_s += time.perf_counter() - start
+            finally:
+                gc.unfreeze()
+            into.sync_failures += repo.secondary.sync_log.failed - failed_before
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f}"
+
+
+def report(results: dict[str, Samples], args: argparse.Namespace) -> None:
+    co, po = results["CosmosOnly"], results["PostgresOnly"]
+    rows = []
+    for spec in SPECS:
+        s = results[spec.label]
+        single = co if spec.phase in (Phase.COSMOS_ONLY, Phase.DUAL_WRITE_COSMOS_READ) else po
+        rows.append((
+            spec.label, len(s.latencies), ms(s.p(50)), ms(s.p(99)),
+            ms(statistics.fmean(s.latencies)),
+            f"{s.p(50) / single.p(50):.2f}", f"{s.p(99) / single.p(99):.2f}",
+            f"{s.drain_s:.2f}" if spec.mode == "async" else "-", s.sync_failures,
+        ))
+    show(
+        f"repository.replace latency, GameSessions, {args.updates} updates × {args.rounds} "
+        "round(s) per phase (ms; ratio ÷ single store of the same primary)",
+        ("phase", "n", "p50", "p99", "mean", "p50 ratio", "p99 ratio", "drain s",
+         "sync fails"),
+        rows,
+    )
+    a = results["DualWriteCosmosRead async"]
+    for q in (50, 99):
+        r = a.p(q) / co.p(q)
+        goal(f"async p{q} {ms(a.p(q))} ms ≤ 1.10 × CosmosOnly {ms(co.p(q))} ms (ratio {r:.2f})",
+             r <= 1.10)
+    for label, single, other in (
+        ("DualWriteCosmosRead inline", co, po),
+        ("DualWritePostgresRead inline", po, co),
+    ):
+        s = results[label]
+        for q in (50, 99):
+            bound = single.p(q) + other.p(q)
+            goal(f"{label} p{q} {ms(s.p(q))} ms ≤ single {ms(single.p(q))} + secondary "
+                 f"{ms(other.p(q))} = {ms(bound)} ms (ratio to single {s.p(q) / single.p(q):.2f})",
+                 s.p(q) <= bound)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--updates", type=int, default=2000, help="timed updates per phase")
+    parser.add_argument("--accounts", type=int, default=100)
+    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args()
+    results = {spec.label: Samples() for spec in SPECS}
+    for r in range(args.rounds):
+        for spec in SPECS if r % 2 == 0 else reversed(SPECS):
+            started = time.perf_counter()
+            await run_phase(spec, args, results[spec.label])
+            print(f"round {r + 1}: {spec.label} done in {time.perf_counter() - started:.1f}s",
+                  flush=True)
+    report(results, args)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
