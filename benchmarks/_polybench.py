@@ -127,7 +127,7 @@ async def load_documents(
     return n
 
 
-def patch_sqlite_id_order() -> None:
+def patch_id_order() -> None:
     """EXPERIMENT (benchmarks only, src untouched): serve ``ORDER BY id`` from the id indexes.
 
     Both stores page ``Order("id")`` like any other field, which no index serves, so every

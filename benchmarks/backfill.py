@@ -18,8 +18,8 @@ On a fresh PostgreSQL database and SQLite document store:
 5. TRUNCATE, CHECKPOINT, then `backfill(poly, "GameSessions", Side.RELATIONAL)`: read pages,
    validate, COPY + version-guarded merge, checkpoint per page.
 
-``--experimental-id-order-fix`` swaps in `_polybench.patch_sqlite_id_order` (benchmark-only)
-to size the fix of the SQLite store's quadratic ``ORDER BY id`` paging (the source read).
+``--experimental-id-order-fix`` swaps in `_polybench.patch_id_order` (benchmark-only)
+to size the fix of both stores' quadratic ``ORDER BY id`` paging (the source read).
 
 Prints docs/s of each and the ratio backfill ÷ raw COPY (goal ≥ 0.5), plus the ratio with
 the source-read time taken out, for information.
@@ -42,7 +42,7 @@ from _polybench import (
     environment,
     goal,
     load_documents,
-    patch_sqlite_id_order,
+    patch_id_order,
     polyglot,
     sessions,
     show,
@@ -124,7 +124,7 @@ async def measure(args: argparse.Namespace) -> None:
     copy_rate, fill_rate = n / copy_s, rep.read / fill_s
     show(
         f"backfill {CONTAINER} document store → PostgreSQL, {n} documents, page {args.batch}"
-        f"{', EXPERIMENTAL SQLite id-order fix' if args.experimental_id_order_fix else ''}",
+        f"{', EXPERIMENTAL id-order fix (both stores)' if args.experimental_id_order_fix else ''}",
         ("step", "docs", "seconds", "docs/s", "÷ raw COPY"),
         [
             ("load into document store (excluded)", loaded, f"{load_s:.1f}",
@@ -154,10 +154,10 @@ def main() -> None:
     parser.add_argument("--fast-load", action="store_true",
                         help="load the document store in batched transactions (private API)")
     parser.add_argument("--experimental-id-order-fix", action="store_true",
-                        help="serve ORDER BY id on SQLite from its index (see _polybench)")
+                        help="serve ORDER BY id from both stores' id indexes (_polybench)")
     args = parser.parse_args()
     if args.experimental_id_order_fix:
-        patch_sqlite_id_order()
+        patch_id_order()
     asyncio.run(measure(args))
 
 

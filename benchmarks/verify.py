@@ -22,8 +22,8 @@ the ratio verify ÷ stream (goal ≤ 1.5) and the peak RSS of each process (goal
 ≤ 300 MB; the RSS right after opening the stores is shown as the floor). The goal uses
 VmHWM from /proc: ``ru_maxrss`` survives fork+exec on Linux, so a spawned child starts
 with its parent's peak (the load runs in its own child to keep the parent small; both shown).
-``--experimental-id-order-fix`` swaps in `_polybench.patch_sqlite_id_order` (benchmark-only)
-to size the fix of the SQLite store's quadratic ``ORDER BY id`` paging.
+``--experimental-id-order-fix`` swaps in `_polybench.patch_id_order` (benchmark-only)
+to size the fix of both stores' quadratic ``ORDER BY id`` paging.
 The segment-checksum shortcut of verify is not implemented (said so in the output).
 """
 
@@ -44,7 +44,7 @@ from _polybench import (
     environment,
     goal,
     load_documents,
-    patch_sqlite_id_order,
+    patch_id_order,
     polyglot,
     sessions,
     show,
@@ -71,7 +71,7 @@ def hwm_mb() -> float:
 
 def child(mode: str, url: str, data_dir: str, args: argparse.Namespace) -> dict[str, Any]:
     if args.experimental_id_order_fix:
-        patch_sqlite_id_order()
+        patch_id_order()
     if mode == "load":
         return asyncio.run(load(url, Path(data_dir), args))
     return asyncio.run(_child(mode, url, Path(data_dir)))
@@ -122,7 +122,7 @@ def main() -> None:
                         help="load the document store in batched transactions (private API)")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--experimental-id-order-fix", action="store_true",
-                        help="serve ORDER BY id on SQLite from its index (see _polybench)")
+                        help="serve ORDER BY id from both stores' id indexes (_polybench)")
     args = parser.parse_args()
     with environment("bench_verify_") as (url, data_dir):
         rel_s, doc_s = in_process("load", url, data_dir, args)  # keeps this process small
@@ -141,7 +141,7 @@ def main() -> None:
     maxrss_v = max(r["maxrss"] for r in verifies)
     show(
         f"verify {CONTAINER}, {args.docs} documents per store (best of {args.rounds})"
-        f"{', EXPERIMENTAL SQLite id-order fix' if args.experimental_id_order_fix else ''}",
+        f"{', EXPERIMENTAL id-order fix (both stores)' if args.experimental_id_order_fix else ''}",
         ("step", "seconds", "docs/s", "÷ stream", "peak RSS MB (VmHWM)", "ru_maxrss MB",
          "RSS after open MB"),
         [
