@@ -17,8 +17,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.async_paging import AsyncPageIterator
@@ -64,13 +63,14 @@ from mystira_data.errors import (
     NotFound,
     StoreUnavailable,
 )
+from mystira_data.lifecycle import Opened
 from mystira_data.query import ChangeBatch, Page, Query, every
 
 _STREAM_PAGE = 500
 _ATTEMPTS = 5  # optimistic read-then-write rounds before giving up under heavy contention
 
 
-class CosmosDocumentStore:
+class CosmosDocumentStore(Opened):
     """`DocumentStore` on a Cosmos DB database; ``partition_keys`` maps container → pk path."""
 
     name = "cosmos"
@@ -115,18 +115,6 @@ class CosmosDocumentStore:
         return f"CosmosDocumentStore(endpoint={self._endpoint!r}, database={self._database_name!r})"
 
     # -- lifecycle -------------------------------------------------------------------------
-
-    async def __aenter__(self) -> Self:
-        await self.open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def open(self) -> None:
         """Connect (reads the account's metadata once); later calls do nothing."""

@@ -23,8 +23,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping
 from functools import partial
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 from mystira_data.documents import _sqlite_sql as sql
 from mystira_data.documents._sqlite_io import (
@@ -48,6 +47,7 @@ from mystira_data.errors import (
     NotFound,
     StoreUnavailable,
 )
+from mystira_data.lifecycle import Opened
 from mystira_data.query import ChangeBatch, Page, Query, every
 
 T = TypeVar("T")
@@ -59,7 +59,7 @@ _CHANGES = """SELECT body, lsn FROM documents
     WHERE container = ? AND feed_range = ? AND lsn > ? ORDER BY lsn LIMIT ?"""
 
 
-class SqliteDocumentStore:
+class SqliteDocumentStore(Opened):
     """`DocumentStore` on one SQLite file; safe for many instances and processes on that file."""
 
     name = "sqlite"
@@ -90,18 +90,6 @@ class SqliteDocumentStore:
         self._readers: Threads | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
-
-    async def __aenter__(self) -> Self:
-        await self.open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def open(self) -> None:
         if self._writer is not None:

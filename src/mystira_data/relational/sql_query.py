@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -93,23 +94,28 @@ class SortKey:
 # -- JSON access, per dialect ----------------------------------------------------------------------
 
 
-class JsonAccess:
+class JsonAccess(ABC):
     """JSON value at ``parts`` inside a JSON column; dialect-specific subclasses."""
 
+    @abstractmethod
     def typed(self, col: Expr, parts: Sequence[str], op: Op, value: Any) -> Cond:
-        raise NotImplementedError
+        """A comparison of the value with ``value`` (JSON types kept apart)."""
 
+    @abstractmethod
     def starts_with(self, col: Expr, parts: Sequence[str], prefix: str) -> Cond:
-        raise NotImplementedError
+        """The value is a string starting with ``prefix``."""
 
+    @abstractmethod
     def contains(self, col: Expr, parts: Sequence[str], value: Any) -> Cond:
-        raise NotImplementedError
+        """The value is an array holding ``value``."""
 
+    @abstractmethod
     def sort_keys(self, col: Expr, parts: Sequence[str]) -> list[SortKey]:
-        raise NotImplementedError
+        """Keys that order values as Cosmos does (type rank, then value)."""
 
+    @abstractmethod
     def text(self, col: Expr, parts: Sequence[str]) -> Expr:
-        raise NotImplementedError
+        """The value as SQL text."""
 
     def collate(self, expr: Expr) -> Expr:
         return expr

@@ -20,8 +20,7 @@ import itertools
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, NoReturn, Self
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
@@ -34,6 +33,7 @@ from mystira_data.errors import (
     NotFound,
     StoreUnavailable,
 )
+from mystira_data.lifecycle import Opened
 from mystira_data.query import Page, Query, every
 from mystira_data.relational import bulk, migrate
 from mystira_data.relational import outbox as outbox_rows
@@ -65,7 +65,7 @@ class _Staged:
     records: list[tuple[Any, ...]] | None  # COPY records (PostgreSQL only)
 
 
-class RelationalStore:
+class RelationalStore(Opened):
     """The relational store on one database URL (``postgresql://…`` or ``sqlite:///path``)."""
 
     def __init__(
@@ -86,18 +86,6 @@ class RelationalStore:
         self.name = "postgres" if self.dialect == "postgresql" else "sqlite"
 
     # -- lifecycle -------------------------------------------------------------------------
-
-    async def __aenter__(self) -> Self:
-        await self.open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def open(self) -> None:
         """Create the engine (and migrate, if asked); connections open lazily."""
