@@ -14,10 +14,10 @@ would, so replication has to carry every change.
   Each write's acknowledgement time (``time.monotonic``, system-wide on Linux) is recorded.
 * Replicator: in this process, ``--workers`` `Processor` instances (leases in PostgreSQL, as
   ``poly.processor`` builds them) over the document store's change feed, each in a tight
-  ``run_once`` loop sleeping ``--idle-ms`` when nothing moved. Their apply is
-  ``poly.apply_to_relational`` wrapped to record when each (id, _version) was committed in
-  PostgreSQL. ``--batch-apply`` swaps in an experimental processor (defined here, not in
-  src) applying each feed batch in one transaction, to size a proposed fix.
+  ``run_once`` loop sleeping ``--idle-ms`` when nothing moved. Their applies are
+  ``poly.apply_many_to_relational`` (a feed batch per transaction, as shipped) and the
+  per-change fallback ``poly.apply_to_relational``, wrapped to record when each
+  (id, _version) was committed in PostgreSQL. ``--per-change`` forces the fallback path.
 
 Lag of a write = first commit in PostgreSQL of that id at that or a newer ``_version`` (the
 feed delivers only the latest version of a document) − the write's acknowledgement. Prints
@@ -129,27 +129,6 @@ async def _writer(data_dir: Path, args: argparse.Namespace, conn: Connection) ->
 # -- replicator (this process) --------------------------------------------------------------------
 
 
-class BatchApplyProcessor(Processor):
-    """``--batch-apply`` (an experiment, NOT the shipped code path): one version-guarded
-    ``upsert_if_newer`` transaction per change-feed batch instead of one per change; on any
-    error the batch falls back to the stock per-change path (FK waits, poison handling)."""
-
-    def __init__(self, *args: Any, poly: Polyglot, record: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.poly, self.record = poly, record
-
-    async def _apply_batch(self, items: list[Document]) -> int:
-        try:
-            await self.poly.raw_relational.upsert_if_newer(self.container, items, outbox=False)
-        except MystiraError:
-            return await super()._apply_batch(items)
-        now = time.monotonic()
-        for doc in items:
-            self.record(doc, now)
-        self.stats.applied += len(items)
-        return len(items)
-
-
 async def replicate(
     poly: Polyglot, args: argparse.Namespace, seen: dict[str, list[tuple[int, float]]],
     stop: asyncio.Event,
@@ -164,13 +143,19 @@ async def replicate(
         record(doc, time.monotonic())
         return result
 
+    async def apply_many(container: str, docs: list[Document]) -> Any:
+        result = await poly.apply_many_to_relational(container, docs)
+        now = time.monotonic()
+        for doc in docs:
+            record(doc, now)
+        return result
+
     def processor(k: int) -> Processor:
-        common: Any = dict(owner=f"bench-{k}", batch_size=args.batch)
-        parts = (CONTAINER, poly.stores.documents, apply, RelationalLeaseStore(rel),
-                 RelationalDeadLetters(rel, "change-feed"))
-        if args.batch_apply:
-            return BatchApplyProcessor(*parts, poly=poly, record=record, **common)
-        return Processor(*parts, **common)
+        return Processor(
+            CONTAINER, poly.stores.documents, apply, RelationalLeaseStore(rel),
+            RelationalDeadLetters(rel, "change-feed"), owner=f"bench-{k}", batch_size=args.batch,
+            apply_many=None if args.per_change else apply_many,
+        )
 
     processors = [processor(k) for k in range(args.workers)]
 
@@ -248,7 +233,7 @@ def report(
     show(
         f"replication document → PostgreSQL, {CONTAINER}, target {args.rate}/s for "
         f"{args.seconds}s, {args.workers} worker(s), update ratio {args.update_ratio}"
-        f"{', EXPERIMENTAL batch apply' if args.batch_apply else ''}",
+        f"{', per-change apply' if args.per_change else ''}",
         ("writes", "achieved /s", "write p50 ms", "write p99 ms", "lag p50 ms", "lag p99 ms",
          "lag max ms", "not replicated", "applied", "batches", "dead letters"),
         [(len(writes), f"{rate:.0f}", f"{percentile(latency, 50) * 1e3:.1f}",
@@ -272,8 +257,8 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=100)
     parser.add_argument("--inflight", type=int, default=16, help="writer's outstanding writes")
     parser.add_argument("--idle-ms", type=float, default=5.0)
-    parser.add_argument("--batch-apply", action="store_true",
-                        help="experiment: one upsert_if_newer per feed batch (not in src)")
+    parser.add_argument("--per-change", action="store_true",
+                        help="apply change by change (the fallback path) instead of per batch")
     parser.add_argument("--settle", type=float, default=60.0,
                         help="seconds to wait for replication after the last write")
     args = parser.parse_args()

@@ -33,12 +33,13 @@ from mystira_data.polyglot.resilience import CircuitBreaker, Policy, Resilient
 from mystira_data.polyglot.secondary import SecondaryWriter, SyncLog
 from mystira_data.polyglot.shadow import ShadowReader
 from mystira_data.polyglot.verify import VerifyReport, verify
-from mystira_data.polyglot.versions import EntityStore, apply_if_newer
+from mystira_data.polyglot.versions import EntityStore, apply_if_newer, version_of
 from mystira_data.query import Filter, Op, Query
 from mystira_data.relational.store import RelationalStore
 from mystira_data.settings import Phase
 
 DEFAULT_MAX_LAG_S = 5.0
+DOCUMENT_APPLY_CONCURRENCY = 16
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ class Polyglot:
                 RelationalDeadLetters(rel, "change-feed"),
                 owner=owner,
                 batch_size=batch_size,
+                apply_many=self.apply_many_to_relational,
             )
         return Processor(
             container,
@@ -101,6 +103,7 @@ class Polyglot:
             RelationalDeadLetters(rel, "outbox"),
             owner=owner,
             batch_size=batch_size,
+            apply_many=self.apply_many_to_documents,
         )
 
     async def apply_to_relational(self, container: str, doc: Document) -> Any:
@@ -111,6 +114,30 @@ class Polyglot:
             if not await self._copy_parent(container, doc):
                 raise
             return await self.raw_relational.upsert_if_newer(container, [doc], outbox=False)
+
+    async def apply_many_to_relational(self, container: str, docs: list[Document]) -> Any:
+        """A whole change batch in one version-guarded transaction (no parent fix-up: a
+        foreign-key failure makes the processor replay the batch through `apply_to_relational`)."""
+        return await self.raw_relational.upsert_if_newer(container, docs, outbox=False)
+
+    async def apply_many_to_documents(self, container: str, docs: list[Document]) -> Any:
+        """The newest version of each id, a few in flight at once (the document store has no
+        multi-partition transaction; each apply is version-guarded on its own)."""
+        newest: dict[str, Document] = {}
+        for doc in docs:
+            if version_of(doc) >= version_of(newest.get(doc["id"])):
+                newest[doc["id"]] = doc
+        gate = asyncio.Semaphore(DOCUMENT_APPLY_CONCURRENCY)
+
+        async def one(doc: Document) -> bool:
+            async with gate:
+                return await apply_if_newer(self.documents, container, doc)
+
+        results = await asyncio.gather(*(one(d) for d in newest.values()), return_exceptions=True)
+        for result in results:  # all settled first: no apply left running during a replay
+            if isinstance(result, BaseException):
+                raise result
+        return results
 
     async def _copy_parent(self, container: str, doc: Document) -> bool:
         """Copy ``doc``'s parent row (V002 foreign key) from the document store, if there."""

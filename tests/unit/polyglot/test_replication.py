@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -151,3 +154,86 @@ def _ties_only(deliveries: list[tuple[str, int, bool]]) -> bool:
     # applied wins. Real writers never produce that (versions come from the primary).
     seen: dict[tuple[str, int], bool] = {}
     return any(seen.setdefault((i, v), d) != d for i, v, d in deliveries)
+
+
+async def test_batches_apply_in_one_call_and_a_bad_change_is_isolated(pair: Pair) -> None:
+    doc, _ = pair
+    for n in range(6):
+        await doc.create("GameSessions", {"id": f"s{n}", "accountId": "a", "_version": 1})
+    await doc.create("GameSessions", {"id": "bad", "accountId": "a", "_version": 1})
+    calls: list[int] = []
+    applied: list[str] = []
+
+    async def apply_many(container: str, docs: list[dict[str, Any]]) -> None:
+        calls.append(len(docs))
+        if any(d["id"] == "bad" for d in docs):
+            raise InvalidDocument("cannot map", path="startTime")
+        applied.extend(d["id"] for d in docs)
+
+    async def apply(container: str, d: dict[str, Any]) -> None:
+        await apply_many(container, [d])
+
+    dead = MemoryDeadLetters()
+    p = Processor("GameSessions", doc, apply, MemoryLeaseStore(), dead, apply_many=apply_many)
+    for _ in range(5):
+        await p.run_once()
+    # Replays redeliver the good changes before "bad" (at least once); each arrives.
+    assert set(applied) == {f"s{n}" for n in range(6)}
+    assert [d.entity_id for d in dead.letters] == ["bad"]
+    # The good changes of a range without "bad" went in whole batches (calls of size > 1).
+    await doc.upsert("GameSessions", {"id": "s0", "accountId": "a", "_version": 2})
+    await doc.upsert("GameSessions", {"id": "s1", "accountId": "a", "_version": 2})
+    calls.clear()
+    await p.run_once()
+    assert calls == [2]  # one partition, one range: both changes in one call
+    assert sorted(applied[-2:]) == ["s0", "s1"]
+
+
+async def test_transient_batch_failure_is_not_replayed_change_by_change(pair: Pair) -> None:
+    doc, _ = pair
+    for n in range(3):
+        await doc.create("GameSessions", {"id": f"s{n}", "accountId": "a", "_version": 1})
+    singles: list[str] = []
+
+    async def apply_many(container: str, docs: list[dict[str, Any]]) -> None:
+        raise StoreUnavailable("down")
+
+    async def apply(container: str, d: dict[str, Any]) -> None:
+        singles.append(d["id"])
+
+    leases = MemoryLeaseStore()
+    p = Processor("GameSessions", doc, apply, leases, MemoryDeadLetters(), apply_many=apply_many)
+    with pytest.raises(StoreUnavailable):
+        await p.run_once()
+    assert singles == []  # one partition → one range → one batch of 3, not replayed
+    assert all(lease.checkpoint is None for lease in leases.rows.values())
+
+
+async def test_leases_are_renewed_at_half_ttl_not_on_every_poll(pair: Pair) -> None:
+    leases = MemoryLeaseStore()
+    p = processor(pair, leases, lease_ttl=timedelta(hours=1))
+    await p.run_once()
+    tokens = {k: v.token for k, v in leases.rows.items()}
+    for _ in range(3):
+        await p.run_once()
+    assert {k: v.token for k, v in leases.rows.items()} == tokens
+    p._renew_at = 0.0  # half the TTL has gone by
+    await p.run_once()
+    assert all(leases.rows[k].token == t + 1 for k, t in tokens.items())
+
+
+async def test_a_lease_taken_over_between_renewals_is_dropped(pair: Pair) -> None:
+    doc, rel = pair
+    leases = MemoryLeaseStore()
+    w1 = processor(pair, leases, owner="w1", lease_ttl=timedelta(hours=1))
+    await w1.run_once()
+    for key, lease in leases.rows.items():  # w2 takes every range (as after expiry)
+        leases.rows[key] = replace(lease, owner="w2", token=lease.token + 1)
+    await doc.create("GameSessions", {"id": "late", "accountId": "a", "_version": 1})
+    await w1.run_once()  # applies (harmless, version-guarded) but cannot checkpoint
+    assert all(lease.checkpoint is None for lease in leases.rows.values())
+    assert len(w1._owned) == len(leases.rows) - 1  # the range whose checkpoint was refused
+    w2 = processor(pair, leases, owner="w2")
+    w2.lease_ttl = timedelta(hours=1)
+    assert await w2.run_once() == 1  # redelivered from the last checkpoint w2 can see
+    assert await everything(rel) == await everything(doc)
