@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from mystira_data.documents.port import Document
 from mystira_data.errors import ForeignKeyViolation, MystiraError
 from mystira_data.polyglot.leases import Lease, LeaseStore, balance
+from mystira_data.polyglot.versions import ApplyMany
 from mystira_data.query import ChangeBatch
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,6 @@ class ChangeSource(Protocol):
 
 
 Apply = Callable[[str, Document], Awaitable[Any]]
-ApplyMany = Callable[[str, list[Document]], Awaitable[Any]]
 
 
 @dataclass(frozen=True)

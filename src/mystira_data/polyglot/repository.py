@@ -19,7 +19,13 @@ from mystira_data.polyglot.control import PhaseControl
 from mystira_data.polyglot.phases import ROUTES, Routing, Side
 from mystira_data.polyglot.secondary import SecondaryWriter
 from mystira_data.polyglot.shadow import ShadowReader
-from mystira_data.polyglot.versions import EntityStore, apply_if_newer, current, version_of
+from mystira_data.polyglot.versions import (
+    EntityStore,
+    apply_if_newer,
+    batch_apply,
+    current,
+    version_of,
+)
 from mystira_data.query import Page, Query
 
 WRITE_ATTEMPTS = 50
@@ -164,7 +170,11 @@ class PolyglotRepository:
             return
         target = self.store(route.secondary)
         await self.secondary.write(
-            lambda c, d: apply_if_newer(target, c, d), container, doc, route.secondary.value
+            lambda c, d: apply_if_newer(target, c, d),
+            container,
+            doc,
+            route.secondary.value,
+            batch_apply(target),
         )
 
 

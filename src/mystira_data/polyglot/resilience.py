@@ -102,6 +102,14 @@ class Policy:
     timeout: float = 30.0
 
     async def call(self, operation: Callable[[], Awaitable[T]]) -> T:
+        # Fast path: most calls succeed first time, and entering stamina's retry context
+        # costs about as much as a cached read. Only a transient failure pays for it.
+        try:
+            return await self._once(operation)
+        except MystiraError as exc:
+            if not _retry_on(exc) or self.attempts <= 1:
+                raise
+            first_failure: MystiraError | None = exc
         for attempt in stamina.retry_context(
             on=_retry_on,
             attempts=self.attempts,
@@ -111,6 +119,10 @@ class Policy:
             wait_jitter=self.base_delay,
         ):
             with attempt:
+                if first_failure is not None:
+                    # Replayed as stamina's first attempt: same attempt count and backoff.
+                    failure, first_failure = first_failure, None
+                    raise failure
                 return await self._once(operation)
         raise AssertionError("unreachable: stamina re-raises the last error")
 
@@ -145,8 +157,12 @@ class Resilient:
         target = getattr(self._inner, name)
         if not inspect.iscoroutinefunction(target):
             return target
+        inner = self._inner
 
         async def guarded(*args: Any, **kwargs: Any) -> Any:
-            return await self.policy.call(lambda: target(*args, **kwargs))
+            method = getattr(inner, name)  # looked up per call: the inner may be patched
+            return await self.policy.call(lambda: method(*args, **kwargs))
 
+        # Cached on the instance: later lookups skip __getattr__ and this closure's rebuild.
+        self.__dict__[name] = guarded
         return guarded

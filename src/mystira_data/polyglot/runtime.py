@@ -31,15 +31,15 @@ from mystira_data.polyglot.replication import Processor
 from mystira_data.polyglot.repository import PolyglotRepository
 from mystira_data.polyglot.resilience import CircuitBreaker, Policy, Resilient
 from mystira_data.polyglot.secondary import SecondaryWriter, SyncLog
+from mystira_data.polyglot.segments import SegmentChecksums
 from mystira_data.polyglot.shadow import ShadowReader
 from mystira_data.polyglot.verify import VerifyReport, verify
-from mystira_data.polyglot.versions import EntityStore, apply_if_newer, version_of
+from mystira_data.polyglot.versions import EntityStore, apply_each_if_newer, apply_if_newer
 from mystira_data.query import Filter, Op, Query
 from mystira_data.relational.store import RelationalStore
 from mystira_data.settings import Phase
 
 DEFAULT_MAX_LAG_S = 5.0
-DOCUMENT_APPLY_CONCURRENCY = 16
 
 
 @dataclass(frozen=True)
@@ -121,23 +121,7 @@ class Polyglot:
         return await self.raw_relational.upsert_if_newer(container, docs, outbox=False)
 
     async def apply_many_to_documents(self, container: str, docs: list[Document]) -> Any:
-        """The newest version of each id, a few in flight at once (the document store has no
-        multi-partition transaction; each apply is version-guarded on its own)."""
-        newest: dict[str, Document] = {}
-        for doc in docs:
-            if version_of(doc) >= version_of(newest.get(doc["id"])):
-                newest[doc["id"]] = doc
-        gate = asyncio.Semaphore(DOCUMENT_APPLY_CONCURRENCY)
-
-        async def one(doc: Document) -> bool:
-            async with gate:
-                return await apply_if_newer(self.documents, container, doc)
-
-        results = await asyncio.gather(*(one(d) for d in newest.values()), return_exceptions=True)
-        for result in results:  # all settled first: no apply left running during a replay
-            if isinstance(result, BaseException):
-                raise result
-        return results
+        return await apply_each_if_newer(self.documents, container, docs)
 
     async def _copy_parent(self, container: str, doc: Document) -> bool:
         """Copy ``doc``'s parent row (V002 foreign key) from the document store, if there."""
@@ -255,11 +239,20 @@ class Polyglot:
         other = Side.RELATIONAL if route.primary is Side.DOCUMENT else Side.DOCUMENT
         return sides[route.primary], sides[other]
 
-    async def verify(self, container: str, *, settle_s: float = 1.0) -> VerifyReport:
-        """Verify ``container``'s two stores, record the result, return the report."""
+    async def verify(
+        self, container: str, *, settle_s: float = 1.0, shortcut: bool = True
+    ) -> VerifyReport:
+        """Verify ``container``'s two stores, record the result, return the report.
+
+        ``shortcut``: on PostgreSQL, compare by segment checksums first (see `segments`).
+        """
         primary, secondary = await self.pair(container)
+        segments = None
+        if shortcut and SegmentChecksums.usable(self.raw_relational, container):
+            segments = SegmentChecksums(self.raw_relational, self.documents)
         report = await verify(
-            container, primary, secondary, catalog.get(container).pk_field, settle_s=settle_s
+            container, primary, secondary, catalog.get(container).pk_field, settle_s=settle_s,
+            segments=segments,
         )
         await record_verify(self.raw_relational, report)
         return report

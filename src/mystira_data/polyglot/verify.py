@@ -1,23 +1,32 @@
 """Verify: prove that two stores hold the same documents for a container.
 
-Both sides are streamed ordered by id (bounded memory: one page each) and merge-joined.
-Each pair is compared by `_version` and a canonical content hash; differing documents get
-their differing field paths. Differences may be writes in flight, so each one is re-read
-from both stores at the end (after ``settle_s``) and reported only if it persists.
+Both sides are streamed ordered by id (bounded memory: two pages each, the next one being
+fetched while this one is compared) and merge-joined. Each pair is first compared as stored
+(sorted JSON without store-made fields); only pairs that differ there get the canonical form
+and hash (a codec pass), and differing documents their differing field paths. Differences may
+be writes in flight, so each one is re-read from both stores at the end (after ``settle_s``)
+and reported only if it persists.
+
+With ``segments`` (PostgreSQL: `segments.SegmentChecksums`) most of the container is
+compared by one checksum query per segment instead; only ranges whose checksums differ are
+merge-joined as above, so the shortcut can cost time but never hide a difference.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mystira_data.documents.port import Document
-from mystira_data.polyglot.compare import canonical, content_hash, differing_paths
+from mystira_data.polyglot.compare import canonical, content_hash, differing_paths, same_stored
 from mystira_data.polyglot.versions import EntityStore, current
-from mystira_data.query import Order, Query, every
+from mystira_data.query import Filter, Op, Order, Page, Query, every
+
+if TYPE_CHECKING:
+    from mystira_data.polyglot.segments import SegmentChecksums
 
 PAGE = 1000
 
@@ -40,6 +49,7 @@ class VerifyReport:
     scanned: int = 0
     differences: list[Difference] = field(default_factory=list)
     rechecked: int = 0
+    shortcut: dict[str, int] | None = None  # segment-checksum counters, when it ran
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     finished_at: datetime | None = None
 
@@ -60,17 +70,59 @@ class VerifyReport:
             "clean": self.clean,
             **self.counts(),
             "rechecked": self.rechecked,
+            "shortcut": self.shortcut,
             "startedAt": self.started_at.isoformat(),
             "finishedAt": self.finished_at.isoformat() if self.finished_at else None,
             "differences": [asdict(d) for d in self.differences],
         }
 
 
+IdRange = tuple[str | None, str | None]  # (after, up to and including); None: unbounded
+
+
+def by_id(after: str | None = None, upto: str | None = None) -> Query:
+    """Every document and tombstone with ``after < id <= upto``, ordered by id."""
+    filters = []
+    if after is not None:
+        filters.append(Filter("id", Op.GT, after))
+    if upto is not None:
+        filters.append(Filter("id", Op.LE, upto))
+    return Query(filters=tuple(filters), order_by=(Order("id"),), cross_partition=True,
+                 include_deleted=True, page_size=PAGE)
+
+
 async def stream_by_id(store: EntityStore, container: str) -> AsyncIterator[Document]:
     """Every document and tombstone, ordered by id, one page in memory at a time."""
-    q = Query(order_by=(Order("id"),), cross_partition=True, include_deleted=True, page_size=PAGE)
-    async for doc in every(store, container, q):
+    async for doc in every(store, container, by_id()):
         yield doc
+
+
+async def prefetched(
+    store: EntityStore, container: str, query: Query
+) -> AsyncGenerator[Document, None]:
+    """Like `every`, but the next page is requested before this one is handed out, so the
+    store works while the caller compares."""
+    page = await store.query(container, query)
+    while True:
+        ahead = _next_page(store, container, query, page)
+        try:
+            for doc in page.items:
+                yield doc
+        except BaseException:  # closed early (or failed): do not leave the request running
+            if ahead is not None:
+                ahead.cancel()
+            raise
+        if ahead is None:
+            return
+        page = await ahead
+
+
+def _next_page(
+    store: EntityStore, container: str, query: Query, page: Page
+) -> asyncio.Task[Page] | None:
+    if page.continuation is None:
+        return None
+    return asyncio.ensure_future(store.query(container, query, continuation=page.continuation))
 
 
 def compare_pair(
@@ -78,6 +130,8 @@ def compare_pair(
 ) -> Difference | None:
     """None when both sides agree (a tombstone and a missing row agree too)."""
     if p is not None and s is not None:
+        if same_stored(p, s):
+            return None
         cp, cs = canonical(container, p), canonical(container, s)
         if content_hash(cp) == content_hash(cs):
             return None
@@ -92,9 +146,30 @@ def compare_pair(
 
 
 async def merge_join(
-    container: str, primary: EntityStore, secondary: EntityStore, pk: str, report: VerifyReport
+    container: str,
+    primary: EntityStore,
+    secondary: EntityStore,
+    pk: str,
+    report: VerifyReport,
+    ids: IdRange = (None, None),
 ) -> None:
-    left, right = stream_by_id(primary, container), stream_by_id(secondary, container)
+    """Compare the documents of both stores in the id range ``ids``."""
+    query = by_id(*ids)
+    left, right = prefetched(primary, container, query), prefetched(secondary, container, query)
+    try:
+        await _join(container, left, right, pk, report)
+    finally:
+        await left.aclose()
+        await right.aclose()
+
+
+async def _join(
+    container: str,
+    left: AsyncIterator[Document],
+    right: AsyncIterator[Document],
+    pk: str,
+    report: VerifyReport,
+) -> None:
     p, s = await anext(left, None), await anext(right, None)
     pair: tuple[Document | None, Document | None]
     while p is not None or s is not None:
@@ -117,10 +192,17 @@ async def verify(
     pk_field: str,
     *,
     settle_s: float = 1.0,
+    segments: SegmentChecksums | None = None,
 ) -> VerifyReport:
     """Compare the container in both stores; differences are re-checked once after settling."""
     report = VerifyReport(container, primary.name, secondary.name)
-    await merge_join(container, primary, secondary, pk_field, report)
+    if segments is None:
+        await merge_join(container, primary, secondary, pk_field, report)
+    else:
+        async for ids in segments.dirty_ranges(container):
+            await merge_join(container, primary, secondary, pk_field, report, ids)
+        report.scanned += segments.stats.clean_documents
+        report.shortcut = segments.stats.as_dict()
     if report.differences:
         await asyncio.sleep(settle_s)
         report.differences = await recheck(container, primary, secondary, pk_field, report)

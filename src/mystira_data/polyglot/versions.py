@@ -6,6 +6,8 @@ tombstones included. Redelivering or reordering changes therefore converges on t
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from mystira_data import catalog
@@ -14,6 +16,9 @@ from mystira_data.errors import AlreadyExists, ConcurrencyConflict, NotFound
 from mystira_data.query import Filter, Op, Page, Query
 
 APPLY_ATTEMPTS = 20
+APPLY_CONCURRENCY = 16
+
+ApplyMany = Callable[[str, list[Document]], Awaitable[Any]]
 
 
 class EntityStore(Protocol):
@@ -76,3 +81,39 @@ async def apply_if_newer(store: EntityStore, container: str, doc: Document) -> b
         except (ConcurrencyConflict, AlreadyExists, NotFound):
             continue
     raise ConcurrencyConflict(f"{container}/{id}: could not apply v{version_of(doc)}")
+
+
+async def apply_each_if_newer(store: EntityStore, container: str, docs: list[Document]) -> int:
+    """`apply_if_newer` for a batch: the newest version of each id, a few in flight at once.
+
+    For stores without a multi-document transaction (the document store); each apply is
+    version-guarded on its own. Every apply settles before the first failure is raised, so
+    a caller replaying the batch never races a straggler. Returns how many were written.
+    """
+    newest: dict[str, Document] = {}
+    for doc in docs:
+        if version_of(doc) >= version_of(newest.get(doc["id"])):
+            newest[doc["id"]] = doc
+    gate = asyncio.Semaphore(APPLY_CONCURRENCY)
+
+    async def one(doc: Document) -> bool:
+        async with gate:
+            return await apply_if_newer(store, container, doc)
+
+    results = await asyncio.gather(*(one(d) for d in newest.values()), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return sum(1 for r in results if r is True)
+
+
+def batch_apply(store: EntityStore) -> ApplyMany:
+    """The cheapest version-guarded batch apply ``store`` offers.
+
+    The relational store merges a batch in one transaction (no outbox rows: a secondary's
+    copy must not echo back to the primary); other stores apply each document on its own.
+    """
+    upsert_if_newer = getattr(store, "upsert_if_newer", None)
+    if upsert_if_newer is not None:
+        return lambda container, docs: upsert_if_newer(container, docs, outbox=False)
+    return lambda container, docs: apply_each_if_newer(store, container, docs)

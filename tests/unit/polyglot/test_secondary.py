@@ -1,0 +1,100 @@
+"""The async secondary queue: batches what queued up, isolates bad writes, loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from mystira_data.errors import InvalidDocument, StoreUnavailable
+from mystira_data.polyglot.secondary import SecondaryWriter, SyncLog
+
+Doc = dict[str, Any]
+
+
+class Target:
+    """A secondary that records single and batch applies; ``bad`` ids fail validation."""
+
+    def __init__(self, batch_error: Exception | None = None) -> None:
+        self.batches: list[list[str]] = []
+        self.singles: list[str] = []
+        self.batch_error = batch_error
+
+    async def one(self, container: str, doc: Doc) -> None:
+        if doc["id"].startswith("bad"):
+            raise InvalidDocument("cannot map", path="startTime")
+        self.singles.append(doc["id"])
+
+    async def many(self, container: str, docs: list[Doc]) -> None:
+        if self.batch_error is not None:
+            raise self.batch_error
+        if any(d["id"].startswith("bad") for d in docs):
+            raise InvalidDocument("cannot map", path="startTime")
+        self.batches.append([d["id"] for d in docs])
+
+
+async def enqueue(writer: SecondaryWriter, target: Target, ids: list[str], container: str) -> None:
+    for id in ids:
+        await writer.write(
+            target.one, container, {"id": id, "_version": 1}, "relational", target.many
+        )
+
+
+async def test_writes_queued_together_go_in_one_batch_per_container() -> None:
+    log, target = SyncLog(), Target()
+    writer = SecondaryWriter(timeout_s=5, mode="async", sync_log=log)
+    # Queued without yielding to the loop: the worker finds them all waiting.
+    await enqueue(writer, target, ["a1", "a2", "a3"], "Accounts")
+    await enqueue(writer, target, ["s1", "s2"], "GameSessions")
+    await writer.close()
+    assert target.batches == [["a1", "a2", "a3"], ["s1", "s2"]]
+    assert target.singles == []
+    assert (log.applied, log.failed) == (5, 0)
+
+
+async def test_a_bad_write_is_isolated_and_its_neighbours_still_land() -> None:
+    log, target = SyncLog(), Target()
+    writer = SecondaryWriter(timeout_s=5, mode="async", sync_log=log)
+    await enqueue(writer, target, ["s1", "bad", "s2"], "GameSessions")
+    await writer.close()
+    assert target.singles == ["s1", "s2"]
+    assert [f.entity_id for f in log.failures] == ["bad"]
+    assert (log.applied, log.failed) == (2, 1)
+
+
+async def test_a_secondary_that_is_down_records_every_write_for_replication() -> None:
+    log, target = SyncLog(), Target(batch_error=StoreUnavailable("down"))
+    writer = SecondaryWriter(timeout_s=5, mode="async", sync_log=log)
+    await enqueue(writer, target, ["s1", "s2", "s3"], "GameSessions")
+    await writer.close()
+    assert target.singles == []  # no write-by-write retry against a store that is down
+    assert sorted(f.entity_id for f in log.failures) == ["s1", "s2", "s3"]
+
+
+async def test_writes_arriving_while_a_batch_is_in_flight_form_the_next_batch() -> None:
+    log, target = SyncLog(), Target()
+    release = asyncio.Event()
+    many = target.many
+
+    async def slow_many(container: str, docs: list[Doc]) -> None:
+        await release.wait()
+        await many(container, docs)
+
+    target.many = slow_many  # type: ignore[method-assign]
+    writer = SecondaryWriter(timeout_s=5, mode="async", sync_log=log, linger_s=0)
+    await enqueue(writer, target, ["s1", "s2"], "GameSessions")
+    await asyncio.sleep(0)  # the worker takes s1 and s2, and waits on the slow secondary
+    await enqueue(writer, target, ["s3", "s4", "s5"], "GameSessions")
+    release.set()
+    await writer.close()
+    assert target.batches == [["s1", "s2"], ["s3", "s4", "s5"]]
+
+
+async def test_the_worker_lingers_so_writes_arriving_one_by_one_still_batch() -> None:
+    log, target = SyncLog(), Target()
+    # A linger far longer than the loop below takes.
+    writer = SecondaryWriter(timeout_s=5, mode="async", sync_log=log, linger_s=0.5)
+    for id in ("s1", "s2", "s3"):
+        await enqueue(writer, target, [id], "GameSessions")
+        await asyncio.sleep(0)  # the worker runs between writes
+    await writer.close()
+    assert target.batches == [["s1", "s2", "s3"]]
