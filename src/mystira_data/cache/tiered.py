@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
-from types import TracebackType
 from typing import Final, TypeVar
 
 from mystira_data.cache.bus import InvalidationListener
@@ -29,6 +28,7 @@ from mystira_data.cache.memory import MemoryCache
 from mystira_data.cache.port import CacheMode, CacheStats, Expiry, Value
 from mystira_data.cache.redis import RedisCache, connect_redis
 from mystira_data.errors import CircuitOpen, StoreUnavailable
+from mystira_data.lifecycle import Opened
 from mystira_data.polyglot.resilience import BreakerState, CircuitBreaker
 
 T = TypeVar("T")
@@ -41,7 +41,7 @@ class _Fallback:
 _FALLBACK: Final = _Fallback()
 
 
-class TieredCache:
+class TieredCache(Opened):
     """L1 + L2 with breaker, pending invalidations and cross-instance L1 eviction."""
 
     def __init__(
@@ -107,16 +107,8 @@ class TieredCache:
                 await self.listener.wait_subscribed(wait_subscribed)
         return self
 
-    async def __aenter__(self) -> TieredCache:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
+    async def open(self) -> None:
+        await self.start()
 
     @property
     def mode(self) -> CacheMode:
