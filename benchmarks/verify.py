@@ -12,19 +12,22 @@ document (~1k/s on this machine, hence the default of 20k instead of 200k), with
 Then, each in a fresh spawned process (so ``ru_maxrss`` is that step's own peak):
 
 * stream: page through both stores ordered by id (`verify.stream_by_id`, the pages verify
-  reads, through the same resilient store wrappers) without comparing — document store, then
-  PostgreSQL;
-* verify: `poly.verify("GameSessions")` (merge join, canonical form + hash per pair, the
-  result recorded in PostgreSQL), phase DualWriteCosmosRead (document store primary).
+  reads, through the same resilient store wrappers, one page at a time) without comparing —
+  document store, then PostgreSQL;
+* verify: `poly.verify("GameSessions", shortcut=False)` — both sides streamed (next page
+  prefetched) and merge-joined, each pair compared as stored, the codec only on mismatch;
+* verify + shortcut: `poly.verify("GameSessions")` — segment checksums (`segments`): the
+  document side streamed and rendered as rows in Python, one checksum query per segment of
+  10k ids in PostgreSQL, row-by-row compare only where they differ.
 
-With ``--rounds`` > 1 the pair is repeated and the fastest of each kept. Prints both times,
-the ratio verify ÷ stream (goal ≤ 1.5) and the peak RSS of each process (goal: verify
-≤ 300 MB; the RSS right after opening the stores is shown as the floor). The goal uses
-VmHWM from /proc: ``ru_maxrss`` survives fork+exec on Linux, so a spawned child starts
-with its parent's peak (the load runs in its own child to keep the parent small; both shown).
-``--experimental-id-order-fix`` swaps in `_polybench.patch_id_order` (benchmark-only)
-to size the fix of both stores' quadratic ``ORDER BY id`` paging.
-The segment-checksum shortcut of verify is not implemented (said so in the output).
+Phase DualWriteCosmosRead (document store primary); each verify's result is recorded in
+PostgreSQL. With ``--rounds`` > 1 each step is repeated and the fastest kept. Prints the
+times, the ratios to streaming (goal ≤ 1.5), the shortcut's speed-up, its segment counts
+(all clean on this data, or the Python and SQL renderings disagree) and the peak RSS of each
+process (goal: verify ≤ 300 MB; the RSS right after opening the stores is shown as the
+floor). The goal uses VmHWM from /proc: ``ru_maxrss`` survives fork+exec on Linux, so a
+spawned child starts with its parent's peak (the load runs in its own child to keep the
+parent small; both shown).
 """
 
 from __future__ import annotations
@@ -44,7 +47,6 @@ from _polybench import (
     environment,
     goal,
     load_documents,
-    patch_id_order,
     polyglot,
     sessions,
     show,
@@ -70,8 +72,6 @@ def hwm_mb() -> float:
 
 
 def child(mode: str, url: str, data_dir: str, args: argparse.Namespace) -> dict[str, Any]:
-    if args.experimental_id_order_fix:
-        patch_id_order()
     if mode == "load":
         return asyncio.run(load(url, Path(data_dir), args))
     return asyncio.run(_child(mode, url, Path(data_dir)))
@@ -89,10 +89,16 @@ async def _child(mode: str, url: str, data_dir: Path) -> dict[str, Any]:
                     n += 1
                 out[side] = (n, time.perf_counter() - t)
         else:
-            report = await poly.verify(CONTAINER)
-            out.update(scanned=report.scanned, clean=report.clean, **report.counts())
-        out.update(seconds=time.perf_counter() - start, rss=hwm_mb(), maxrss=maxrss_mb(),
-                   floor=floor)
+            report = await poly.verify(CONTAINER, shortcut=mode == "shortcut")
+            out.update(
+                scanned=report.scanned,
+                clean=report.clean,
+                shortcut=report.shortcut,
+                **report.counts(),
+            )
+        out.update(
+            seconds=time.perf_counter() - start, rss=hwm_mb(), maxrss=maxrss_mb(), floor=floor
+        )
         return out
 
 
@@ -105,63 +111,100 @@ async def load(url: str, data_dir: Path, args: argparse.Namespace) -> tuple[floa
     async with polyglot(url, data_dir, PHASE) as poly:
         start = time.perf_counter()
         await poly.raw_relational.bulk_upsert_if_newer("Accounts", accounts(), outbox=False)
-        n = await poly.raw_relational.bulk_upsert_if_newer(CONTAINER, sessions(args.docs),
-                                                           outbox=False)
+        n = await poly.raw_relational.bulk_upsert_if_newer(
+            CONTAINER, sessions(args.docs), outbox=False
+        )
         rel_s = time.perf_counter() - start
         assert n == args.docs, (n, args.docs)
         start = time.perf_counter()
-        await load_documents(sqlite_store(poly), CONTAINER, sessions(args.docs),
-                             fast=args.fast_load)
+        await load_documents(
+            sqlite_store(poly), CONTAINER, sessions(args.docs), fast=args.fast_load
+        )
         return rel_s, time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=20_000)
-    parser.add_argument("--fast-load", action="store_true",
-                        help="load the document store in batched transactions (private API)")
+    parser.add_argument(
+        "--fast-load",
+        action="store_true",
+        help="load the document store in batched transactions (private API)",
+    )
     parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--experimental-id-order-fix", action="store_true",
-                        help="serve ORDER BY id from both stores' id indexes (_polybench)")
     args = parser.parse_args()
+    runs: dict[str, list[dict[str, Any]]] = {"stream": [], "verify": [], "shortcut": []}
     with environment("bench_verify_") as (url, data_dir):
         rel_s, doc_s = in_process("load", url, data_dir, args)  # keeps this process small
         how = "fast batched put" if args.fast_load else "create"
-        print(f"loaded {args.docs} sessions (+{ACCOUNTS} accounts): PostgreSQL bulk path "
-              f"{rel_s:.1f}s, document store ({how}) {doc_s:.1f}s", flush=True)
-        streams, verifies = [], []
+        print(
+            f"loaded {args.docs} sessions (+{ACCOUNTS} accounts): PostgreSQL bulk path "
+            f"{rel_s:.1f}s, document store ({how}) {doc_s:.1f}s",
+            flush=True,
+        )
         for _ in range(args.rounds):
-            streams.append(in_process("stream", url, data_dir, args))
-            verifies.append(in_process("verify", url, data_dir, args))
-    s = min(streams, key=lambda r: r["seconds"])
-    v = min(verifies, key=lambda r: r["seconds"])
-    ratio = v["seconds"] / s["seconds"]
+            for mode, results in runs.items():
+                results.append(in_process(mode, url, data_dir, args))
+                print(f"  {mode}: {results[-1]['seconds']:.2f}s", flush=True)
+    report(
+        args,
+        {mode: min(results, key=lambda r: r["seconds"]) for mode, results in runs.items()},
+        {mode: max(r["rss"] for r in results) for mode, results in runs.items()},
+    )
+
+
+def report(args: argparse.Namespace, best: dict[str, Any], peak: dict[str, float]) -> None:
+    s, v, c = best["stream"], best["verify"], best["shortcut"]
     (dn, ds), (rn, rs) = s["documents"], s["relational"]
-    peak_v = max(r["rss"] for r in verifies)
-    maxrss_v = max(r["maxrss"] for r in verifies)
+
+    def row(name: str, r: dict[str, Any], n: int, mode: str) -> tuple[str, ...]:
+        return (
+            name,
+            f"{r['seconds']:.2f}",
+            f"{n / r['seconds']:,.0f}",
+            f"{r['seconds'] / s['seconds']:.2f}",
+            f"{peak[mode]:.0f}",
+            f"{r['maxrss']:.0f}",
+            f"{r['floor']:.0f}",
+        )
+
     show(
-        f"verify {CONTAINER}, {args.docs} documents per store (best of {args.rounds})"
-        f"{', EXPERIMENTAL id-order fix (both stores)' if args.experimental_id_order_fix else ''}",
-        ("step", "seconds", "docs/s", "÷ stream", "peak RSS MB (VmHWM)", "ru_maxrss MB",
-         "RSS after open MB"),
+        f"verify {CONTAINER}, {args.docs} documents per store (best of {args.rounds})",
+        (
+            "step",
+            "seconds",
+            "docs/s",
+            "÷ stream",
+            "peak RSS MB (VmHWM)",
+            "ru_maxrss MB",
+            "RSS after open MB",
+        ),
         [
             (f"stream document store ({dn})", f"{ds:.2f}", f"{dn / ds:,.0f}", "-", "-", "-", "-"),
             (f"stream PostgreSQL ({rn})", f"{rs:.2f}", f"{rn / rs:,.0f}", "-", "-", "-", "-"),
-            ("stream both", f"{s['seconds']:.2f}", f"{args.docs / s['seconds']:,.0f}", "1.00",
-             f"{max(r['rss'] for r in streams):.0f}",
-             f"{max(r['maxrss'] for r in streams):.0f}", f"{s['floor']:.0f}"),
-            ("verify", f"{v['seconds']:.2f}", f"{v['scanned'] / v['seconds']:,.0f}",
-             f"{ratio:.2f}", f"{peak_v:.0f}", f"{maxrss_v:.0f}", f"{v['floor']:.0f}"),
+            row("stream both", s, args.docs, "stream"),
+            row("verify (no shortcut)", v, v["scanned"], "verify"),
+            row("verify + segment shortcut", c, c["scanned"], "shortcut"),
         ],
     )
-    print(f"verify report: scanned {v['scanned']}, clean {v['clean']}, missing {v['missing']}, "
-          f"extra {v['extra']}, different {v['different']}")
-    print("segment shortcut: not implemented")
-    goal(f"verify ÷ stream = {ratio:.2f} ≤ 1.5", ratio <= 1.5)
-    goal(f"verify peak RSS {peak_v:.0f} MB ≤ 300 MB", peak_v <= 300)
+    for name, r in (("verify", v), ("verify + shortcut", c)):
+        print(
+            f"{name} report: scanned {r['scanned']}, clean {r['clean']}, missing "
+            f"{r['missing']}, extra {r['extra']}, different {r['different']}"
+        )
+    print(
+        f"segment shortcut: {c['shortcut']}; speed-up {v['seconds'] / c['seconds']:.2f}× "
+        "over verify without it"
+    )
+    for name, r, mode in (("verify", v, "verify"), ("verify + shortcut", c, "shortcut")):
+        ratio = r["seconds"] / s["seconds"]
+        goal(f"{name} ÷ stream = {ratio:.2f} ≤ 1.5", ratio <= 1.5)
+        goal(f"{name} peak RSS {peak[mode]:.0f} MB ≤ 300 MB", peak[mode] <= 300)
     if args.docs < 1_000_000:
-        print(f"(measured at {args.docs} documents; the goal is stated for 1,000,000: "
-              "--docs 1000000 --fast-load)")
+        print(
+            f"(measured at {args.docs} documents; the goal is stated for 1,000,000: "
+            "--docs 1000000 --fast-load)"
+        )
 
 
 if __name__ == "__main__":

@@ -100,6 +100,9 @@ def where(container: str, query: Query) -> Sql:
 
 def translate(f: Filter) -> Sql:
     """One filter as a SQL predicate over ``body``."""
+    if f.path == "id" and f.op in _COMPARE and isinstance(f.value, str):
+        # The id column holds the body's id (a string), so documents_by_id can serve this.
+        return Sql(f"id {_COMPARE[f.op]} ?", (f.value,))
     path = json_path(f.path)
     if f.op is Op.IN:
         options = [
@@ -154,14 +157,15 @@ def _join(parts: Sequence[Sql], sep: str) -> Sql:
 
 
 def page_sql(container: str, query: Query, after: list[Any] | None, size: int) -> Sql:
-    """One page in keyset order: (rank, value) of the order field if any, then id, pk.
+    """One page in keyset order: (rank, value) of the order field if any, then id, pk
+    (ordered by id alone: just id, pk).
 
     Keyset (not OFFSET) paging keeps every document exactly once even while others are
     inserted between pages. Columns: body, then the key columns to put in the next token.
     """
     cond = where(container, query)
     desc = bool(query.order_by) and query.order_by[0].descending
-    if query.order_by:
+    if query.order_by and not orders_by_id(query):
         path = json_path(query.order_by[0].path)
         key_cols = ["k_rank", "k_val", "id", "pk"]
         inner = Sql(
@@ -183,6 +187,12 @@ def page_sql(container: str, query: Query, after: list[Any] | None, size: int) -
     direction = " DESC" if desc else ""
     text += " ORDER BY " + ", ".join(c + direction for c in key_cols) + " LIMIT ?"
     return Sql(text, (*params, size))
+
+
+def orders_by_id(query: Query) -> bool:
+    """Ordered by ``id`` alone: ids are non-empty strings (rank and value add nothing), so the
+    order is the plain keyset (id, pk), which ``documents_by_id`` serves without a sort."""
+    return len(query.order_by) == 1 and query.order_by[0].path == "id"
 
 
 def count_sql(container: str, query: Query) -> Sql:

@@ -8,9 +8,9 @@ The async queue is drained in batches: whatever has queued up while the previous
 being written goes to the secondary in one call (one transaction on the relational store),
 so the background work per write — which shares the event loop with the callers — shrinks
 as the write rate grows. The worker lingers ``linger_s`` after the first write so a batch
-can form even when writes arrive one by one. A batch that fails for a transient reason (store down, timeout) is
-recorded as failed as a whole; any other failure replays it write by write so one bad
-document does not take its neighbours down with it.
+can form even when writes arrive one by one. A batch that fails for a transient reason
+(store down, timeout) is recorded as failed as a whole; any other failure replays it write
+by write so one bad document does not take its neighbours down with it.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Segment checksums: verify's shortcut for a PostgreSQL side (as data-diff does).
 
 The document side is streamed in id order and cut into segments of ``segment`` documents.
-Each document is mapped to its row (`TableMapping.to_row`) and rendered as the text
-PostgreSQL gives for ``jsonb_build_array(id, …columns…, _version, _deleted, _extra)`` —
+Each document is mapped to its row (as `TableMapping.to_row` does; straight from the
+document when it is already canonical, skipping the codec) and rendered as the text
+PostgreSQL gives for ``jsonb_build_array(…columns…, _version, _deleted, _extra)`` —
 timestamps and intervals as whole microseconds, so neither time zone nor DateStyle matters.
 One query per segment computes the same checksum over the stored rows of the segment's id
 range: equal checksums (and counts) make the segment clean. Otherwise the range is halved,
@@ -76,6 +77,7 @@ _CONTAINERS = frozenset({dict, list})
 _ORDERS: dict[tuple[str, ...], tuple[str, ...]] = {}  # key tuple -> jsonb key order (memo)
 # Python writes floats with an exponent as 1e-05 / 1e+16 (a sign, two digits or more).
 _EXPONENT = re.compile(r"e[-+][0-9][0-9]")
+_NEGATIVE_ZERO = re.compile(r"-0\.0(?![0-9])")  # -0.0, not -0.05
 
 
 def _jsonb_key(key: str) -> tuple[int, bytes]:
@@ -137,8 +139,12 @@ def _cell(value: Any, kind: Kind | None) -> Any:
 
 def render(row: dict[str, Any], columns: Sequence[Column]) -> str:
     """The text of ``jsonb_build_array(...)::text`` for ``row`` (see `row_text_sql`)."""
-    cells = _jsonb_order([_cell(row[c.name], c.kind) for c in columns])
-    # jsonb's text form: ", " and ": " separators, non-ASCII kept, the same escapes as json.
+    return render_cells(_jsonb_order([_cell(row[c.name], c.kind) for c in columns]))
+
+
+def render_cells(cells: list[Any]) -> str:
+    """``cells`` (objects already in jsonb key order) as jsonb's text form: ", " and ": "
+    separators, non-ASCII kept, the same escapes as Python's json."""
     text = json.dumps(cells, ensure_ascii=False, allow_nan=False)
     return _exact(cells) if _odd_numbers(text) else text
 
@@ -148,13 +154,22 @@ def _odd_numbers(text: str) -> bool:
 
     Candidates are cheap to find by their literal part; a digit before the ``e`` tells a
     number from a string such as ``scene-12`` (a false alarm only costs the exact path)."""
-    if "-0.0" in text:
+    if _NEGATIVE_ZERO.search(text):
         return True
     return any(text[m.start() - 1].isdigit() for m in _EXPONENT.finditer(text))
 
 
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    kind: Kind
+    nullable: bool
+    empty_is_null: bool
+
+
 class RowMaker:
-    """A document's row, as `TableMapping.to_row` builds it, without the codec when it can.
+    """A document's row cells, as `TableMapping.to_row` would give them, without the codec
+    when it can.
 
     The direct path takes a document that already has exactly the model's fields (what the
     stores hold); it accepts a timestamp or duration only in its canonical spelling, and no
@@ -166,53 +181,74 @@ class RowMaker:
         self.mapping = mapping
         self.columns = columns_of(mapping)
         self.fields = frozenset(f.name for f in mapping.fields) | set(mapping.extra_fields)
+        self._fields = [_Field(f.name, f.kind, f.nullable, f.empty_is_null)
+                        for f in mapping.fields]  # fmt: skip
 
     def digest(self, doc: Document) -> str:
         """md5 of the row text ``doc`` maps to; `_DIRTY` for a document that has no row."""
         try:
-            row = self.direct(doc)
-            text = render(self.mapping.to_row(doc) if row is None else row, self.columns)
+            cells = self.direct(doc)
+            if cells is None:
+                row = self.mapping.to_row(doc)
+                cells = _jsonb_order([_cell(row[c.name], c.kind) for c in self.columns])
+            text = render_cells(cells)
         except (InvalidDocument, ValueError, TypeError, ArithmeticError):
             return _DIRTY
+        return self.md5(text)
+
+    @staticmethod
+    def md5(text: str) -> str:
+        """The per-row digest, as SQL's ``md5(text)`` computes it."""
         return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
-    def direct(self, doc: Document) -> dict[str, Any] | None:
+    def direct(self, doc: Document) -> list[Any] | None:
+        """The cells (in jsonb key order) straight from a canonical document, else None."""
         if set(doc).difference(SYSTEM_KEYS) != self.fields:
             return None
         version, deleted = doc.get("_version"), doc.get("_deleted", False)
         if type(version) is not int or type(deleted) is not bool:
             return None
         extra = {name: doc[name] for name in self.mapping.extra_fields}
-        row: dict[str, Any] = {"_version": version, "_deleted": deleted, "_extra": extra}
-        for f in self.mapping.fields:
+        cells: list[Any] = []
+        for f in self._fields:
             value = doc[f.name]
-            if value is None and not f.nullable:
-                return None  # the codec would refuse it or put a default in
-            if f.kind in _IN_MICROSECONDS and value is not None:
+            if value is None:
+                if not f.nullable:
+                    return None  # the codec would refuse it or put a default in
+            elif f.kind in _IN_MICROSECONDS:
                 value = _instant(value) if f.kind is Kind.TIMESTAMP else _duration(value)
                 if value is None:
                     return None
-            if f.empty_is_null and value == "":
-                extra[f.name], value = value, None
-            row[f.column.name] = value
-        return row
+            elif f.empty_is_null and value == "":
+                extra[f.name], value = value, None  # as `TableMapping.prepare` does
+            elif type(value) in _CONTAINERS:
+                value = _jsonb_order(value)
+            cells.append(value)
+        cells += [version, deleted, _jsonb_order(extra)]
+        return cells
 
 
 SYSTEM_KEYS = frozenset({*SYSTEM_FIELDS, "_version", "_deleted"})
 
 
-def _instant(text: Any) -> datetime | None:
+def _instant(text: Any) -> int | None:
+    """A canonical UTC timestamp string as epoch microseconds."""
     if not isinstance(text, str):
         return None
     value = datetime.fromisoformat(text)
-    return value if value.tzinfo is not None and format_utc(value) == text else None
+    if value.tzinfo is None or format_utc(value) != text:
+        return None
+    return (value - _EPOCH) // _MICROSECOND
 
 
-def _duration(text: Any) -> timedelta | None:
+def _duration(text: Any) -> int | None:
+    """A canonical TimeSpan string as microseconds."""
     if not isinstance(text, str):
         return None
     value = parse_timespan(text)
-    return value if value is not None and format_timespan(value) == text else None
+    if value is None or format_timespan(value) != text:
+        return None
+    return value // _MICROSECOND
 
 
 def combine(digests: Sequence[str]) -> str:
@@ -252,6 +288,7 @@ def checksum_sql(mapping: TableMapping, columns: Sequence[Column], ids: IdRange)
 
 
 Keyed = list[tuple[str, str]]  # (id, digest) in id order
+Judged = tuple[IdRange, Keyed, "asyncio.Task[tuple[int, str | None]]"]  # a segment in flight
 
 
 class SegmentChecksums:
@@ -286,27 +323,29 @@ class SegmentChecksums:
         mapping, columns = maker.mapping, maker.columns
         batch: Keyed = []
         after: str | None = None
-        pending: tuple[IdRange, Keyed, asyncio.Task[tuple[int, str | None]]] | None = None
-        async for doc in prefetched(self.documents, container, by_id()):
-            batch.append((doc["id"], maker.digest(doc)))
-            if len(batch) < self.segment:
-                continue
-            # Start this segment's query, and judge the previous one while it runs.
-            started = self._start(mapping, columns, (after, batch[-1][0]), batch)
-            if pending is not None:
-                async for ids in self._judge(mapping, columns, *pending):
+        pending: list[Judged] = []
+        try:
+            async for doc in prefetched(self.documents, container, by_id()):
+                batch.append((doc["id"], maker.digest(doc)))
+                if len(batch) < self.segment:
+                    continue
+                # Start this segment's query, and judge the previous one while it runs.
+                pending.append(self._start(mapping, columns, (after, batch[-1][0]), batch))
+                if len(pending) > 1:
+                    async for ids in self._judge(mapping, columns, *pending.pop(0)):
+                        yield ids
+                after, batch = batch[-1][0], []
+            pending.append(self._start(mapping, columns, (after, None), batch))  # extra rows
+            while pending:
+                async for ids in self._judge(mapping, columns, *pending.pop(0)):
                     yield ids
-            pending, after, batch = started, batch[-1][0], []
-        if pending is not None:
-            async for ids in self._judge(mapping, columns, *pending):
-                yield ids
-        last = self._start(mapping, columns, (after, None), batch)  # up to the end: extra rows
-        async for ids in self._judge(mapping, columns, *last):
-            yield ids
+        finally:
+            for _, _, task in pending:  # stopped early: no query left running
+                task.cancel()
 
     def _start(
         self, mapping: TableMapping, columns: Sequence[Column], ids: IdRange, batch: Keyed
-    ) -> tuple[IdRange, Keyed, asyncio.Task[tuple[int, str | None]]]:
+    ) -> Judged:
         self.stats.segments += 1
         return ids, batch, asyncio.ensure_future(self._checksum(mapping, columns, ids))
 

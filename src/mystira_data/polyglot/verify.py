@@ -87,8 +87,13 @@ def by_id(after: str | None = None, upto: str | None = None) -> Query:
         filters.append(Filter("id", Op.GT, after))
     if upto is not None:
         filters.append(Filter("id", Op.LE, upto))
-    return Query(filters=tuple(filters), order_by=(Order("id"),), cross_partition=True,
-                 include_deleted=True, page_size=PAGE)
+    return Query(
+        filters=tuple(filters),
+        order_by=(Order("id"),),
+        cross_partition=True,
+        include_deleted=True,
+        page_size=PAGE,
+    )
 
 
 async def stream_by_id(store: EntityStore, container: str) -> AsyncIterator[Document]:

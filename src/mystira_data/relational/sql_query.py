@@ -418,6 +418,9 @@ class Translator:
         if not query.order_by:
             return [id_key], False
         order = query.order_by[0]
+        if order.path == "id":
+            # id is the NOT NULL key: no null rank or coalesce, so ``ix_<table>_id_c`` serves it.
+            return [id_key], order.descending
         return [*self._field_keys(self.resolve(order.path)), id_key], order.descending
 
     def _field_keys(self, ref: Ref) -> list[SortKey]:

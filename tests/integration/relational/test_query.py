@@ -123,6 +123,11 @@ PARITY_QUERIES: list[tuple[str, Query]] = [
     ("GameSessions", X(page_size=5, order_by=(Order("endTime"),))),
     ("GameSessions", X(page_size=5, order_by=(Order("selectedCharacterId"),))),
     ("GameSessions", X(include_deleted=True, page_size=7)),
+    # Ordered by id: served by the id indexes (a plain keyset), not the general field order.
+    ("GameSessions", X(include_deleted=True, page_size=5, order_by=(Order("id"),))),
+    ("GameSessions", X(page_size=4, order_by=(Order("id", descending=True),))),
+    ("GameSessions", Q(partition_key="acc-2", page_size=3, order_by=(Order("id"),))),
+    ("Accounts", X(page_size=2, order_by=(Order("id", descending=True),))),
     ("GameSessions", X(include_deleted=True).where("_deleted", Op.EQ, True)),
     ("GameSessions", X(limit=5, page_size=2, order_by=(Order("sceneCount"),))),
     ("GameSessions", X(limit=0)),
