@@ -137,13 +137,16 @@ def report(results: dict[str, Samples], args: argparse.Namespace) -> None:
     rows = []
     for spec in SPECS:
         s = results[spec.label]
-        if not s.latencies or not (co.latencies and po.latencies):
+        if not s.latencies:
             continue
         single = co if spec.phase in (Phase.COSMOS_ONLY, Phase.DUAL_WRITE_COSMOS_READ) else po
+
+        def ratio(q: float, s: Samples = s, single: Samples = single) -> str:
+            return f"{s.p(q) / single.p(q):.2f}" if single.latencies else "-"
+
         rows.append((
             spec.label, len(s.latencies), ms(s.p(50)), ms(s.p(99)),
-            ms(statistics.fmean(s.latencies)),
-            f"{s.p(50) / single.p(50):.2f}", f"{s.p(99) / single.p(99):.2f}",
+            ms(statistics.fmean(s.latencies)), ratio(50), ratio(99),
             f"{s.drain_s:.2f}" if spec.mode == "async" else "-", s.sync_failures,
         ))
     show(

@@ -8,8 +8,8 @@ For each driver, in one fresh database on the same server:
   (the fastest way in; nothing checked, nothing merged);
 * bulk path — `RelationalStore.bulk_upsert_if_newer` from the documents: validation through
   the domain codec, mapping, COPY into a staging table, version-guarded merge;
-* merge only — the same staging COPY + merge from rows mapped beforehand, to separate the
-  database cost from the Python cost of validating documents.
+* merge only — the same staging COPY + merge from the raw COPY's records (built beforehand),
+  to separate the database cost from the Python cost of validating and mapping documents.
 
 Prints rows/s of each and the ratios to raw COPY (goal: bulk path >= 0.5). The server is
 ``$MYSTIRA_TEST_POSTGRES``, else postgresql://postgres@127.0.0.1:5432/test, else a private
@@ -146,15 +146,14 @@ async def bulk_path(store: RelationalStore, docs: list[dict[str, Any]], batch: i
     return len(docs) / elapsed
 
 
-async def merge_only(store: RelationalStore, rows: list[dict[str, Any]], batch: int) -> float:
+async def merge_only(store: RelationalStore, records: list[tuple[Any, ...]], batch: int) -> float:
     m = mapping_for("GameSessions")
     await empty_sessions(store)
     start = time.perf_counter()
-    shape = bulk.copy_shape(m.table)
-    for i in range(0, len(rows), batch):
+    for i in range(0, len(records), batch):
         async with store.transaction() as conn:
-            await bulk.copy_merge(conn, m, shape.records(rows[i : i + batch]), ids=False)
-    return len(rows) / (time.perf_counter() - start)
+            await bulk.copy_merge(conn, m, records[i : i + batch], ids=False)
+    return len(records) / (time.perf_counter() - start)
 
 
 async def measure(admin_url: str, driver: str, n: int, batch: int) -> Result:
@@ -171,7 +170,7 @@ async def measure(admin_url: str, driver: str, n: int, batch: int) -> Result:
             # backfill streams its documents instead of holding them all).
             gc.freeze()
             raw = await raw_copy(store, records)
-            merged = await merge_only(store, rows, batch)
+            merged = await merge_only(store, records, batch)
             loaded = await bulk_path(store, docs, batch)
         finally:
             gc.unfreeze()

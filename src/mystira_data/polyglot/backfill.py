@@ -1,18 +1,22 @@
 """Backfill: copy a container from one store to the other, in bulk, resumably, while live.
 
-The source is streamed in id order (one page in memory); each page is validated (bad
-documents are quarantined as dead letters and reported, never dropped silently), then written
+The source is streamed in id order; each page is validated once (bad documents are
+quarantined as dead letters and reported, never dropped silently), then written
 version-guarded — COPY + merge into PostgreSQL, conditional upserts into the document store —
-so a live write that raced the backfill always wins. After each page the source continuation
-is saved, so a killed run resumes where it stopped; re-applying a page is harmless.
+so a live write that raced the backfill always wins. After each page is written the source
+continuation is saved, so a killed run resumes where it stopped; re-applying a page is
+harmless. The next page is read and validated while the current one is written (two pages
+in memory at most).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from mystira_data.documents.port import Document
 from mystira_data.errors import ForeignKeyViolation, InvalidDocument
@@ -27,6 +31,8 @@ from mystira_data.polyglot.repository import validated
 from mystira_data.polyglot.runtime import Polyglot
 from mystira_data.polyglot.versions import apply_if_newer
 from mystira_data.query import MAX_PAGE_SIZE, Order, Query
+from mystira_data.relational.mapping import MAX_VERSION
+from mystira_data.relational.store import BulkBatch
 
 CONCURRENCY = 16
 DONE = "done"
@@ -71,57 +77,89 @@ async def backfill(
     """Copy every document of ``container`` into ``target`` from the other store."""
     rel = poly.raw_relational
     name = checkpoint_name(target)
-    source = poly.relational if target is Side.DOCUMENT else poly.documents
     token = None if restart else await read_checkpoint(rel, container, name)
     if token == DONE:
         token = None  # the last run finished: a new run starts over (it is idempotent)
     report = BackfillReport(container, target.value, resumed=token is not None)
-    query = Query(
-        order_by=(Order("id"),),
-        cross_partition=True,
-        include_deleted=True,
-        page_size=min(batch_size, MAX_PAGE_SIZE),
-    )
-    while True:
-        page = await source.query(container, query, continuation=token)
-        good = await _screen(poly, container, page.items, report)
-        report.written += await _write(poly, container, target, good)
-        report.read += len(page.items)
-        token = page.continuation
-        await write_checkpoint(rel, container, name, token or DONE)
-        if on_page is not None:
-            on_page(len(page.items))
-        if token is None:
-            report.done = True
-            return report
+    reader = _Reader(poly, container, target, min(batch_size, MAX_PAGE_SIZE))
+    # One page ahead: the next page is read and validated while this one is written.
+    ahead = asyncio.ensure_future(reader.next(token))
+    try:
+        while True:
+            page = await ahead
+            token = page.continuation
+            if token is not None:
+                ahead = asyncio.ensure_future(reader.next(token))
+            await _quarantine(poly, container, page.rejected, report)
+            report.written += await _write(poly, container, target, page)
+            report.read += page.read
+            # Only now is the page durable: a run killed before this line redoes it.
+            await write_checkpoint(rel, container, name, token or DONE)
+            if on_page is not None:
+                on_page(page.read)
+            if token is None:
+                report.done = True
+                return report
+    finally:
+        if not ahead.done():
+            ahead.cancel()  # a page read ahead that will not be written
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await ahead
 
 
-async def pending_total(poly: Polyglot, container: str, target: Side) -> int:
-    source = poly.relational if target is Side.DOCUMENT else poly.documents
-    return await source.count(container, Query(cross_partition=True, include_deleted=True))
+@dataclass
+class _Page:
+    """A source page, validated: what to write, what to quarantine."""
+
+    read: int
+    continuation: str | None
+    rejected: list[tuple[Mapping[str, Any], InvalidDocument]]
+    batch: BulkBatch | None = None  # target relational
+    bodies: list[Document] = field(default_factory=list)  # target document
 
 
-async def _screen(
-    poly: Polyglot, container: str, docs: list[Document], report: BackfillReport
+class _Reader:
+    """Reads the source in id order and validates each page."""
+
+    def __init__(self, poly: Polyglot, container: str, target: Side, page_size: int) -> None:
+        self.poly = poly
+        self.container = container
+        self.target = target
+        self.source = poly.relational if target is Side.DOCUMENT else poly.documents
+        self.query = Query(
+            order_by=(Order("id"),),
+            cross_partition=True,
+            include_deleted=True,
+            page_size=page_size,
+        )
+
+    async def next(self, token: str | None) -> _Page:
+        page = await self.source.query(self.container, self.query, continuation=token)
+        docs = page.items
+        rejected: list[tuple[Mapping[str, Any], InvalidDocument]] = []
+        out = _Page(len(docs), page.continuation, rejected)
+        if self.target is Side.RELATIONAL:
+            # Validated once, straight into the rows the bulk merge writes.
+            versioned = [d if "_version" in d else {**d, "_version": 0} for d in docs]
+            rel = self.poly.raw_relational
+            out.batch = await rel.bulk_prepare(self.container, versioned, rejected=rejected)
+        else:
+            out.bodies = _bodies(self.container, docs, rejected)
+        return out
+
+
+def _bodies(
+    container: str,
+    docs: list[Document],
+    rejected: list[tuple[Mapping[str, Any], InvalidDocument]],
 ) -> list[Document]:
+    """The canonical bodies of the valid ``docs``, with their system fields."""
     good: list[Document] = []
-    letters = RelationalDeadLetters(poly.raw_relational, "backfill")
     for doc in docs:
         try:
             body = validated(container, doc)
         except InvalidDocument as exc:
-            report.quarantined.append((str(doc.get("id")), str(exc)))
-            await letters.add(
-                DeadLetter(
-                    container,
-                    str(doc.get("id")),
-                    int(doc.get("_version", 0) or 0),
-                    str(exc),
-                    1,
-                    datetime.now(UTC),
-                    doc,
-                )
-            )
+            rejected.append((doc, exc))
             continue
         body["_version"] = doc.get("_version", 0)
         if doc.get("_deleted"):
@@ -130,19 +168,57 @@ async def _screen(
     return good
 
 
-async def _write(poly: Polyglot, container: str, target: Side, docs: list[Document]) -> int:
-    if not docs:
-        return 0
+async def pending_total(poly: Polyglot, container: str, target: Side) -> int:
+    source = poly.relational if target is Side.DOCUMENT else poly.documents
+    return await source.count(container, Query(cross_partition=True, include_deleted=True))
+
+
+async def _quarantine(
+    poly: Polyglot,
+    container: str,
+    rejected: list[tuple[Mapping[str, Any], InvalidDocument]],
+    report: BackfillReport,
+) -> None:
+    """Report and dead-letter each rejected document (kept for repair, never dropped)."""
+    letters = RelationalDeadLetters(poly.raw_relational, "backfill")
+    for doc, exc in rejected:
+        report.quarantined.append((str(doc.get("id")), str(exc)))
+        await letters.add(
+            DeadLetter(
+                container,
+                str(doc.get("id")),
+                _version_of(doc),
+                str(exc),
+                1,
+                datetime.now(UTC),
+                dict(doc),
+            )
+        )
+
+
+def _version_of(doc: Mapping[str, Any]) -> int:
+    """The version to file a dead letter under (0 when the document's own is unusable)."""
+    version = doc.get("_version")
+    if isinstance(version, int) and not isinstance(version, bool) and 0 <= version <= MAX_VERSION:
+        return version
+    return 0
+
+
+async def _write(poly: Polyglot, container: str, target: Side, page: _Page) -> int:
     if target is Side.RELATIONAL:
+        assert page.batch is not None
         try:
-            return await poly.raw_relational.bulk_upsert_if_newer(container, docs, outbox=False)
+            return await poly.raw_relational.bulk_write(page.batch)
         except ForeignKeyViolation:
             # A parent written live after its own backfill: go one by one, copying parents.
-            return sum([bool(await poly.apply_to_relational(container, d)) for d in docs])
+            docs = page.batch.docs
+            return sum([bool(await poly.apply_to_relational(container, dict(d))) for d in docs])
+    if not page.bodies:
+        return 0
     gate = asyncio.Semaphore(CONCURRENCY)
 
     async def one(doc: Document) -> bool:
         async with gate:
             return await apply_if_newer(poly.documents, container, doc)
 
-    return sum(await asyncio.gather(*(one(d) for d in docs)))
+    return sum(await asyncio.gather(*(one(d) for d in page.bodies)))

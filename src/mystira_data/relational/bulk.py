@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,19 +22,31 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mystira_data.errors import InvalidDocument
 from mystira_data.relational.engine import dumps
-from mystira_data.relational.mapping import Prepared, TableMapping
+from mystira_data.relational.mapping import TableMapping
 
 _stage_names = itertools.count(1)
 
 
-def newest_per_id(prepared: Iterable[Prepared]) -> list[Prepared]:
+class Versioned(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def version(self) -> int | None: ...
+
+
+V = TypeVar("V", bound=Versioned)
+
+
+def newest_per_id(prepared: Iterable[V]) -> list[V]:
     """One entry per id, the highest ``_version`` (later wins a tie); versions required."""
-    newest: dict[str, Prepared] = {}
+    newest: dict[str, V] = {}
     for p in prepared:
-        if p.version is None:
+        version = p.version
+        if version is None:
             raise InvalidDocument("a versioned upsert needs _version", path="_version")
         kept = newest.get(p.id)
-        if kept is None or kept.version is None or p.version >= kept.version:
+        if kept is None or kept.version is None or version >= kept.version:
             newest[p.id] = p
     return list(newest.values())
 
@@ -84,26 +96,46 @@ async def copy_merge(
         return 0, []
     t = mapping.table
     stage = f"_stage_{t.name}_{next(_stage_names)}"
-    columns = copy_shape(t).columns
     # Identifiers below are our own table and column names, never input.
     await conn.exec_driver_sql(
         f"CREATE TEMPORARY TABLE {stage} (LIKE {t.name} INCLUDING DEFAULTS) ON COMMIT DROP"
     )
-    await copy_records(conn, stage, columns, records)
+    await copy_records(conn, stage, copy_shape(t).columns, records)
+    result = await conn.exec_driver_sql(merge_sql(mapping, ids=ids).replace(_STAGE, stage))
+    if ids:
+        rows: Sequence[Any] = result.all()  # (id, _version)
+        applied = [(str(r[0]), int(r[1])) for r in rows]
+        return len(applied), applied
+    return int(result.scalar_one()), []
+
+
+_STAGE = "_mystira_stage_"
+
+
+@functools.cache
+def merge_sql(mapping: TableMapping, *, ids: bool) -> str:
+    """The staging merge as SQL text, ``_STAGE`` naming the staging table.
+
+    Compiled once per table: the staging table's name changes every batch, so a statement
+    built per batch missed SQLAlchemy's compiled cache and cost milliseconds each time.
+    """
+    t = mapping.table
+    columns = copy_shape(t).columns
     ins, set_, guard = guarded_insert(mapping, "postgresql")
-    source = sa.table(stage, *(sa.column(c) for c in columns))
+    source = sa.table(_STAGE, *(sa.column(c) for c in columns))
     stmt = ins.from_select(list(columns), sa.select(*source.c)).on_conflict_do_update(
         index_elements=[t.c.id], set_=set_, where=guard
     )
     if ids:
-        result = await conn.execute(stmt.returning(t.c.id, t.c._version))
-        applied = [(str(r[0]), int(r[1])) for r in result.all()]
-        return len(applied), applied
-    # Count in SQL: drivers disagree on rowcount here (psycopg reports -1), and shipping
-    # every id back only to count them would cost the bulk path its speed.
-    merged = stmt.returning(t.c.id).cte("merged")
-    count = await conn.scalar(sa.select(sa.func.count()).select_from(merged))
-    return int(count or 0), []
+        query: Any = stmt.returning(t.c.id, t.c._version)
+    else:
+        # Count in SQL: drivers disagree on rowcount here (psycopg reports -1), and shipping
+        # every id back only to count them would cost the bulk path its speed.
+        merged = stmt.returning(t.c.id).cte("merged")
+        query = sa.select(sa.func.count()).select_from(merged)
+    compiled = query.compile(dialect=postgresql.dialect())  # type: ignore[no-untyped-call]
+    assert not compiled.params, "the merge takes no parameters"
+    return str(compiled)
 
 
 class CopyShape:

@@ -24,13 +24,15 @@ import re
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from functools import cache
-from typing import Any, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import sqlalchemy as sa
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from pydantic.fields import FieldInfo
+from pydantic_core import SchemaSerializer, to_json
 
 from mystira_data import catalog
 from mystira_data.domain.codec import JsonCodec, codec_for
@@ -66,6 +68,15 @@ class FieldMap:
     max_length: int | None
     empty_is_null: bool  # FK reference: "" is no reference, so the column holds NULL
     nullable: bool  # the model accepts None
+
+
+@dataclass(frozen=True, slots=True)
+class CopyRow:
+    """A validated document as one COPY record, columns in table order (`copy_row`)."""
+
+    id: str
+    version: int
+    record: tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -107,6 +118,7 @@ class TableMapping:
             for name, info in spec.model.model_fields.items()
             if _alias(name, info) not in self.by_name
         )
+        self._copy = _CopyLayout(self, spec.model)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -138,6 +150,20 @@ class TableMapping:
         """Column name -> value for ``doc`` (``_version`` None when the doc has none)."""
         return self.prepare(doc).row
 
+    def copy_row(self, doc: Mapping[str, Any], updated_at: datetime) -> CopyRow:
+        """Validate ``doc`` and build its COPY record straight from the model (bulk path).
+
+        The same checks and the same stored values as `prepare`, without what only single
+        writes need: no canonical body (the outbox's), and JSON columns serialised by
+        pydantic-core instead of through Python dicts and ``json.dumps`` (a third of the cost
+        of a document). ``_version`` is required: bulk merges are version-guarded.
+        """
+        model = self.codec.decode(doc)
+        version = _version(doc)
+        if version is None:
+            raise InvalidDocument("a versioned upsert needs _version", path="_version")
+        return self._copy.row(model, version, _deleted(doc), updated_at)
+
     def _check_length(self, f: FieldMap, value: Any) -> None:
         if f.max_length is not None and isinstance(value, str) and len(value) > f.max_length:
             raise InvalidDocument(
@@ -162,6 +188,88 @@ class TableMapping:
             data[f.name] = value
         body = self.codec.encode(self.codec.decode(data))
         return stored(body, int(row["_version"]), bool(row["_deleted"]))
+
+
+class _CopyLayout:
+    """Where each value of a COPY record comes from, worked out once per table."""
+
+    def __init__(self, mapping: TableMapping, model: type[BaseModel]) -> None:
+        columns = [c.name for c in mapping.table.c]
+        self._width = len(columns)
+        self._id = columns.index("id")
+        self._table = mapping.table.name
+        infos = model.model_fields
+        # A serializer per JSON column built from the field's own annotation and metadata, so
+        # the text is what the model's JSON dump holds for that field.
+        self._json = tuple(
+            (columns.index(f.column.name), f.attr, _serializer(infos[f.attr]))
+            for f in mapping.fields
+            if f.kind is Kind.JSON
+        )
+        # Typed columns whose model value goes in as it is, and text columns with checks.
+        self._plain = tuple(
+            (columns.index(f.column.name), f.attr) for f in mapping.fields if f.kind in _FROM_MODEL
+        )
+        self._scalars = tuple(
+            (columns.index(f.column.name), f)
+            for f in mapping.fields
+            if f.kind is not Kind.JSON and f.kind not in _FROM_MODEL
+        )
+        self._system = tuple(columns.index(name) for name in tables.SYSTEM_COLUMNS)
+        by_alias = {_alias(name, info): name for name, info in infos.items()}
+        self._extra_attrs = frozenset(by_alias[name] for name in mapping.extra_fields)
+
+    def row(
+        self, model: BaseModel, version: int, deleted: bool, updated_at: datetime
+    ) -> CopyRow:
+        values = model.__dict__  # the field values; faster than getattr per field
+        out: list[Any] = [None] * self._width
+        for i, attr, serializer in self._json:
+            value = values[attr]
+            if value is None:
+                continue
+            if not value and type(value) in _EMPTY_JSON:
+                out[i] = _EMPTY_JSON[type(value)]  # most lists of a document are empty
+            else:
+                out[i] = serializer.to_json(value, by_alias=True).decode()
+        for i, attr in self._plain:
+            out[i] = values[attr]
+        extra = self._extra(model)
+        for i, f in self._scalars:
+            value = values[f.attr]
+            if value is None:
+                continue
+            if isinstance(value, Enum):
+                value = value.value  # what the JSON dump holds
+            if f.max_length is not None and isinstance(value, str) and len(value) > f.max_length:
+                raise InvalidDocument(
+                    f"longer than {f.max_length} characters, the limit of column "
+                    f"{self._table}.{f.column.name}",
+                    path=f.name,
+                )
+            if f.empty_is_null and value == "":
+                extra[f.name] = value  # as in `TableMapping.prepare`
+                continue
+            out[i] = value
+        iv, idel, iup, iex = self._system
+        out[iv], out[idel], out[iup] = version, deleted, updated_at
+        out[iex] = to_json(extra).decode() if extra else "{}"
+        return CopyRow(out[self._id], version, tuple(out))
+
+    def _extra(self, model: BaseModel) -> dict[str, Any]:
+        if not self._extra_attrs:
+            return {}
+        return model.model_dump(mode="json", by_alias=True, include=set(self._extra_attrs))
+
+
+_EMPTY_JSON: dict[type, str] = {list: "[]", dict: "{}"}
+
+
+def _serializer(info: FieldInfo) -> SchemaSerializer:
+    annotated: Any = info.annotation
+    if info.metadata:
+        annotated = Annotated[(annotated, *info.metadata)]
+    return TypeAdapter(annotated).serializer
 
 
 def stored(body: Mapping[str, Any], version: int, deleted: bool) -> Document:

@@ -17,10 +17,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from mystira_data.errors import (
     AlreadyExists,
     ConcurrencyConflict,
+    InvalidDocument,
     InvalidQuery,
     NotFound,
     StoreUnavailable,
@@ -40,6 +41,7 @@ from mystira_data.relational import outbox as outbox_rows
 from mystira_data.relational.engine import READ_ONLY, async_url, create_engine
 from mystira_data.relational.errors import sql_errors
 from mystira_data.relational.mapping import (
+    CopyRow,
     Document,
     Prepared,
     TableMapping,
@@ -54,15 +56,20 @@ from mystira_data.relational.tables import outbox
 STREAM_PAGE = 500
 _NO_VERSION = -1  # versions are >= 0
 BULK_BATCH = 5000
+PREPARE_SLICE = 20  # documents validated between yields to the event loop (~2 ms)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class _Staged:
-    """One bulk batch, validated and mapped, ready for the database."""
+class BulkBatch:
+    """One bulk batch, validated and mapped, ready for the database (`bulk_prepare`)."""
 
-    prepared: list[Prepared]
-    rows: list[dict[str, Any]]
-    records: list[tuple[Any, ...]] | None  # COPY records (PostgreSQL only)
+    container: str
+    docs: list[Mapping[str, Any]]  # the valid input documents, as given
+    prepared: list[Prepared]  # only when the outbox is recorded or on SQLite
+    rows: list[dict[str, Any]]  # executemany rows (SQLite)
+    records: list[tuple[Any, ...]] | None  # COPY records (PostgreSQL)
+    outbox: bool
 
 
 class RelationalStore(Opened):
@@ -273,51 +280,78 @@ class RelationalStore(Opened):
         outbox: bool = False,
         batch_size: int = BULK_BATCH,
     ) -> int:
-        """`upsert_if_newer` for many documents (backfill, repair): COPY + merge on PostgreSQL.
+        """`upsert_if_newer` for many documents (bulk loads): COPY + merge on PostgreSQL.
 
         Each batch of ``batch_size`` is one transaction; returns how many rows applied. The
-        next batch is validated and mapped in a worker thread while the database merges the
-        current one, so Python and PostgreSQL work at the same time. ``docs`` is consumed
-        in that thread, so pass an iterable nothing else is reading.
+        next batch is validated and mapped while the database merges the current one, so
+        Python and PostgreSQL work at the same time. An invalid document raises
+        `InvalidDocument` once the batches before it are committed.
         """
-        m = mapping_for(container)
         source = iter(docs)
         total = 0
-        next_batch = asyncio.ensure_future(asyncio.to_thread(self._stage, m, source, batch_size))
+        writing: asyncio.Future[int] | None = None
         try:
-            while (staged := await next_batch) is not None:
-                next_batch = asyncio.ensure_future(
-                    asyncio.to_thread(self._stage, m, source, batch_size)
-                )
-                total += await self._write_staged(m, staged, outbox)
+            while chunk := list(itertools.islice(source, batch_size)):
+                batch = await self.bulk_prepare(container, chunk, outbox=outbox)
+                if writing is not None:
+                    total += await writing
+                writing = asyncio.ensure_future(self.bulk_write(batch))
+            if writing is not None:
+                total += await writing
+                writing = None
         finally:
-            if not next_batch.done():
-                # A thread cannot be interrupted; let it finish so `docs` is not read later.
+            if writing is not None and not writing.done():
+                # An earlier batch is in flight: let it commit (or fail) before leaving.
                 with contextlib.suppress(Exception):
-                    await next_batch
+                    await writing
         return total
 
-    def _stage(
-        self, m: TableMapping, source: Iterator[Mapping[str, Any]], size: int
-    ) -> _Staged | None:
-        """Validate and map the next ``size`` documents (CPU work, run in a thread)."""
-        chunk = list(itertools.islice(source, size))
-        if not chunk:
-            return None
-        prepared = bulk.newest_per_id(m.prepare(d) for d in chunk)
-        rows = [self._values(p, first=None) for p in prepared]
-        if self.dialect == "postgresql":
-            return _Staged(prepared, rows, bulk.copy_shape(m.table).records(rows))
-        return _Staged(prepared, rows, None)
+    async def bulk_prepare(
+        self,
+        container: str,
+        docs: Sequence[Mapping[str, Any]],
+        *,
+        outbox: bool = False,
+        rejected: list[tuple[Mapping[str, Any], InvalidDocument]] | None = None,
+    ) -> BulkBatch:
+        """Validate and map one batch for `bulk_write`.
 
-    async def _write_staged(self, m: TableMapping, staged: _Staged, with_outbox: bool) -> int:
+        Every document needs ``_version``. An invalid one raises `InvalidDocument`, or, when
+        ``rejected`` is given, is appended there with its error and left out of the batch.
+        This is CPU work done on the event loop in slices, yielding between them so that a
+        batch being written keeps moving. Not in a worker thread: measured slower, because
+        every socket wake-up of the writer then waits for the GIL (up to 5 ms a hand-off).
+        """
+        m = mapping_for(container)
+        accepted: list[Mapping[str, Any]] = []
+        if self.dialect == "postgresql" and not outbox:
+            # The fast path: COPY records straight from the models (no bodies to keep).
+            now = _now()
+
+            def copy_row(doc: Mapping[str, Any]) -> CopyRow:
+                return m.copy_row(doc, now)
+
+            copy_rows = await _each_valid(copy_row, docs, accepted, rejected)
+            newest = [r.record for r in bulk.newest_per_id(copy_rows)]
+            return BulkBatch(container, accepted, [], [], newest, outbox)
+        prepared = await _each_valid(_versioned(m), docs, accepted, rejected)
+        prepared = bulk.newest_per_id(prepared)
+        rows = [self._values(p, first=None) for p in prepared]
+        records = bulk.copy_shape(m.table).records(rows) if self.dialect == "postgresql" else None
+        return BulkBatch(container, accepted, prepared, rows, records, outbox)
+
+    async def bulk_write(self, batch: BulkBatch) -> int:
+        """Merge a `bulk_prepare`d batch in one transaction; returns how many rows applied."""
+        m = mapping_for(batch.container)
+        if not batch.docs:
+            return 0
         async with self.transaction(m.container) as conn:
-            if staged.records is not None:
-                count, applied = await bulk.copy_merge(conn, m, staged.records, ids=with_outbox)
+            if batch.records is not None:
+                count, applied = await bulk.copy_merge(conn, m, batch.records, ids=batch.outbox)
             else:
-                count, applied = await bulk.merge_rows(conn, m, staged.rows, ids=with_outbox)
-            if with_outbox:
-                await self._record_applied(conn, m, staged.prepared, applied)
+                count, applied = await bulk.merge_rows(conn, m, batch.rows, ids=batch.outbox)
+            if batch.outbox:
+                await self._record_applied(conn, m, batch.prepared, applied)
         return count
 
     # -- reads -----------------------------------------------------------------------------
@@ -483,6 +517,38 @@ def _pk_match(m: TableMapping, id: str, partition_key: Any) -> sa.ColumnElement[
     if m.pk_column is m.table.c.id:  # partitioned by /id: the key must be the id itself
         return sa.true() if partition_key == id else sa.false()
     return m.pk_column == partition_key
+
+
+async def _each_valid(
+    convert: Callable[[Mapping[str, Any]], T],
+    docs: Sequence[Mapping[str, Any]],
+    accepted: list[Mapping[str, Any]],
+    rejected: list[tuple[Mapping[str, Any], InvalidDocument]] | None,
+) -> list[T]:
+    """``convert`` of each doc; invalid ones go to ``rejected`` (or raise when it is None)."""
+    out: list[T] = []
+    for i, doc in enumerate(docs):
+        if i and not i % PREPARE_SLICE:
+            await asyncio.sleep(0)  # let other tasks run (see `bulk_prepare`)
+        try:
+            out.append(convert(doc))
+        except InvalidDocument as exc:
+            if rejected is None:
+                raise
+            rejected.append((doc, exc))
+            continue
+        accepted.append(doc)
+    return out
+
+
+def _versioned(m: TableMapping) -> Callable[[Mapping[str, Any]], Prepared]:
+    def prepare(doc: Mapping[str, Any]) -> Prepared:
+        p = m.prepare(doc)
+        if p.version is None:
+            raise InvalidDocument("a versioned upsert needs _version", path="_version")
+        return p
+
+    return prepare
 
 
 def _now() -> datetime:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from mystira_data.errors import (
@@ -256,6 +258,18 @@ async def test_bulk_upsert_can_record_the_outbox(store: RelationalStore) -> None
     assert await store.bulk_upsert_if_newer("GameSessions", docs, outbox=True, batch_size=3) == 7
     pending = await store.outbox_pending(container="GameSessions")
     assert sorted(e.entity_id for e in pending) == [f"s{i}" for i in range(7)]
+
+
+async def test_bulk_prepare_sets_invalid_documents_aside(store: RelationalStore) -> None:
+    await store.create("Accounts", account("a1"))
+    docs = [session(f"s{i}", "a1") | {"_version": 1} for i in range(4)]
+    docs[1] = docs[1] | {"sceneCount": "many"}
+    docs[2] = {k: v for k, v in docs[2].items() if k != "_version"}
+    rejected: list[tuple[Any, InvalidDocument]] = []
+    batch = await store.bulk_prepare("GameSessions", docs, rejected=rejected)
+    assert [(d["id"], e.path) for d, e in rejected] == [("s1", "sceneCount"), ("s2", "_version")]
+    assert await store.bulk_write(batch) == 2
+    assert sorted([d["id"] async for d in store.read_all("GameSessions")]) == ["s0", "s3"]
 
 
 async def test_a_non_relational_container_is_refused(store: RelationalStore) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from mystira_data.domain.users import Account
 from mystira_data.errors import InvalidDocument, InvalidQuery
 from mystira_data.query import Op, Order, Query
 from mystira_data.relational import mapping
+from mystira_data.relational.bulk import copy_shape
 from mystira_data.relational.mapping import etag_for, mapping_for, version_of_etag
 from mystira_data.relational.sql_query import Translator
 from mystira_data.relational.tables import SYSTEM_COLUMNS
@@ -49,6 +52,47 @@ def test_from_row_inverts_to_row(data: st.DataObject) -> None:
     assert mapping.from_row(container, row) == doc | {"_etag": etag_for(doc["_version"])}
 
 
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_copy_records_hold_what_prepare_stores(data: st.DataObject) -> None:
+    # The bulk path builds its records straight from the model; they must carry the same
+    # values as the general path (`prepare` + `CopyShape.records`). JSON columns are compared
+    # parsed: both serialisers write valid JSON, and JSONB keeps the value, not the text.
+    container = data.draw(st.sampled_from(sorted(MODELS)))
+    doc = codec_for(MODELS[container]).encode(data.draw(strategy_for(MODELS[container])))
+    doc["_version"] = data.draw(st.integers(0, 2**63 - 1))
+    doc["_deleted"] = data.draw(st.booleans())
+    m = mapping_for(container)
+    now = datetime.now(UTC)
+    fast = m.copy_row(doc, now)
+    [slow] = copy_shape(m.table).records([m.prepare(doc).row | {"_updated_at": now}])
+    json_columns = [isinstance(c.type, sa.JSON) for c in m.table.c]
+    assert (fast.id, fast.version) == (doc["id"], doc["_version"])
+    assert [_parsed(v, j) for v, j in zip(fast.record, json_columns, strict=True)] == [
+        _parsed(v, j) for v, j in zip(slow, json_columns, strict=True)
+    ]
+
+
+def _parsed(value: Any, is_json: bool) -> Any:
+    return json.loads(value) if is_json and value is not None else value
+
+
+def test_copy_rows_check_what_prepare_checks() -> None:
+    m = mapping_for("GameSessions")
+    doc = {"id": "s1", "accountId": "a1", "startTime": "2024-05-01T12:00:00Z", "_version": 1}
+    now = datetime.now(UTC)
+    for change, path in [
+        ({"id": "i" * 37}, "id"),
+        ({"currentSceneId": "c" * 101}, "currentSceneId"),
+        ({"_version": None}, "_version"),
+        ({"_deleted": "yes"}, "_deleted"),
+        ({"sceneCount": "many"}, "sceneCount"),
+    ]:
+        with pytest.raises(InvalidDocument) as caught:
+            m.copy_row(doc | change, now)
+        assert caught.value.path == path
+
+
 def test_documents_are_stored_canonically() -> None:
     raw = {"id": "s1", "accountId": "a1", "startTime": "2024-05-01T14:00:00+02:00"}
     row = mapping.to_row("GameSessions", raw)
@@ -65,6 +109,11 @@ def test_an_empty_session_reference_is_null_in_the_column_and_exact_in_extra() -
     assert row["game_session_id"] is None
     assert row["_extra"] == {"gameSessionId": ""}
     assert mapping.from_row("PlayerScenarioScores", row | {"_version": 0})["gameSessionId"] == ""
+    m = mapping_for("PlayerScenarioScores")
+    copied = m.copy_row(doc | {"_version": 0}, datetime.now(UTC))
+    record = dict(zip(m.table.c.keys(), copied.record, strict=True))
+    assert record["game_session_id"] is None
+    assert json.loads(record["_extra"]) == {"gameSessionId": ""}
 
 
 @pytest.mark.parametrize(
