@@ -11,6 +11,9 @@ import binascii
 import math
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
@@ -42,6 +45,7 @@ __all__ = [
     "format_utc",
     "new_id",
     "parse_timespan",
+    "stored_defaults",
     "utc_now",
 ]
 
@@ -58,14 +62,38 @@ class MystiraModel(BaseModel):
     )
 
 
+# While set, the "fresh" defaults below are fixed values instead (see `stored_defaults`).
+_STORED: ContextVar[bool] = ContextVar("mystira_stored_defaults", default=False)
+# What a field absent from a stored document reads as: the Unix epoch (not .NET's year 1,
+# which asyncpg stores as -infinity) and Guid.Empty.
+STORED_DEFAULT_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+STORED_DEFAULT_ID = "00000000-0000-0000-0000-000000000000"
+
+
+@contextmanager
+def stored_defaults() -> Iterator[None]:
+    """Decode documents that already exist (copying, comparing) deterministically.
+
+    A new document gets a fresh id and "now" for fields it lacks. A stored document that
+    lacks them (older data) must read the same every time, or its relational copy and every
+    verify would see a different value on each decode; inside this block it reads as a fixed,
+    recognisable value: ``STORED_DEFAULT_TIME`` / ``STORED_DEFAULT_ID``.
+    """
+    token = _STORED.set(True)
+    try:
+        yield
+    finally:
+        _STORED.reset(token)
+
+
 def new_id() -> str:
     """A fresh GUID string, the C# models' default identifier."""
-    return str(uuid.uuid4())
+    return STORED_DEFAULT_ID if _STORED.get() else str(uuid.uuid4())
 
 
 def utc_now() -> datetime:
     """The current instant, UTC-aware (C# `DateTime.UtcNow`)."""
-    return datetime.now(UTC)
+    return STORED_DEFAULT_TIME if _STORED.get() else datetime.now(UTC)
 
 
 # --- strings -----------------------------------------------------------------------------------
@@ -141,7 +169,15 @@ def format_utc(value: datetime) -> str:
     A fixed width makes the strings sort chronologically, which range queries on the stores
     rely on.
     """
-    return _to_utc(value).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    # Runs for every datetime of every document written in bulk: validated values already
+    # hold `UTC` (no conversion), and %-formatting is faster than isoformat(timespec=...).
+    if value.tzinfo is not UTC:
+        value = _to_utc(value)
+    v = value
+    return _UTC_FORMAT % (v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond)
+
+
+_UTC_FORMAT = "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ"
 
 
 UtcDateTime = Annotated[

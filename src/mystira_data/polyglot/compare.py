@@ -8,6 +8,7 @@ from typing import Any
 
 from mystira_data import catalog
 from mystira_data.documents.port import Document
+from mystira_data.domain.base import stored_defaults
 from mystira_data.domain.codec import codec_for
 from mystira_data.errors import InvalidDocument
 
@@ -23,7 +24,8 @@ def canonical(container: str, doc: Document) -> Document:
     """
     codec = codec_for(catalog.get(container).model)
     try:
-        body = codec.encode(codec.decode(doc))
+        with stored_defaults():  # a field the stored doc lacks must read the same every time
+            body = codec.encode(codec.decode(doc))
     except InvalidDocument:
         body = {k: v for k, v in doc.items() if k not in STORE_FIELDS}
     body["_version"] = doc.get("_version", 0)

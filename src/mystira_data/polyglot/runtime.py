@@ -15,6 +15,7 @@ from typing import Any, cast
 from mystira_data import catalog
 from mystira_data.bootstrap import Stores
 from mystira_data.documents.port import Document
+from mystira_data.domain.base import stored_defaults
 from mystira_data.errors import ForeignKeyViolation, StoreUnavailable
 from mystira_data.polyglot.control import PhaseControl
 from mystira_data.polyglot.durable import (
@@ -108,17 +109,19 @@ class Polyglot:
 
     async def apply_to_relational(self, container: str, doc: Document) -> Any:
         """Version-guarded apply; a parent that has not arrived yet is copied first."""
-        try:
-            return await self.raw_relational.upsert_if_newer(container, [doc], outbox=False)
-        except ForeignKeyViolation:
-            if not await self._copy_parent(container, doc):
-                raise
-            return await self.raw_relational.upsert_if_newer(container, [doc], outbox=False)
+        with stored_defaults():  # copying a stored doc: absent fields must not read as "now"
+            try:
+                return await self.raw_relational.upsert_if_newer(container, [doc], outbox=False)
+            except ForeignKeyViolation:
+                if not await self._copy_parent(container, doc):
+                    raise
+                return await self.raw_relational.upsert_if_newer(container, [doc], outbox=False)
 
     async def apply_many_to_relational(self, container: str, docs: list[Document]) -> Any:
         """A whole change batch in one version-guarded transaction (no parent fix-up: a
         foreign-key failure makes the processor replay the batch through `apply_to_relational`)."""
-        return await self.raw_relational.upsert_if_newer(container, docs, outbox=False)
+        with stored_defaults():
+            return await self.raw_relational.upsert_if_newer(container, docs, outbox=False)
 
     async def apply_many_to_documents(self, container: str, docs: list[Document]) -> Any:
         return await apply_each_if_newer(self.documents, container, docs)
@@ -251,7 +254,11 @@ class Polyglot:
         if shortcut and SegmentChecksums.usable(self.raw_relational, container):
             segments = SegmentChecksums(self.raw_relational, self.documents)
         report = await verify(
-            container, primary, secondary, catalog.get(container).pk_field, settle_s=settle_s,
+            container,
+            primary,
+            secondary,
+            catalog.get(container).pk_field,
+            settle_s=settle_s,
             segments=segments,
         )
         await record_verify(self.raw_relational, report)

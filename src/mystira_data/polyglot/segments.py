@@ -31,7 +31,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from mystira_data.documents.port import SYSTEM_FIELDS, Document
-from mystira_data.domain.base import format_timespan, format_utc, parse_timespan
+from mystira_data.domain.base import (
+    format_timespan,
+    format_utc,
+    parse_timespan,
+    stored_defaults,
+)
 from mystira_data.errors import InvalidDocument, InvalidQuery
 from mystira_data.polyglot.verify import IdRange, by_id, prefetched
 from mystira_data.polyglot.versions import EntityStore
@@ -43,6 +48,8 @@ LEAF = 64
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+_MIN_MICROS = (datetime.min.replace(tzinfo=UTC) - _EPOCH) // _MICROSECOND
+_MAX_MICROS = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // _MICROSECOND
 _IN_MICROSECONDS = frozenset({Kind.TIMESTAMP, Kind.DURATION})
 _DIRTY = ""  # the digest of a document that cannot be rendered: matches no row
 
@@ -189,7 +196,8 @@ class RowMaker:
         try:
             cells = self.direct(doc)
             if cells is None:
-                row = self.mapping.to_row(doc)
+                with stored_defaults():  # as replication and compare decode stored docs
+                    row = self.mapping.to_row(doc)
                 cells = _jsonb_order([_cell(row[c.name], c.kind) for c in self.columns])
             text = render_cells(cells)
         except (InvalidDocument, ValueError, TypeError, ArithmeticError):
@@ -265,7 +273,17 @@ def row_text_sql(mapping: TableMapping, columns: Sequence[Column]) -> sa.ColumnE
         col: sa.ColumnElement[Any] = table.c[c.name]
         if c.kind in _IN_MICROSECONDS:
             # extract(epoch) is an exact numeric (PostgreSQL 14+): whole microseconds.
-            col = sa.cast(sa.extract("epoch", col) * 1_000_000, sa.BigInteger)
+            micros: sa.ColumnElement[Any] = sa.cast(
+                sa.extract("epoch", col) * 1_000_000, sa.BigInteger
+            )
+            if c.kind is Kind.TIMESTAMP:
+                # asyncpg stores datetime.min/max as -infinity/infinity, which have no epoch.
+                micros = sa.case(
+                    (sa.func.isfinite(col), micros),
+                    (col < sa.func.now(), sa.literal(_MIN_MICROS, sa.BigInteger)),
+                    else_=sa.literal(_MAX_MICROS, sa.BigInteger),
+                )
+            col = micros
         cells.append(col)
     return sa.cast(sa.func.jsonb_build_array(*cells), sa.Text)
 

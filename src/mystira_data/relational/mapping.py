@@ -35,6 +35,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import SchemaSerializer, to_json
 
 from mystira_data import catalog
+from mystira_data.domain.base import stored_defaults
 from mystira_data.domain.codec import JsonCodec, codec_for
 from mystira_data.errors import InvalidDocument, InvalidQuery
 from mystira_data.relational import tables
@@ -156,9 +157,12 @@ class TableMapping:
         The same checks and the same stored values as `prepare`, without what only single
         writes need: no canonical body (the outbox's), and JSON columns serialised by
         pydantic-core instead of through Python dicts and ``json.dumps`` (a third of the cost
-        of a document). ``_version`` is required: bulk merges are version-guarded.
+        of a document). ``_version`` is required: bulk merges are version-guarded. Bulk
+        loads copy documents that already exist, so absent defaulted fields read as the
+        fixed `stored_defaults`, never "now".
         """
-        model = self.codec.decode(doc)
+        with stored_defaults():
+            model = self.codec.decode(doc)
         version = _version(doc)
         if version is None:
             raise InvalidDocument("a versioned upsert needs _version", path="_version")
@@ -219,9 +223,7 @@ class _CopyLayout:
         by_alias = {_alias(name, info): name for name, info in infos.items()}
         self._extra_attrs = frozenset(by_alias[name] for name in mapping.extra_fields)
 
-    def row(
-        self, model: BaseModel, version: int, deleted: bool, updated_at: datetime
-    ) -> CopyRow:
+    def row(self, model: BaseModel, version: int, deleted: bool, updated_at: datetime) -> CopyRow:
         values = model.__dict__  # the field values; faster than getattr per field
         out: list[Any] = [None] * self._width
         for i, attr, serializer in self._json:

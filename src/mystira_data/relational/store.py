@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from mystira_data.domain.base import stored_defaults
 from mystira_data.errors import (
     AlreadyExists,
     ConcurrencyConflict,
@@ -334,7 +335,8 @@ class RelationalStore(Opened):
             copy_rows = await _each_valid(copy_row, docs, accepted, rejected)
             newest = [r.record for r in bulk.newest_per_id(copy_rows)]
             return BulkBatch(container, accepted, [], [], newest, outbox)
-        prepared = await _each_valid(_versioned(m), docs, accepted, rejected)
+        with stored_defaults():  # as `copy_row`: bulk loads copy documents that exist
+            prepared = await _each_valid(_versioned(m), docs, accepted, rejected)
         prepared = bulk.newest_per_id(prepared)
         rows = [self._values(p, first=None) for p in prepared]
         records = bulk.copy_shape(m.table).records(rows) if self.dialect == "postgresql" else None
