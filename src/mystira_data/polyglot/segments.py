@@ -281,7 +281,8 @@ def row_text_sql(mapping: TableMapping, columns: Sequence[Column]) -> sa.ColumnE
                 micros = sa.case(
                     (sa.func.isfinite(col), micros),
                     (col < sa.func.now(), sa.literal(_MIN_MICROS, sa.BigInteger)),
-                    else_=sa.literal(_MAX_MICROS, sa.BigInteger),
+                    (col > sa.func.now(), sa.literal(_MAX_MICROS, sa.BigInteger)),
+                    else_=sa.null(),  # NULL stays NULL
                 )
             col = micros
         cells.append(col)
