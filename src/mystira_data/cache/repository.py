@@ -124,6 +124,11 @@ class CachedRepository:
     async def _load(self, container: str, id: str, partition_key: Any) -> Document:
         key = cache_key(container, partition_key, id)
         try:
+            # A caller whose cache miss was answered just after the previous flight filled
+            # the cache and ended starts a new flight: look once more before the store.
+            cached = await self._cached(key)
+            if cached is not None:
+                return cached
             doc = await self.inner.read(container, id, partition_key)
             if key not in self._stale:
                 await self._fill(key, doc, self._expiry_of(container))
