@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import itertools
 import math
 import sys
@@ -125,52 +124,6 @@ async def load_documents(
         await store._write(tx)
         n += len(chunk)
     return n
-
-
-def patch_id_order() -> None:
-    """EXPERIMENT (benchmarks only, src untouched): serve ``ORDER BY id`` from the id indexes.
-
-    Both stores page ``Order("id")`` like any other field, which no index serves, so every
-    page scans and sorts the whole container and a full scan by id (backfill, verify) is
-    quadratic:
-
-    * SQLite document store, ``_sqlite_sql.page_sql``: ``json_type/json_extract(body,
-      '$."id"')`` per document + temp B-tree sort (EXPLAIN: SEARCH documents_feed + USE TEMP
-      B-TREE FOR ORDER BY). Ids are non-empty strings, so ascending id order is exactly the
-      unordered keyset ``(id, pk)`` order, which ``documents_by_id`` serves.
-    * PostgreSQL, ``sql_query.Translator.sort_keys``: keys (null rank, coalesce(id, '')
-      COLLATE "C", id COLLATE "C") → Parallel Seq Scan + Sort per page; ``id`` is the NOT NULL
-      primary key, so the single key ``id COLLATE "C"`` (index ``ix_<table>_id_c``) suffices.
-
-    This swaps both in, to size the proposed fixes.
-    """
-    from mystira_data.documents import _sqlite_sql as sql
-    from mystira_data.query import Query
-    from mystira_data.relational.sql_query import Translator
-
-    original = sql.page_sql
-    if getattr(original, "patched", False):
-        return
-
-    def by_id(query: Query) -> bool:
-        return len(query.order_by) == 1 and query.order_by[0].path == "id"
-
-    def page_sql(container: str, query: Query, after: list[Any] | None, size: int) -> Any:
-        if by_id(query) and not query.order_by[0].descending:
-            query = dataclasses.replace(query, order_by=())
-        return original(container, query, after, size)
-
-    sort_keys = Translator.sort_keys
-
-    def translator_sort_keys(self: Translator, query: Query) -> Any:
-        if by_id(query):
-            keys, _ = sort_keys(self, dataclasses.replace(query, order_by=()))
-            return keys, query.order_by[0].descending
-        return sort_keys(self, query)
-
-    page_sql.patched = True  # type: ignore[attr-defined]
-    sql.page_sql = page_sql
-    Translator.sort_keys = translator_sort_keys  # type: ignore[method-assign]
 
 
 def percentile(values: Sequence[float], q: float) -> float:

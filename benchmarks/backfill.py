@@ -18,9 +18,6 @@ On a fresh PostgreSQL database and SQLite document store:
 5. TRUNCATE, CHECKPOINT, then `backfill(poly, "GameSessions", Side.RELATIONAL)`: read pages,
    validate, COPY + version-guarded merge, checkpoint per page.
 
-``--experimental-id-order-fix`` swaps in `_polybench.patch_id_order` (benchmark-only)
-to size the fix of both stores' quadratic ``ORDER BY id`` paging (the source read).
-
 Prints docs/s of each and the ratio backfill ÷ raw COPY (goal ≥ 0.5), plus the ratio with
 the source-read time taken out, for information.
 """
@@ -42,7 +39,6 @@ from _polybench import (
     environment,
     goal,
     load_documents,
-    patch_id_order,
     polyglot,
     sessions,
     show,
@@ -123,8 +119,7 @@ async def measure(args: argparse.Namespace) -> None:
     n = args.docs
     copy_rate, fill_rate = n / copy_s, rep.read / fill_s
     show(
-        f"backfill {CONTAINER} document store → PostgreSQL, {n} documents, page {args.batch}"
-        f"{', EXPERIMENTAL id-order fix (both stores)' if args.experimental_id_order_fix else ''}",
+        f"backfill {CONTAINER} document store → PostgreSQL, {n} documents, page {args.batch}",
         ("step", "docs", "seconds", "docs/s", "÷ raw COPY"),
         [
             ("load into document store (excluded)", loaded, f"{load_s:.1f}",
@@ -153,11 +148,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500, help="backfill page (≤ 1000)")
     parser.add_argument("--fast-load", action="store_true",
                         help="load the document store in batched transactions (private API)")
-    parser.add_argument("--experimental-id-order-fix", action="store_true",
-                        help="serve ORDER BY id from both stores' id indexes (_polybench)")
     args = parser.parse_args()
-    if args.experimental_id_order_fix:
-        patch_id_order()
     asyncio.run(measure(args))
 
 
