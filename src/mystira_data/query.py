@@ -8,6 +8,7 @@ Cosmos SQL, SQLite JSON functions or SQLAlchemy expressions.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -130,3 +131,19 @@ async def every(store: Pageable, container: str, query: Query) -> AsyncIterator[
         token = page.continuation
         if token is None:
             return
+
+
+def fingerprint(container: str, query: Query) -> str:
+    """Ties a continuation token to the query that made it (page size and limit may change
+    between pages, nothing else may)."""
+    shape = repr(
+        (
+            container,
+            query.filters,
+            query.order_by,
+            query.partition_key,
+            query.cross_partition,
+            query.include_deleted,
+        )
+    )
+    return hashlib.blake2b(shape.encode(), digest_size=6).hexdigest()

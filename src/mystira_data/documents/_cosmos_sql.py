@@ -12,7 +12,6 @@ no meaning and are refused, as in every other store.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,14 +93,6 @@ class PageState:
 
     sdk_token: str | None = None
     returned: int = 0
-
-
-def fingerprint(container: str, query: Query) -> str:
-    """Ties a token to the query that made it (page size and limit may change between pages)."""
-    shape = repr(
-        (container, query.filters, query.order_by, query.partition_key, query.include_deleted)
-    )
-    return hashlib.blake2b(shape.encode(), digest_size=6).hexdigest()
 
 
 def encode_token(fp: str, state: PageState) -> str:

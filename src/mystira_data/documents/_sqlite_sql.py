@@ -200,21 +200,6 @@ def count_sql(container: str, query: Query) -> Sql:
     return Sql(f"SELECT COUNT(*) FROM documents WHERE {cond.text}", cond.params)
 
 
-def fingerprint(container: str, query: Query) -> str:
-    """Ties a continuation token to the query that made it (page size and limit may change)."""
-    shape = repr(
-        (
-            container,
-            query.filters,
-            query.order_by,
-            query.partition_key,
-            query.cross_partition,
-            query.include_deleted,
-        )
-    )
-    return hashlib.blake2b(shape.encode(), digest_size=6).hexdigest()
-
-
 def encode_token(fp: str, key: list[Any], returned: int) -> str:
     raw = json.dumps({"q": fp, "k": key, "n": returned}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode()

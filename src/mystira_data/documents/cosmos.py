@@ -45,7 +45,6 @@ from mystira_data.documents._cosmos_sql import (
     count_sql,
     decode_token,
     encode_token,
-    fingerprint,
     select_sql,
 )
 from mystira_data.documents._cosmos_stats import CosmosStats
@@ -64,7 +63,7 @@ from mystira_data.errors import (
     StoreUnavailable,
 )
 from mystira_data.lifecycle import Opened
-from mystira_data.query import ChangeBatch, Page, Query, every
+from mystira_data.query import ChangeBatch, Page, Query, every, fingerprint
 
 _STREAM_PAGE = 500
 _ATTEMPTS = 5  # optimistic read-then-write rounds before giving up under heavy contention

@@ -48,7 +48,7 @@ from mystira_data.errors import (
     StoreUnavailable,
 )
 from mystira_data.lifecycle import Opened
-from mystira_data.query import ChangeBatch, Page, Query, every
+from mystira_data.query import ChangeBatch, Page, Query, every, fingerprint
 
 T = TypeVar("T")
 
@@ -261,7 +261,7 @@ class SqliteDocumentStore(Opened):
     async def query(self, container: str, query: Query, *, continuation: str | None = None) -> Page:
         self._pk_path(container)
         query.require_scope()
-        fp = sql.fingerprint(container, query)
+        fp = fingerprint(container, query)
         after, returned = sql.decode_token(continuation, fp)
         remaining = None if query.limit is None else query.limit - returned
         if remaining is not None and remaining <= 0:

@@ -17,7 +17,6 @@ Every value and path segment is a bound parameter.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -491,21 +490,6 @@ def _canonical_duration(value: str) -> timedelta | None:
 
 
 # -- continuation tokens -------------------------------------------------------------------------
-
-
-def fingerprint(container: str, query: Query) -> str:
-    """Ties a token to its query (page size and limit may change between pages)."""
-    shape = repr(
-        (
-            container,
-            query.filters,
-            query.order_by,
-            query.partition_key,
-            query.cross_partition,
-            query.include_deleted,
-        )
-    )
-    return hashlib.blake2b(shape.encode(), digest_size=6).hexdigest()
 
 
 def encode_token(fp: str, key: Sequence[Any], returned: int) -> str:

@@ -36,7 +36,7 @@ from mystira_data.errors import (
     StoreUnavailable,
 )
 from mystira_data.lifecycle import Opened
-from mystira_data.query import Page, Query, every
+from mystira_data.query import Page, Query, every, fingerprint
 from mystira_data.relational import bulk, migrate
 from mystira_data.relational import outbox as outbox_rows
 from mystira_data.relational.engine import READ_ONLY, async_url, create_engine
@@ -51,7 +51,7 @@ from mystira_data.relational.mapping import (
     version_of_etag,
 )
 from mystira_data.relational.outbox import Change, OutboxEntry
-from mystira_data.relational.sql_query import Translator, decode_token, encode_token, fingerprint
+from mystira_data.relational.sql_query import Translator, decode_token, encode_token
 from mystira_data.relational.tables import outbox
 
 STREAM_PAGE = 500
