@@ -28,7 +28,7 @@ from mystira_data.polyglot.durable import (
     record_verify,
 )
 from mystira_data.polyglot.phases import ROUTES, Side
-from mystira_data.polyglot.replication import Processor
+from mystira_data.polyglot.replication import ChangeSource, Processor
 from mystira_data.polyglot.repository import PolyglotRepository
 from mystira_data.polyglot.resilience import CircuitBreaker, Policy, Resilient
 from mystira_data.polyglot.secondary import SecondaryWriter, SyncLog
@@ -86,25 +86,22 @@ class Polyglot:
         """A replication processor into ``direction`` (the side being caught up)."""
         rel = self.raw_relational
         if direction is Side.RELATIONAL:
-            return Processor(
-                container,
-                self.stores.documents,
-                self.apply_to_relational,
-                RelationalLeaseStore(rel),
-                RelationalDeadLetters(rel, "change-feed"),
-                owner=owner,
-                batch_size=batch_size,
-                apply_many=self.apply_many_to_relational,
+            source: ChangeSource = self.stores.documents
+            apply, apply_many, log = (
+                self.apply_to_relational, self.apply_many_to_relational, "change-feed"
             )
+        else:
+            source = OutboxSource(rel)
+            apply, apply_many, log = self.apply_to_documents, self.apply_many_to_documents, "outbox"
         return Processor(
             container,
-            OutboxSource(rel),
-            self.apply_to_documents,
+            source,
+            apply,
             RelationalLeaseStore(rel),
-            RelationalDeadLetters(rel, "outbox"),
+            RelationalDeadLetters(rel, log),
             owner=owner,
             batch_size=batch_size,
-            apply_many=self.apply_many_to_documents,
+            apply_many=apply_many,
         )
 
     async def apply_to_relational(self, container: str, doc: Document) -> Any:

@@ -35,7 +35,6 @@ from pydantic.fields import FieldInfo
 from pydantic_core import SchemaSerializer, to_json
 
 from mystira_data import catalog
-from mystira_data.domain.base import stored_defaults
 from mystira_data.domain.codec import JsonCodec, codec_for
 from mystira_data.errors import InvalidDocument, InvalidQuery
 from mystira_data.relational import tables
@@ -157,12 +156,9 @@ class TableMapping:
         The same checks and the same stored values as `prepare`, without what only single
         writes need: no canonical body (the outbox's), and JSON columns serialised by
         pydantic-core instead of through Python dicts and ``json.dumps`` (a third of the cost
-        of a document). ``_version`` is required: bulk merges are version-guarded. Bulk
-        loads copy documents that already exist, so absent defaulted fields read as the
-        fixed `stored_defaults`, never "now".
+        of a document). ``_version`` is required: bulk merges are version-guarded.
         """
-        with stored_defaults():
-            model = self.codec.decode(doc)
+        model = self.codec.decode(doc)
         version = _version(doc)
         if version is None:
             raise InvalidDocument("a versioned upsert needs _version", path="_version")

@@ -323,6 +323,18 @@ class RelationalStore(Opened):
         batch being written keeps moving. Not in a worker thread: measured slower, because
         every socket wake-up of the writer then waits for the GIL (up to 5 ms a hand-off).
         """
+        # Bulk loads copy documents that already exist: absent defaulted fields read as the
+        # fixed `stored_defaults`, never "now".
+        with stored_defaults():
+            return await self._bulk_prepare(container, docs, outbox, rejected)
+
+    async def _bulk_prepare(
+        self,
+        container: str,
+        docs: Sequence[Mapping[str, Any]],
+        outbox: bool,
+        rejected: list[tuple[Mapping[str, Any], InvalidDocument]] | None,
+    ) -> BulkBatch:
         m = mapping_for(container)
         accepted: list[Mapping[str, Any]] = []
         if self.dialect == "postgresql" and not outbox:
@@ -335,8 +347,7 @@ class RelationalStore(Opened):
             copy_rows = await _each_valid(copy_row, docs, accepted, rejected)
             newest = [r.record for r in bulk.newest_per_id(copy_rows)]
             return BulkBatch(container, accepted, [], [], newest, outbox)
-        with stored_defaults():  # as `copy_row`: bulk loads copy documents that exist
-            prepared = await _each_valid(_versioned(m), docs, accepted, rejected)
+        prepared = await _each_valid(_versioned(m), docs, accepted, rejected)
         prepared = bulk.newest_per_id(prepared)
         rows = [self._values(p, first=None) for p in prepared]
         records = bulk.copy_shape(m.table).records(rows) if self.dialect == "postgresql" else None
