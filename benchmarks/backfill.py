@@ -1,6 +1,6 @@
 """Backfill document store → PostgreSQL against a raw COPY of the same rows.
 
-    uv run python benchmarks/backfill.py [--docs 20000] [--batch 500] [--fast-load]
+    uv run python benchmarks/backfill.py [--docs 20000] [--batch 1000] [--fast-load]
 
 On a fresh PostgreSQL database and SQLite document store:
 
@@ -145,7 +145,7 @@ async def measure(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=20_000)
-    parser.add_argument("--batch", type=int, default=500, help="backfill page (≤ 1000)")
+    parser.add_argument("--batch", type=int, default=1000, help="backfill page (≤ 1000)")
     parser.add_argument("--fast-load", action="store_true",
                         help="load the document store in batched transactions (private API)")
     args = parser.parse_args()

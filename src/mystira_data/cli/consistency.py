@@ -44,7 +44,7 @@ def backfill_command(
     container: Annotated[str | None, typer.Argument()] = None,
     all_: Annotated[bool, typer.Option("--all")] = False,
     to: Annotated[Side, typer.Option("--to")] = Side.RELATIONAL,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=1000)] = 500,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=1000)] = 1000,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     restart: Annotated[
         bool, typer.Option("--restart", help="Ignore the saved checkpoint.")

@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
+from pydantic_core import from_json
+
 from mystira_data.documents import _sqlite_sql as sql
 from mystira_data.documents.port import SYSTEM_FIELDS, Document
 from mystira_data.errors import ConcurrencyConflict, InvalidDocument, NotFound, StoreUnavailable
@@ -72,6 +74,13 @@ class Threads:
             self._conns.clear()
 
 
+def loads(text: str | bytes) -> Document:
+    """A stored body as a dict. pydantic-core's parser: the same values as ``json.loads``
+    (big integers included) in about half the time, which bulk reads feel."""
+    body: Document = from_json(text)
+    return body
+
+
 @dataclass(frozen=True)
 class Key:
     container: str
@@ -103,7 +112,7 @@ def select(conn: Conn, key: Key) -> Row | None:
     row = conn.execute(_SELECT_ONE, (key.container, key.pk, key.id)).fetchone()
     if row is None:
         return None
-    return Row(json.loads(row[0]), row[1], bool(row[2]))
+    return Row(loads(row[0]), row[1], bool(row[2]))
 
 
 def live(conn: Conn, key: Key, if_match: str | None) -> Row:

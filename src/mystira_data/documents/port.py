@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from mystira_data.errors import InvalidDocument, PartitionKeyMismatch
@@ -87,6 +88,25 @@ class DocumentStore(Protocol):
 
     async def close(self) -> None:
         """Release connections."""
+
+
+@dataclass(frozen=True)
+class JsonPage:
+    """A page of stored documents as their JSON text (system fields included)."""
+
+    items: list[str]
+    continuation: str | None = None
+
+
+@runtime_checkable
+class JsonPages(Protocol):
+    """Optional: stores that keep JSON text hand it over unparsed, so bulk readers (backfill)
+    can parse and validate each document in one pass."""
+
+    async def query_json(
+        self, container: str, query: Query, *, continuation: str | None = None
+    ) -> JsonPage:
+        """`DocumentStore.query`, each item as its stored JSON text."""
 
 
 def partition_value(doc: Document, pk_path: str) -> Any:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import random
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -32,12 +31,13 @@ from mystira_data.documents._sqlite_io import (
     Threads,
     is_busy,
     live,
+    loads,
     put,
     select,
     stored,
     transaction,
 )
-from mystira_data.documents.port import Document, check_document, check_id
+from mystira_data.documents.port import Document, JsonPage, check_document, check_id
 from mystira_data.errors import (
     AlreadyExists,
     ConfigError,
@@ -259,21 +259,27 @@ class SqliteDocumentStore(Opened):
         return row.body
 
     async def query(self, container: str, query: Query, *, continuation: str | None = None) -> Page:
+        page = await self.query_json(container, query, continuation=continuation)
+        return Page([loads(text) for text in page.items], page.continuation)
+
+    async def query_json(
+        self, container: str, query: Query, *, continuation: str | None = None
+    ) -> JsonPage:
         self._pk_path(container)
         query.require_scope()
         fp = fingerprint(container, query)
         after, returned = sql.decode_token(continuation, fp)
         remaining = None if query.limit is None else query.limit - returned
         if remaining is not None and remaining <= 0:
-            return Page([], None)
+            return JsonPage([], None)
         size = query.page_size if remaining is None else min(query.page_size, remaining)
         # One extra row tells whether another page exists without a second round trip.
         stmt = sql.page_sql(container, query, after, size + 1)
         rows = await self._read(lambda conn: conn.execute(stmt.text, stmt.params).fetchall())
-        items = [json.loads(row[0]) for row in rows[:size]]
+        items = [row[0] for row in rows[:size]]
         if len(rows) <= size or (remaining is not None and remaining <= size):
-            return Page(items, None)
-        return Page(items, sql.encode_token(fp, list(rows[size - 1][1:]), returned + size))
+            return JsonPage(items, None)
+        return JsonPage(items, sql.encode_token(fp, list(rows[size - 1][1:]), returned + size))
 
     async def count(self, container: str, query: Query) -> int:
         self._pk_path(container)
@@ -310,7 +316,7 @@ class SqliteDocumentStore(Opened):
         rows = await self._read(lambda conn: conn.execute(_CHANGES, params).fetchall())
         if not rows:
             return ChangeBatch([], checkpoint)
-        return ChangeBatch([json.loads(body) for body, _ in rows], str(rows[-1][1]))
+        return ChangeBatch([loads(body) for body, _ in rows], str(rows[-1][1]))
 
 
 def _parse_range(feed_range: str) -> int:

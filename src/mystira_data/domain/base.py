@@ -25,6 +25,8 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -180,9 +182,28 @@ def format_utc(value: datetime) -> str:
 _UTC_FORMAT = "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ"
 
 
+_CANONICAL_UTC_LENGTH = len("2024-01-31T23:59:59.000000Z")
+
+
+def _utc_input(value: Any, handler: ValidatorFunctionWrapHandler) -> datetime:
+    # Stored documents hold `format_utc`'s fixed-width text; the C parser reads that straight
+    # into a UTC datetime, a third of the cost of pydantic's parse plus a conversion (bulk).
+    if (
+        type(value) is str
+        and len(value) == _CANONICAL_UTC_LENGTH
+        and value[10] == "T"
+        and value[-1] == "Z"
+    ):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass  # pydantic's parser reports the error
+    return _to_utc(handler(value))
+
+
 UtcDateTime = Annotated[
     datetime,
-    AfterValidator(_to_utc),
+    WrapValidator(_utc_input),
     PlainSerializer(format_utc, return_type=str, when_used="json"),
 ]
 """A UTC-aware datetime; naive input is taken as UTC, other offsets are converted."""

@@ -8,10 +8,11 @@ format.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar, cast
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
 from mystira_data.errors import InvalidDocument
@@ -85,6 +86,25 @@ def _without_system_fields(doc: Mapping[str, Any]) -> dict[str, Any]:
     for key in found:
         del body[key]
     return body
+
+
+@functools.cache
+def stored_variant(model_cls: type[M]) -> type[M]:
+    """``model_cls`` plus the store's system fields, to validate stored JSON text in one pass.
+
+    Each system field becomes an optional ``sys<name>`` field under its exact stored name
+    (``_version`` → ``sys_version``); whether it was present is in ``__pydantic_fields_set__``.
+    The variant validates by alias only, so its extra names accept nothing that
+    `JsonCodec.decode` would refuse.
+    """
+    namespace: dict[str, Any] = {
+        "__annotations__": {f"sys{name}": Any for name in SYSTEM_FIELDS},
+        "__module__": model_cls.__module__,
+        "model_config": ConfigDict(validate_by_name=False),
+    }
+    for name in SYSTEM_FIELDS:
+        namespace[f"sys{name}"] = Field(None, alias=name)
+    return cast(type[M], type(f"Stored{model_cls.__name__}", (model_cls,), namespace))
 
 
 def codec_for(model_cls: type[M]) -> JsonCodec[M]:

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from mystira_data.documents.port import Document
+from mystira_data.documents.port import Document, JsonPages
 from mystira_data.errors import ForeignKeyViolation, InvalidDocument
+from mystira_data.gc_tuning import relaxed_gc
 from mystira_data.polyglot.durable import (
     RelationalDeadLetters,
     read_checkpoint,
@@ -70,11 +71,23 @@ async def backfill(
     container: str,
     target: Side,
     *,
-    batch_size: int = 500,
+    batch_size: int = MAX_PAGE_SIZE,
     on_page: Callable[[int], None] | None = None,
     restart: bool = False,
 ) -> BackfillReport:
     """Copy every document of ``container`` into ``target`` from the other store."""
+    with relaxed_gc():
+        return await _backfill(poly, container, target, batch_size, on_page, restart)
+
+
+async def _backfill(
+    poly: Polyglot,
+    container: str,
+    target: Side,
+    batch_size: int,
+    on_page: Callable[[int], None] | None,
+    restart: bool,
+) -> BackfillReport:
     rel = poly.raw_relational
     name = checkpoint_name(target)
     token = None if restart else await read_checkpoint(rel, container, name)
@@ -134,6 +147,13 @@ class _Reader:
         )
 
     async def next(self, token: str | None) -> _Page:
+        rel = self.poly.raw_relational
+        if (
+            self.target is Side.RELATIONAL
+            and rel.dialect == "postgresql"
+            and isinstance(self.source, JsonPages)
+        ):
+            return await self._next_from_text(token)
         page = await self.source.query(self.container, self.query, continuation=token)
         docs = page.items
         rejected: list[tuple[Mapping[str, Any], InvalidDocument]] = []
@@ -145,6 +165,18 @@ class _Reader:
             out.batch = await rel.bulk_prepare(self.container, versioned, rejected=rejected)
         else:
             out.bodies = _bodies(self.container, docs, rejected)
+        return out
+
+
+    async def _next_from_text(self, token: str | None) -> _Page:
+        # The source hands over stored JSON text: parsed and validated in one pass.
+        assert isinstance(self.source, JsonPages)
+        page = await self.source.query_json(self.container, self.query, continuation=token)
+        rejected: list[tuple[Mapping[str, Any], InvalidDocument]] = []
+        out = _Page(len(page.items), page.continuation, rejected)
+        out.batch = await self.poly.raw_relational.bulk_prepare_json(
+            self.container, page.items, rejected=rejected
+        )
         return out
 
 

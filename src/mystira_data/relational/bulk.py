@@ -12,7 +12,7 @@ statement cannot update the same row twice.
 from __future__ import annotations
 
 import functools
-import itertools
+import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -23,8 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from mystira_data.errors import InvalidDocument
 from mystira_data.relational.engine import dumps
 from mystira_data.relational.mapping import TableMapping
-
-_stage_names = itertools.count(1)
 
 
 class Versioned(Protocol):
@@ -91,14 +89,20 @@ async def copy_merge(
     *,
     ids: bool,
 ) -> tuple[int, list[tuple[str, int]]]:
-    """PostgreSQL: COPY ``records`` (see `CopyShape`) into a staging table, then one merge."""
+    """PostgreSQL: COPY ``records`` (see `CopyShape`) into a staging table, then one merge.
+
+    At most once per transaction: the staging table empties at commit, not in between.
+    """
     if not records:
         return 0, []
     t = mapping.table
-    stage = f"_stage_{t.name}_{next(_stage_names)}"
-    # Identifiers below are our own table and column names, never input.
+    stage = stage_name(t)
+    # One staging table per connection and table shape, emptied at every commit: creating
+    # and dropping one per batch cost catalog writes and a round trip each time. Identifiers
+    # below are our own table and column names, never input.
     await conn.exec_driver_sql(
-        f"CREATE TEMPORARY TABLE {stage} (LIKE {t.name} INCLUDING DEFAULTS) ON COMMIT DROP"
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} (LIKE {t.name} INCLUDING DEFAULTS) "
+        "ON COMMIT DELETE ROWS"
     )
     await copy_records(conn, stage, copy_shape(t).columns, records)
     result = await conn.exec_driver_sql(merge_sql(mapping, ids=ids).replace(_STAGE, stage))
@@ -110,6 +114,14 @@ async def copy_merge(
 
 
 _STAGE = "_mystira_stage_"
+
+
+@functools.cache
+def stage_name(table: sa.Table) -> str:
+    """The staging table's name, which changes with the columns: a pooled connection may
+    still hold the staging table of an older shape of the table (before a migration)."""
+    shape = zlib.crc32(",".join(f"{c.name}:{c.type}" for c in table.c).encode())
+    return f"_stage_{table.name}_{shape:08x}"
 
 
 @functools.cache

@@ -20,9 +20,10 @@ import itertools
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar, cast, overload
 
 import sqlalchemy as sa
+from pydantic_core import from_json
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -59,6 +60,7 @@ _NO_VERSION = -1  # versions are >= 0
 BULK_BATCH = 5000
 PREPARE_SLICE = 20  # documents validated between yields to the event loop (~2 ms)
 T = TypeVar("T")
+D = TypeVar("D")
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class BulkBatch:
     """One bulk batch, validated and mapped, ready for the database (`bulk_prepare`)."""
 
     container: str
-    docs: list[Mapping[str, Any]]  # the valid input documents, as given
+    docs: Sequence[Mapping[str, Any]]  # the valid input documents, as given
     prepared: list[Prepared]  # only when the outbox is recorded or on SQLite
     rows: list[dict[str, Any]]  # executemany rows (SQLite)
     records: list[tuple[Any, ...]] | None  # COPY records (PostgreSQL)
@@ -353,6 +355,35 @@ class RelationalStore(Opened):
         records = bulk.copy_shape(m.table).records(rows) if self.dialect == "postgresql" else None
         return BulkBatch(container, accepted, prepared, rows, records, outbox)
 
+    async def bulk_prepare_json(
+        self,
+        container: str,
+        texts: Sequence[str],
+        *,
+        rejected: list[tuple[Mapping[str, Any], InvalidDocument]],
+        default_version: int = 0,
+    ) -> BulkBatch:
+        """`bulk_prepare` of stored documents given as JSON text (PostgreSQL, no outbox).
+
+        Used by backfill, which copies stored documents: one without ``_version`` counts as
+        ``default_version``. Rejected texts come back parsed when they parse at all.
+        """
+        if self.dialect != "postgresql":
+            raise InvalidQuery("bulk_prepare_json is the PostgreSQL bulk path")
+        m = mapping_for(container)
+        now = _now()
+
+        def copy_row(text: str) -> CopyRow:
+            return m.copy_row_json(text, now, default_version)
+
+        accepted: list[str] = []
+        bad: list[tuple[str, InvalidDocument]] = []
+        with stored_defaults():
+            copy_rows = await _each_valid(copy_row, texts, accepted, bad)
+        rejected.extend((_as_mapping(text), exc) for text, exc in bad)
+        newest = [r.record for r in bulk.newest_per_id(copy_rows)]
+        return BulkBatch(container, _ParsedOnRead(accepted), [], [], newest, False)
+
     async def bulk_write(self, batch: BulkBatch) -> int:
         """Merge a `bulk_prepare`d batch in one transaction; returns how many rows applied."""
         m = mapping_for(batch.container)
@@ -533,10 +564,10 @@ def _pk_match(m: TableMapping, id: str, partition_key: Any) -> sa.ColumnElement[
 
 
 async def _each_valid(
-    convert: Callable[[Mapping[str, Any]], T],
-    docs: Sequence[Mapping[str, Any]],
-    accepted: list[Mapping[str, Any]],
-    rejected: list[tuple[Mapping[str, Any], InvalidDocument]] | None,
+    convert: Callable[[D], T],
+    docs: Sequence[D],
+    accepted: list[D],
+    rejected: list[tuple[D, InvalidDocument]] | None,
 ) -> list[T]:
     """``convert`` of each doc; invalid ones go to ``rejected`` (or raise when it is None)."""
     out: list[T] = []
@@ -552,6 +583,34 @@ async def _each_valid(
             continue
         accepted.append(doc)
     return out
+
+
+class _ParsedOnRead(Sequence[Mapping[str, Any]]):
+    """Stored JSON texts seen as documents, each parsed when read (the rare fallbacks)."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self._texts = texts
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    @overload
+    def __getitem__(self, index: int) -> Mapping[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Mapping[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [_as_mapping(t) for t in self._texts[index]]
+        return _as_mapping(self._texts[index])
+
+
+def _as_mapping(text: str) -> Mapping[str, Any]:
+    """A stored text as a dict; text that is not a JSON object is kept whole under a key."""
+    try:
+        doc = from_json(text)
+    except ValueError:
+        doc = None
+    return cast(Mapping[str, Any], doc) if isinstance(doc, dict) else {"_stored_text": text}
 
 
 def _versioned(m: TableMapping) -> Callable[[Mapping[str, Any]], Prepared]:
