@@ -64,8 +64,13 @@ async def current(store: EntityStore, container: str, id: str, pk: Any) -> Docum
 async def apply_if_newer(store: EntityStore, container: str, doc: Document) -> bool:
     """Write ``doc`` unless the store already holds this or a newer version.
 
-    Uses an ETag-conditional write so a concurrent newer write is never overwritten.
+    Uses an ETag-conditional write so a concurrent newer write is never overwritten. A store
+    with ``upsert_if_newer`` (the relational store) guards in the statement itself: one
+    transaction, no read first, and no outbox row (a copy must not echo back).
     """
+    upsert_if_newer = getattr(store, "upsert_if_newer", None)
+    if upsert_if_newer is not None:
+        return bool(await upsert_if_newer(container, [doc], outbox=False))
     id, pk = key_of(container, doc)
     body = {k: v for k, v in doc.items() if k not in ("_etag", "_ts")}
     for _ in range(APPLY_ATTEMPTS):

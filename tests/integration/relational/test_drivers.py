@@ -40,6 +40,15 @@ async def test_each_driver_does_the_whole_job(pg_store: RelationalStore) -> None
     assert [d["sceneCount"] for d in page.items] == [49, 48, 47, 46, 45]
     assert await pg_store.read("GameSessions", "s7", "a1") == docs[7] | {"_etag": '"v2"'}
     assert await pg_store.read("Accounts", "a1", "a1") == created
+    # The small-batch merge (column arrays, one statement): newer applies, older and equal
+    # versions do not, a tombstone applies like any version, and nothing enters the outbox.
+    newer = [docs[3] | {"_version": 3, "status": "Completed"}, docs[4] | {"_version": 2},
+             docs[5] | {"_version": 1}, docs[6] | {"_version": 4, "_deleted": True}]
+    assert await pg_store.upsert_if_newer("GameSessions", newer, outbox=False) == 2
+    assert await pg_store.upsert_if_newer("GameSessions", newer, outbox=False) == 0
+    assert (await pg_store.read("GameSessions", "s3", "a1"))["status"] == "Completed"
+    assert await pg_store.read("GameSessions", "s4", "a1") == docs[4] | {"_etag": '"v2"'}
+    assert await pg_store.count("GameSessions", Query(partition_key="a1")) == 49
     pending = await pg_store.outbox_pending()
     assert [e.operation for e in pending] == ["create"]
     assert await pg_store.mark_relayed([e.id for e in pending]) == 1

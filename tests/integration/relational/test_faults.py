@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
 
 from mystira_data.errors import StoreUnavailable
+from mystira_data.polyglot.resilience import CircuitBreaker, Policy, Resilient
 from mystira_data.query import Query
 from mystira_data.relational import RelationalStore, migrate
 from tests import pg
@@ -49,3 +51,31 @@ async def test_a_crashed_server_is_unavailable_until_it_is_back(
         private_server.stop()
         with pytest.raises(StoreUnavailable):
             await store.count("Accounts", Query(cross_partition=True))
+
+
+async def test_a_restart_while_idle_costs_at_most_one_call_and_none_through_retries(
+    private_server: pg.PrivateServer,
+) -> None:
+    # Pooled connections are not pinged on checkout (three round trips each time on
+    # asyncpg); a dead one fails its first use as a disconnect, which discards the whole pool.
+    url = private_server.url()
+    await migrate.upgrade(url)
+    async with RelationalStore(url, connect_timeout_s=2, pool_size=4) as store:
+        await store.create("Accounts", account("a1"))
+        await asyncio.gather(*(store.read("Accounts", "a1", "a1") for _ in range(4)))
+        private_server.restart()
+        outcomes = []
+        for _ in range(4):
+            try:
+                await store.read("Accounts", "a1", "a1")
+                outcomes.append("ok")
+            except StoreUnavailable:
+                outcomes.append("unavailable")
+        assert outcomes.count("unavailable") <= 1, outcomes
+        assert outcomes[1:] == ["ok"] * 3
+
+        await asyncio.gather(*(store.read("Accounts", "a1", "a1") for _ in range(4)))
+        private_server.restart()
+        resilient = Resilient(store, Policy(CircuitBreaker("postgres"), base_delay=0.01))
+        for _ in range(4):
+            assert (await resilient.read("Accounts", "a1", "a1"))["id"] == "a1"
