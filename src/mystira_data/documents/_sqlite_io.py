@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic_core import from_json
 
@@ -28,6 +28,10 @@ Conn = sqlite3.Connection
 
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
 _SELECT_ONE = "SELECT body, etag, deleted FROM documents WHERE container = ? AND pk = ? AND id = ?"
+# json_extract gives JSON true/false as 1/0: json_type tells a boolean from a number.
+_SELECT_VERSION = """SELECT CASE json_type(body, '$._version') WHEN 'integer'
+    THEN json_extract(body, '$._version') END
+    FROM documents WHERE container = ? AND pk = ? AND id = ?"""
 _BUMP = "UPDATE containers SET lsn = lsn + 1 WHERE name = ? RETURNING lsn"
 _WRITE = """INSERT INTO documents (container, pk, id, body, etag, ts, lsn, feed_range, deleted)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -113,6 +117,12 @@ def select(conn: Conn, key: Key) -> Row | None:
     if row is None:
         return None
     return Row(loads(row[0]), row[1], bool(row[2]))
+
+
+def stored_version(conn: Conn, key: Key) -> Any:
+    """The stored row's ``_version`` (tombstones too) as JSON holds it; None if no row."""
+    row = conn.execute(_SELECT_VERSION, (key.container, key.pk, key.id)).fetchone()
+    return None if row is None else row[0]
 
 
 def live(conn: Conn, key: Key, if_match: str | None) -> Row:

@@ -35,6 +35,7 @@ from mystira_data.documents._sqlite_io import (
     put,
     select,
     stored,
+    stored_version,
     transaction,
 )
 from mystira_data.documents.port import Document, JsonPage, check_document, check_id
@@ -237,6 +238,28 @@ class SqliteDocumentStore(Opened):
 
         return await self._write(tx)
 
+    async def put_if_newer(self, container: str, docs: list[Document]) -> int:
+        """Write each doc unless the stored one (tombstones too) is as new or newer by
+        ``_version``; one transaction for all. Returns how many were written.
+
+        The version-guarded apply of replication and dual write in one step, where the port's
+        verbs need a read and a conditional write per document.
+        """
+        keyed = [(self._key_of(container, doc), doc) for doc in docs]
+
+        def tx(conn: Conn) -> int:
+            written = 0
+            for key, doc in keyed:  # in order: a later copy of an id sees the earlier one
+                if _version_or_zero(stored_version(conn, key)) >= _version_or_zero(
+                    doc.get("_version")
+                ):
+                    continue
+                put(conn, key, doc)
+                written += 1
+            return written
+
+        return await self._write(tx)
+
     async def purge(self, container: str, id: str, partition_key: Any) -> None:
         """Idempotent: purging a missing document is not an error (sweepers may race)."""
         key = self._key(container, id, partition_key)
@@ -336,6 +359,10 @@ def _parse_checkpoint(checkpoint: str | None) -> int:
 
 def _next_version(version: Any) -> int:
     """Old ``_version`` + 1, a missing (or non-integer) version counting as 0."""
+    return _version_or_zero(version) + 1
+
+
+def _version_or_zero(version: Any) -> int:
     if isinstance(version, int) and not isinstance(version, bool):
-        return version + 1
-    return 1
+        return version
+    return 0

@@ -35,7 +35,7 @@ from mystira_data.polyglot.secondary import SecondaryWriter, SyncLog
 from mystira_data.polyglot.segments import SegmentChecksums
 from mystira_data.polyglot.shadow import ShadowReader
 from mystira_data.polyglot.verify import VerifyReport, verify
-from mystira_data.polyglot.versions import EntityStore, apply_each_if_newer, apply_if_newer
+from mystira_data.polyglot.versions import EntityStore, apply_if_newer, batch_apply
 from mystira_data.query import Filter, Op, Query
 from mystira_data.relational.store import RelationalStore
 from mystira_data.settings import Phase
@@ -121,7 +121,7 @@ class Polyglot:
             return await self.raw_relational.upsert_if_newer(container, docs, outbox=False)
 
     async def apply_many_to_documents(self, container: str, docs: list[Document]) -> Any:
-        return await apply_each_if_newer(self.documents, container, docs)
+        return await batch_apply(self.documents)(container, docs)
 
     async def _copy_parent(self, container: str, doc: Document) -> bool:
         """Copy ``doc``'s parent row (V002 foreign key) from the document store, if there."""

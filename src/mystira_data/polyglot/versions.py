@@ -68,9 +68,9 @@ async def apply_if_newer(store: EntityStore, container: str, doc: Document) -> b
     with ``upsert_if_newer`` (the relational store) guards in the statement itself: one
     transaction, no read first, and no outbox row (a copy must not echo back).
     """
-    upsert_if_newer = getattr(store, "upsert_if_newer", None)
-    if upsert_if_newer is not None:
-        return bool(await upsert_if_newer(container, [doc], outbox=False))
+    one_step = _guarded_batch(store)
+    if one_step is not None:
+        return bool(await one_step(container, [doc]))
     id, pk = key_of(container, doc)
     body = {k: v for k, v in doc.items() if k not in ("_etag", "_ts")}
     for _ in range(APPLY_ATTEMPTS):
@@ -116,9 +116,21 @@ def batch_apply(store: EntityStore) -> ApplyMany:
     """The cheapest version-guarded batch apply ``store`` offers.
 
     The relational store merges a batch in one transaction (no outbox rows: a secondary's
-    copy must not echo back to the primary); other stores apply each document on its own.
+    copy must not echo back to the primary), the embedded document store guards and writes
+    a batch in one transaction; other stores apply each document on its own.
     """
+    one_step = _guarded_batch(store)
+    if one_step is not None:
+        return one_step
+    return lambda container, docs: apply_each_if_newer(store, container, docs)
+
+
+def _guarded_batch(store: EntityStore) -> ApplyMany | None:
+    """The store's own version-guarded batch write, if it has one."""
     upsert_if_newer = getattr(store, "upsert_if_newer", None)
     if upsert_if_newer is not None:
         return lambda container, docs: upsert_if_newer(container, docs, outbox=False)
-    return lambda container, docs: apply_each_if_newer(store, container, docs)
+    put_if_newer = getattr(store, "put_if_newer", None)
+    if put_if_newer is not None:
+        return lambda container, docs: put_if_newer(container, docs)
+    return None

@@ -80,7 +80,9 @@ async def snapshot(rel: RelationalStore) -> dict[str, list[dict[str, Any]]]:
 
 async def empty(rel: RelationalStore) -> None:
     async with rel.transaction() as conn:
-        await conn.execute(sa.text("TRUNCATE game_sessions, accounts, _polyglot_dead_letters CASCADE"))
+        await conn.execute(
+            sa.text("TRUNCATE game_sessions, accounts, _polyglot_dead_letters CASCADE")
+        )
 
 
 async def run(poly: Polyglot) -> tuple[BackfillReport, BackfillReport]:
