@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mystira_data.documents.port import Document
+from mystira_data.gc_tuning import relaxed_gc
 from mystira_data.polyglot.compare import canonical, content_hash, differing_paths, same_stored
 from mystira_data.polyglot.versions import EntityStore, current
 from mystira_data.query import Filter, Op, Order, Page, Query, every
@@ -201,13 +202,14 @@ async def verify(
 ) -> VerifyReport:
     """Compare the container in both stores; differences are re-checked once after settling."""
     report = VerifyReport(container, primary.name, secondary.name)
-    if segments is None:
-        await merge_join(container, primary, secondary, pk_field, report)
-    else:
-        async for ids in segments.dirty_ranges(container):
-            await merge_join(container, primary, secondary, pk_field, report, ids)
-        report.scanned += segments.stats.clean_documents
-        report.shortcut = segments.stats.as_dict()
+    with relaxed_gc():  # a bulk pass: millions of short-lived documents
+        if segments is None:
+            await merge_join(container, primary, secondary, pk_field, report)
+        else:
+            async for ids in segments.dirty_ranges(container):
+                await merge_join(container, primary, secondary, pk_field, report, ids)
+            report.scanned += segments.stats.clean_documents
+            report.shortcut = segments.stats.as_dict()
     if report.differences:
         await asyncio.sleep(settle_s)
         report.differences = await recheck(container, primary, secondary, pk_field, report)
