@@ -8,7 +8,9 @@ Cosmos SQL, SQLite JSON functions or SQLAlchemy expressions.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -147,3 +149,24 @@ def fingerprint(container: str, query: Query) -> str:
         )
     )
     return hashlib.blake2b(shape.encode(), digest_size=6).hexdigest()
+
+
+def encode_token(fp: str, position: Any, returned: int, *, field: str = "k") -> str:
+    """An opaque continuation token: the query's `fingerprint`, where the store stopped (any
+    JSON value, under ``field``) and how many items were returned so far."""
+    state = {"q": fp, field: position, "n": returned}
+    raw = json.dumps(state, separators=(",", ":"), ensure_ascii=False)
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_token(token: str, fp: str, *, field: str = "k") -> tuple[Any, int]:
+    """(position, items returned so far) of an `encode_token` token; `InvalidQuery` for a
+    corrupt token or one made by a different query."""
+    try:
+        state = json.loads(base64.urlsafe_b64decode(token.encode()))
+        owner, position, returned = state["q"], state[field], state["n"]
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise InvalidQuery("malformed continuation token") from exc
+    if owner != fp or not isinstance(returned, int):
+        raise InvalidQuery("continuation token belongs to a different query")
+    return position, returned

@@ -11,11 +11,10 @@ no meaning and are refused, as in every other store.
 
 from __future__ import annotations
 
-import base64
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from mystira_data import query as query_tokens
 from mystira_data.errors import InvalidQuery
 from mystira_data.query import Filter, Op, Query, check_path
 
@@ -96,19 +95,14 @@ class PageState:
 
 
 def encode_token(fp: str, state: PageState) -> str:
-    raw = json.dumps({"q": fp, "t": state.sdk_token, "n": state.returned}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode()
+    return query_tokens.encode_token(fp, state.sdk_token, state.returned, field="t")
 
 
 def decode_token(token: str | None, fp: str) -> PageState:
     """`InvalidQuery` for a corrupt token or one made by a different query."""
     if token is None:
         return PageState()
-    try:
-        state = json.loads(base64.urlsafe_b64decode(token.encode()))
-        owner, sdk_token, returned = state["q"], state["t"], state["n"]
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise InvalidQuery("malformed continuation token") from exc
-    if owner != fp or not isinstance(sdk_token, str) or not isinstance(returned, int):
+    sdk_token, returned = query_tokens.decode_token(token, fp, field="t")
+    if not isinstance(sdk_token, str):
         raise InvalidQuery("continuation token belongs to a different query")
     return PageState(sdk_token, returned)

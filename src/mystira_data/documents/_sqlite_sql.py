@@ -11,13 +11,13 @@ Cosmos DB, where comparing values of different types is undefined (no match).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mystira_data import query as query_tokens
 from mystira_data.errors import InvalidQuery, PartitionKeyMismatch
 from mystira_data.query import Filter, Op, Query
 
@@ -201,19 +201,14 @@ def count_sql(container: str, query: Query) -> Sql:
 
 
 def encode_token(fp: str, key: list[Any], returned: int) -> str:
-    raw = json.dumps({"q": fp, "k": key, "n": returned}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode()
+    return query_tokens.encode_token(fp, key, returned)
 
 
 def decode_token(token: str | None, fp: str) -> tuple[list[Any] | None, int]:
     """(last key, documents returned so far); `InvalidQuery` for a foreign or corrupt token."""
     if token is None:
         return None, 0
-    try:
-        state = json.loads(base64.urlsafe_b64decode(token.encode()))
-        key, returned, owner = state["k"], state["n"], state["q"]
-    except (ValueError, TypeError, KeyError) as exc:
-        raise InvalidQuery("malformed continuation token") from exc
-    if owner != fp or not isinstance(key, list) or not isinstance(returned, int):
+    key, returned = query_tokens.decode_token(token, fp)
+    if not isinstance(key, list):
         raise InvalidQuery("continuation token belongs to a different query")
     return key, returned

@@ -16,7 +16,6 @@ Every value and path segment is a bound parameter.
 
 from __future__ import annotations
 
-import base64
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -29,6 +28,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
+from mystira_data import query as query_tokens
 from mystira_data.domain.base import format_timespan, format_utc, parse_timespan
 from mystira_data.errors import InvalidQuery
 from mystira_data.query import Filter, Op, Query
@@ -493,24 +493,18 @@ def _canonical_duration(value: str) -> timedelta | None:
 
 
 def encode_token(fp: str, key: Sequence[Any], returned: int) -> str:
-    state = {"q": fp, "k": [_to_json(v) for v in key], "n": returned}
-    raw = json.dumps(state, separators=(",", ":"), ensure_ascii=False)
-    return base64.urlsafe_b64encode(raw.encode()).decode()
+    return query_tokens.encode_token(fp, [_to_json(v) for v in key], returned)
 
 
 def decode_token(token: str | None, fp: str) -> tuple[list[Any] | None, int]:
     """(last key, rows returned so far); `InvalidQuery` for a foreign or corrupt token."""
     if token is None:
         return None, 0
+    key, returned = query_tokens.decode_token(token, fp)
     try:
-        state = json.loads(base64.urlsafe_b64decode(token.encode()))
-        key, returned, owner = state["k"], state["n"], state["q"]
-        values = [_from_json(v) for v in key]
+        return [_from_json(v) for v in key], returned
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise InvalidQuery("malformed continuation token") from exc
-    if owner != fp or not isinstance(returned, int):
-        raise InvalidQuery("continuation token belongs to a different query")
-    return values, returned
 
 
 def _to_json(value: Any) -> Any:
