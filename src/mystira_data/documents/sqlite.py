@@ -281,6 +281,12 @@ class SqliteDocumentStore(Opened):
             raise NotFound(container, id)
         return row.body
 
+    async def read_stored(self, container: str, id: str, partition_key: Any) -> Document | None:
+        """The stored document of ``id``, tombstone or not; None if there is none."""
+        key = self._key(container, id, partition_key)
+        row = await self._read(lambda conn: select(conn, key))
+        return None if row is None else row.body
+
     async def query(self, container: str, query: Query, *, continuation: str | None = None) -> Page:
         page = await self.query_json(container, query, continuation=continuation)
         return Page([loads(text) for text in page.items], page.continuation)

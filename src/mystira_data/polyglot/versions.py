@@ -56,6 +56,10 @@ def key_of(container: str, doc: Document) -> tuple[str, Any]:
 
 async def current(store: EntityStore, container: str, id: str, pk: Any) -> Document | None:
     """The stored document or tombstone for ``id``, or None."""
+    read_stored = getattr(store, "read_stored", None)
+    if read_stored is not None:  # a keyed read, where the port only offers a query
+        found: Document | None = await read_stored(container, id, pk)
+        return found
     q = Query(filters=(Filter("id", Op.EQ, id),), partition_key=pk, include_deleted=True)
     page = await store.query(container, q)
     return page.items[0] if page.items else None

@@ -47,6 +47,9 @@ class Change:
     payload: Document
 
 
+_INSERT = sa.insert(outbox)  # built once: its cache key is then memoised
+
+
 async def record(conn: AsyncConnection, changes: Sequence[Change]) -> None:
     """Insert outbox rows for ``changes`` on ``conn`` (inside the write's transaction)."""
     if not changes:
@@ -64,7 +67,7 @@ async def record(conn: AsyncConnection, changes: Sequence[Change]) -> None:
         }
         for c in changes
     ]
-    await conn.execute(sa.insert(outbox), rows)
+    await conn.execute(_INSERT, rows)
 
 
 def pending_query(limit: int, after_id: int, container: str | None) -> sa.Select[Any]:

@@ -38,7 +38,7 @@ from mystira_data.errors import (
 )
 from mystira_data.lifecycle import Opened
 from mystira_data.query import Page, Query, every, fingerprint
-from mystira_data.relational import bulk, migrate
+from mystira_data.relational import bulk, migrate, statements
 from mystira_data.relational import outbox as outbox_rows
 from mystira_data.relational.engine import READ_ONLY, async_url, create_engine
 from mystira_data.relational.errors import sql_errors
@@ -164,16 +164,36 @@ class RelationalStore(Opened):
     ) -> Document:
         m = mapping_for(container)
         p = m.prepare(doc)
-        t = m.table
-        values = {k: v for k, v in self._values(p, first=None).items() if k != "id"}
-        values["_version"] = _next_version(t, p)
-        where = (t.c.id == p.id, _pk_match(m, p.id, p.partition_key), t.c._version == expected)
-        stmt = sa.update(t).where(*where).values(values).returning(t.c._version)
         async with self.transaction(container, p.id) as conn:
-            version = (await conn.execute(stmt)).scalar_one_or_none()
+            version = await self._overwrite(conn, m, p, expected, live_only=False)
             if version is None:
                 raise ConcurrencyConflict(f"{container}/{p.id}: the ETag is stale")
-            return await self._recorded(conn, m, p, int(version), "upsert")
+            return await self._recorded(conn, m, p, version, "upsert")
+
+    async def _overwrite(
+        self,
+        conn: AsyncConnection,
+        m: TableMapping,
+        p: Prepared,
+        expected: int | None,
+        *,
+        live_only: bool,
+        guarded: bool = True,
+    ) -> int | None:
+        """Overwrite the keyed row (prebuilt statement); its new version, or None if no row
+        matched (missing, tombstone when ``live_only``, or not at ``expected``)."""
+        key = statements.key_params(m, p.id, p.partition_key)
+        if key is None:
+            return None
+        stmt = statements.overwrite(
+            m, live_only=live_only, guarded=guarded, explicit_version=p.version is not None
+        )
+        params = statements.value_params(self._values(p, first=None))
+        if p.version is None:
+            del params["v__version"]
+        version = (await conn.execute(stmt, {**key, **params, statements.EXPECTED: expected}))
+        found = version.scalar_one_or_none()
+        return None if found is None else int(found)
 
     async def _put(self, container: str, doc: Mapping[str, Any], op: str) -> Document:
         m = mapping_for(container)
@@ -206,17 +226,13 @@ class RelationalStore(Opened):
         m = mapping_for(container)
         p = m.prepare(doc)
         expected = _expected(if_match, expected_version)
-        t = m.table
-        values = {k: v for k, v in self._values(p, first=None).items() if k != "id"}
-        values["_version"] = _next_version(t, p)
-        stmt = sa.update(t).where(*self._key(m, p.id, p.partition_key)).values(values)
-        if expected is not None:
-            stmt = stmt.where(t.c._version == expected)
         async with self.transaction(container, p.id) as conn:
-            version = (await conn.execute(stmt.returning(t.c._version))).scalar_one_or_none()
+            version = await self._overwrite(
+                conn, m, p, expected, live_only=True, guarded=expected is not None
+            )
             if version is None:
                 await self._explain_miss(conn, m, p.id, p.partition_key)
-            return await self._recorded(conn, m, p, int(version), "replace")
+            return await self._recorded(conn, m, p, version, "replace")
 
     async def delete(
         self,
@@ -418,6 +434,16 @@ class RelationalStore(Opened):
         if row is None:
             raise NotFound(container, id)
         return m.from_row(row)
+
+    async def read_stored(self, container: str, id: str, partition_key: Any) -> Document | None:
+        """The row of ``id`` as a document, tombstone or not; None if there is none."""
+        m = mapping_for(container)
+        key = statements.key_params(m, id, partition_key)
+        if key is None:
+            return None
+        async with self.reading(container, id) as conn:
+            row = (await conn.execute(statements.stored_row(m), key)).mappings().first()
+        return None if row is None else m.from_row(row)
 
     async def query(self, container: str, query: Query, *, continuation: str | None = None) -> Page:
         """One page of matches in keyset order; pass the continuation for the next page."""

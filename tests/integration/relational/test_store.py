@@ -116,6 +116,21 @@ async def test_delete_honours_if_match(store: RelationalStore) -> None:
     assert (await store.delete("Accounts", "a1", "a1", expected_version=2))["_version"] == 3
 
 
+async def test_read_stored_sees_tombstones_and_honours_the_partition(
+    store: RelationalStore,
+) -> None:
+    await store.create("Accounts", account("a1"))
+    created = await store.create("GameSessions", session("s1", "a1"))
+    assert await store.read_stored("GameSessions", "s1", "a1") == created
+    tombstone = await store.delete("GameSessions", "s1", "a1")
+    assert await store.read_stored("GameSessions", "s1", "a1") == tombstone
+    assert await store.read_stored("GameSessions", "s1", "another-account") is None
+    assert await store.read_stored("GameSessions", "s1", 1) is None
+    assert await store.read_stored("GameSessions", "s2", "a1") is None
+    assert (await store.read_stored("Accounts", "a1", "a1"))["id"] == "a1"  # type: ignore[index]
+    assert await store.read_stored("Accounts", "a1", "a2") is None  # partitioned by id
+
+
 async def test_reads_are_addressed_by_partition_key(store: RelationalStore) -> None:
     await store.create("Accounts", account("a1"))
     await store.create("GameSessions", session("s1", "a1"))
