@@ -94,6 +94,11 @@ class RelationalStore(Opened):
         self._engine: AsyncEngine | None = None
         self.dialect = self._target.get_backend_name()
         self.name = "postgres" if self.dialect == "postgresql" else "sqlite"
+        # PostgreSQL reads run in autocommit: no BEGIN/ROLLBACK round trips around them, and
+        # at READ COMMITTED each statement had its own snapshot anyway.
+        self._read_options: dict[str, Any] = {READ_ONLY: True}
+        if self.dialect == "postgresql":
+            self._read_options["isolation_level"] = "AUTOCOMMIT"
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -134,7 +139,7 @@ class RelationalStore(Opened):
         """A read-only connection with driver errors translated."""
         with sql_errors(container, id):
             async with self.engine.connect() as conn:
-                yield await conn.execution_options(**{READ_ONLY: True})
+                yield await conn.execution_options(**self._read_options)
 
     async def ping(self) -> None:
         """`StoreUnavailable` unless the database answers."""
