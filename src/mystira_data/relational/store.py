@@ -135,6 +135,13 @@ class RelationalStore(Opened):
                 yield conn
 
     @contextlib.asynccontextmanager
+    async def _autocommit(self, container: str = "") -> AsyncIterator[AsyncConnection]:
+        """A PostgreSQL connection for one self-contained statement, errors translated."""
+        with sql_errors(container):
+            async with self.engine.connect() as conn:
+                yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    @contextlib.asynccontextmanager
     async def reading(self, container: str = "", id: str = "") -> AsyncIterator[AsyncConnection]:
         """A read-only connection with driver errors translated."""
         with sql_errors(container, id):
@@ -294,7 +301,8 @@ class RelationalStore(Opened):
             batch = await self._bulk_prepare(container, list(docs), False, None)
             if not batch.records:
                 return 0
-            async with self.transaction(container) as conn:
+            # One statement, atomic by itself: autocommit saves the BEGIN and COMMIT trips.
+            async with self._autocommit(container) as conn:
                 count, _ = await bulk.unnest_merge(conn, m, batch.records, ids=False)
             return count
         prepared = bulk.newest_per_id(m.prepare(d) for d in docs)
