@@ -228,6 +228,7 @@ class PrivateServer:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
+        _wait_group_gone(proc.pid)
 
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
@@ -288,6 +289,30 @@ class PrivateServer:
                 log = self.log.read_text(errors="replace")[-4000:]
                 raise RuntimeError(f"private PostgreSQL did not start:\n{log}")
             time.sleep(0.05)
+
+
+def _wait_group_gone(pgid: int, timeout_s: float = 30.0) -> None:
+    """Wait until no live process of the group is left: a killed backend still exiting holds
+    the shared memory the next start needs (seen on a loaded machine). Zombies hold nothing
+    and may never be reaped here, so they do not count."""
+    deadline = time.monotonic() + timeout_s
+    while _live_members(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _live_members(pgid: int) -> int:
+    count = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue  # exited meanwhile
+        state, _ppid, group = stat.rsplit(")", 1)[1].split()[:3]
+        if int(group) == pgid and state != "Z":
+            count += 1
+    return count
 
 
 def _system_user(name: str) -> Any:

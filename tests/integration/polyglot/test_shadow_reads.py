@@ -38,6 +38,7 @@ async def test_shadow_reads_count_injected_mismatches_without_changing_answers(
         raise StoreUnavailable("relational down")
 
     monkeypatch.setattr(poly.raw_relational, "query", down)
+    monkeypatch.setattr(poly.raw_relational, "read_stored", down)  # the keyed read
     assert (await poly.repository.read("GameSessions", "s1", "acc1"))["status"] == "InProgress"
     await shadow.drain()
     assert shadow.errors == 1

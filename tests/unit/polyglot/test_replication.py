@@ -50,7 +50,7 @@ async def test_replication_repairs_writes_the_secondary_missed(
 ) -> None:
     repo.control.store.phases["GameSessions"] = Phase.DUAL_WRITE_COSMOS_READ  # type: ignore[attr-defined]
     doc, rel = pair
-    original, original_merge = rel.query, rel.put_if_newer
+    original, original_merge, original_read = rel.query, rel.put_if_newer, rel.read_stored
 
     async def down(*args: Any, **kwargs: Any) -> Any:
         raise StoreUnavailable("down")
@@ -58,6 +58,7 @@ async def test_replication_repairs_writes_the_secondary_missed(
     # Secondary copies go through the guarded batch write (no read first); reads fail too.
     rel.query = down  # type: ignore[method-assign]
     rel.put_if_newer = down  # type: ignore[method-assign]
+    rel.read_stored = down  # type: ignore[method-assign]
     for n in range(30):
         await repo.create(
             "GameSessions",
@@ -68,6 +69,7 @@ async def test_replication_repairs_writes_the_secondary_missed(
     assert repo.secondary.sync_log.failed == 40
     rel.query = original  # type: ignore[method-assign]
     rel.put_if_newer = original_merge  # type: ignore[method-assign]
+    rel.read_stored = original_read  # type: ignore[method-assign]
     await processor(pair, batch_size=7).run_once()
     assert await everything(rel) == await everything(doc)
     assert len(await everything(rel)) == 30

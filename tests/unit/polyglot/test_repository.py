@@ -78,6 +78,7 @@ async def test_secondary_failure_never_fails_the_caller(
 
     monkeypatch.setattr(pair[1], "query", down)
     monkeypatch.setattr(pair[1], "put_if_newer", down)  # the guarded copy path
+    monkeypatch.setattr(pair[1], "read_stored", down)
     stored = await repo.create("GameSessions", session(1))
     assert stored["_version"] == 1
     assert repo.secondary.sync_log.failed == 1
