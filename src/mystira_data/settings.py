@@ -15,7 +15,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -61,6 +69,21 @@ class PolyglotPersistence(_Section):
     retry_base_delay_ms: int = Field(default=100, ge=0, alias="RetryBaseDelayMs")
     breaker_failure_threshold: int = Field(default=5, ge=1, alias="BreakerFailureThreshold")
     breaker_open_seconds: float = Field(default=30.0, gt=0, alias="BreakerOpenSeconds")
+    # A switch of the primary store is scheduled, then fenced (polyglot/control.py): writes
+    # pause everywhere from "refresh interval + margin" after it is scheduled until the flip.
+    phase_switch_margin_ms: int = Field(default=1000, ge=0, le=600_000, alias="PhaseSwitchMarginMs")
+    # How long a write that started before the fence may still be landing in the old primary;
+    # the switcher waits this long after the fence before catching up (> the slowest write).
+    phase_switch_drain_ms: int = Field(default=10_000, ge=0, le=600_000, alias="PhaseSwitchDrainMs")
+    # Writes stay paused at most this long after the fence: then the switch expires and every
+    # instance resumes under the old phase (a switcher that died cannot freeze a container).
+    phase_switch_max_freeze_ms: int = Field(
+        default=60_000, ge=1, le=3_600_000, alias="PhaseSwitchMaxFreezeMs"
+    )
+    # How long one paused write waits for the flip before failing with StoreUnavailable.
+    phase_switch_write_wait_ms: int = Field(
+        default=30_000, ge=1, le=3_600_000, alias="PhaseSwitchWriteWaitMs"
+    )
 
     @field_validator("secondary_write_mode")
     @classmethod
@@ -82,6 +105,15 @@ class PolyglotPersistence(_Section):
         if unknown:
             raise ValueError(f"unknown container(s) {unknown}")
         return {names[str(k).lower()]: v for k, v in value.items()}
+
+    @model_validator(mode="after")
+    def _switch_can_finish(self) -> PolyglotPersistence:
+        if self.phase_switch_max_freeze_ms <= self.phase_switch_drain_ms:
+            raise ValueError(
+                "PhaseSwitchMaxFreezeMs must exceed PhaseSwitchDrainMs, "
+                "or a switch of the primary expires before it can flip"
+            )
+        return self
 
     def phase_for(self, container: str) -> Phase:
         """Configured phase of ``container`` (override, else the default)."""

@@ -15,7 +15,8 @@ from rich.table import Table
 from mystira_data import catalog
 from mystira_data.bootstrap import open_stores
 from mystira_data.cli.common import console, fail, run
-from mystira_data.polyglot.control import Transition
+from mystira_data.polyglot import phases
+from mystira_data.polyglot.control import PendingSwitch, PhaseRecord, Transition
 from mystira_data.polyglot.runtime import Polyglot, build
 from mystira_data.polyglot.simulator import SimulationReport, simulate
 from mystira_data.settings import Phase, Settings
@@ -47,20 +48,30 @@ def phase_get(
     container: Annotated[str | None, typer.Argument()] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """The live phase of CONTAINER (or of all), with the transition history."""
+    """The live phase of CONTAINER (or of all), any pending switch, the transition history.
+
+    ``--json`` prints ``{container: phase}``, plus ``"pending": {container: {...}}`` while a
+    switch of the primary is scheduled, fenced, expired or abandoned.
+    """
     names = [_container(container)] if container else [c.name for c in catalog.CONTAINERS]
 
-    async def body(settings: Settings) -> tuple[dict[str, Phase], list[Transition]]:
+    async def body(settings: Settings) -> tuple[dict[str, PhaseRecord], list[Transition]]:
         async with polyglot(settings) as poly:
-            phases = {n: await poly.control.phase(n) for n in names}
-            return phases, await poly.control.store.history(container)
+            records = {n: await poly.control.record(n) for n in names}
+            return records, await poly.control.store.history(container)
 
-    phases, history = run(ctx, body)
+    records, history = run(ctx, body)
+    pending = {n: r.pending for n, r in records.items() if r.pending is not None}
     if as_json:
-        typer.echo(json.dumps({n: p.value for n, p in phases.items()}))
+        out: dict[str, object] = {n: r.phase.value for n, r in records.items()}
+        if pending:
+            out["pending"] = {n: _pending_json(p) for n, p in pending.items()}
+        typer.echo(json.dumps(out))
         return
-    for name, phase in phases.items():
-        console.print(f"{name}: [bold]{phase.value}[/]")
+    for name, record in records.items():
+        console.print(f"{name}: [bold]{record.phase.value}[/]")
+        if record.pending is not None:
+            console.print(f"  {_describe(record.phase, record.pending)}", markup=False)
     for t in history:
         forced = " (forced)" if t.forced else ""
         console.print(
@@ -68,6 +79,38 @@ def phase_get(
             f"{t.to_phase.value}{forced} {t.reason}",
             markup=False,
         )
+
+
+def _describe(current: Phase, p: PendingSwitch) -> str:
+    """One line on a pending switch, in the store's clock (UTC)."""
+    target, fence, expiry = (
+        p.target.value,
+        f"{p.fence_at:%H:%M:%S} UTC",
+        f"{p.expires_at:%H:%M:%S} UTC",
+    )
+    if p.state == "scheduled":
+        return (
+            f"switch to {target} scheduled: writes pause at {fence} (in {p.fence_in_s:.1f}s) "
+            f"until the flip; it expires at {expiry}"
+        )
+    if p.state == "fenced":
+        return (
+            f"switch to {target} in progress: writes paused since {fence} until the flip; "
+            f"it expires at {expiry} (in {p.expires_in_s:.1f}s)"
+        )
+    return (
+        f"switch to {target} {p.state} (expiry {expiry}): writes continue under "
+        f"{current.value}; `phase set` may be issued again"
+    )
+
+
+def _pending_json(p: PendingSwitch) -> dict[str, object]:
+    return {
+        "target": p.target.value,
+        "state": p.state,
+        "fenceAt": p.fence_at.isoformat(),
+        "expiresAt": p.expires_at.isoformat(),
+    }
 
 
 @phase_app.command("set")
@@ -78,11 +121,25 @@ def phase_set(
     force: Annotated[bool, typer.Option("--force", help="Skip the lag/verify guard.")] = False,
     reason: Annotated[str, typer.Option("--reason", help="Recorded with the change.")] = "",
 ) -> None:
-    """Move CONTAINER one phase forward or back (forward into Postgres reads is guarded)."""
+    """Move CONTAINER one phase forward or back (forward into Postgres reads is guarded).
+
+    A move that changes the primary store is scheduled first: every instance pauses writes
+    of CONTAINER shortly before the flip, and this command returns once it has flipped.
+    """
     _container(container)
 
     async def body(settings: Settings) -> Transition:
         async with polyglot(settings) as poly:
+            current = await poly.control.phase(container)
+            if phases.needs_fence(current, phase):
+                timing = poly.control.timing
+                pause = poly.control.refresh_s + timing.margin_s
+                console.print(
+                    f"{container}: {current.value} → {phase.value} changes the primary; "
+                    f"writes pause in about {pause:.1f}s, for at least {timing.drain_s:.1f}s "
+                    "plus the catch-up",
+                    markup=False,
+                )
             return await poly.control.set(container, phase, force=force, reason=reason)
 
     t = run(ctx, body)

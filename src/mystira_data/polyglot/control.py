@@ -1,9 +1,55 @@
 """The live phase of every container: durable record + history, cached per process.
 
-The record lives in a `PhaseStore` (the relational store's `_polyglot_phase` tables in
+The record lives in a `PhaseStore` (the relational store's ``_polyglot_phase`` tables in
 production, memory in unit tests). Every process re-reads it at most ``refresh_s`` old, so a
 change reaches all instances within a few seconds. Inside one process a switch waits for
-in-flight writes of that container (a readers-writer gate) so no write straddles two routings.
+in-flight writes of that container (a readers-writer `Gate`) so no write straddles two
+routings.
+
+Switching the primary: a scheduled, fenced switch
+-------------------------------------------------
+Between processes the refresh interval alone is not enough when a step changes the primary
+(`phases.needs_fence`): an instance still on the old phase and one already on the new one
+would both hand out ``_version`` numbers, from different stores, and one acknowledged write
+would be lost. Such a step takes four moves:
+
+1. *Schedule.* The switcher saves a pending switch on the record (compare-and-set on its
+   ``version``): the target, a fence start T1 = now + ``refresh_s`` + ``PhaseSwitchMarginMs``
+   and an expiry T1 + ``PhaseSwitchMaxFreezeMs``. Both are taken on ONE clock, the record
+   store's (the database server's ``now``), and every load reports them as seconds left, so
+   machine clocks never need to agree. Each process turns those into its own monotonic clock,
+   rounding towards safety: a reader counts from before its query went out (its fence starts
+   a little early), the switcher from after its save came back (it waits a little long).
+2. *Fence.* Every process re-reads the record within ``refresh_s``, so by T1 each one knows
+   of the switch. From T1 no write of that container starts (`writing`): it waits,
+   re-reading the record every ``poll_s`` (0.1 s), for the flip and then routes by the new
+   phase, or fails with `StoreUnavailable` after ``PhaseSwitchWriteWaitMs``; it never writes
+   under a stale routing. The first paused write also drains this process's async secondary
+   queue (`on_fence`), so no write for the old secondary stays queued. Reads never pause.
+3. *Drain, then catch up.* The switcher waits until T1 + ``PhaseSwitchDrainMs`` so writes
+   that started before T1 have landed in the old primary, then runs ``catch_up`` while nobody
+   writes, repeating it until ``caught_up`` reports nothing pending (a replicator elsewhere
+   may hold a range's lease, which catch-up then skips): both stores then hold every
+   acknowledged write. The drain bound has to exceed the slowest primary write (store
+   timeouts and retries); a write holding its routing longer is logged. A late *secondary*
+   apply is harmless: it is version-guarded and its version is already in the log that
+   catch-up replayed.
+4. *Flip.* The switcher saves the new phase (compare-and-set on the version, and only while
+   the switch has neither expired nor been abandoned), clearing the pending switch. Paused
+   writers see it at their next poll.
+
+A switcher that dies between schedule and flip leaves a switch that expires: the first
+process that loads it expired marks it abandoned (compare-and-set, so the flip and the
+abandonment cannot both win) and every process resumes under the old phase. ``mystira phase
+get`` shows pending, expired and abandoned switches; a new ``set`` may then be issued. A
+switcher that fails on its own abandons its switch at once.
+
+Steps that keep the primary switch at once, as before (why: `phases`).
+
+When the record store is unavailable a process routes by the last phases it read (a switch
+cannot be scheduled meanwhile: it needs that store). A process cut off from the record store
+while others switch is outside the guarantee, as are a write that outlasts the drain bound
+and a record-store clock that jumps.
 """
 
 from __future__ import annotations
@@ -14,7 +60,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import Protocol
 
 from mystira_data import catalog
@@ -24,6 +71,10 @@ from mystira_data.settings import Phase, PolyglotPersistence
 
 log = logging.getLogger(__name__)
 UNAVAILABLE_PAUSE_S = 1.0
+# How often a paused writer re-reads the record: the delay between the flip and its write.
+FENCE_POLL_S = 0.1
+
+Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -36,28 +87,158 @@ class Transition:
     forced: bool
 
 
+@dataclass(frozen=True)
+class PendingSwitch:
+    """A scheduled switch as loaded: its times on the store's clock, and how far off they were."""
+
+    target: Phase
+    fence_at: datetime
+    expires_at: datetime
+    fence_in_s: float  # load → fence (≤ 0: writes are paused)
+    expires_in_s: float  # load → expiry (≤ 0: expired)
+    abandoned: bool = False
+
+    @property
+    def state(self) -> str:
+        if self.abandoned:
+            return "abandoned"
+        if self.expires_in_s <= 0:
+            return "expired"
+        return "fenced" if self.fence_in_s <= 0 else "scheduled"
+
+
+@dataclass(frozen=True)
+class PhaseRecord:
+    """One container's durable record; ``version`` 0: none yet (configuration applies)."""
+
+    phase: Phase
+    version: int = 0
+    pending: PendingSwitch | None = None
+
+
 class PhaseStore(Protocol):
-    async def load(self) -> dict[str, Phase]: ...
-    async def save(self, transition: Transition) -> None: ...
+    """The durable record. Each change is a compare-and-set on the record's ``version``
+    (0: no record yet) and answers whether it won; the new version is ``version + 1``."""
+
+    async def load(self) -> dict[str, PhaseRecord]: ...
+
+    async def save(self, transition: Transition, version: int) -> bool:
+        """Move at once (clears a pending switch that was abandoned), with history."""
+        ...
+
+    async def schedule(
+        self,
+        container: str,
+        current: Phase,
+        target: Phase,
+        version: int,
+        fence_in_s: float,
+        expires_in_s: float,
+    ) -> bool:
+        """Record a pending switch; both times count from the store's own ``now``."""
+        ...
+
+    async def flip(self, transition: Transition, version: int) -> bool:
+        """Complete the pending switch, only while it is neither expired nor abandoned."""
+        ...
+
+    async def abandon(self, container: str, version: int, *, expired_only: bool) -> bool:
+        """Mark the pending switch abandoned (with ``expired_only``: only once expired)."""
+        ...
+
     async def history(self, container: str | None = None) -> list[Transition]: ...
 
 
 @dataclass
+class _Scheduled:
+    target: Phase
+    fence_at: float
+    expires_at: float
+    abandoned: bool = False
+
+
+@dataclass
 class MemoryPhaseStore:
-    """A `PhaseStore` for unit tests and single-process tools."""
+    """A `PhaseStore` for unit tests and single-process tools; ``clock`` plays the server's."""
 
     phases: dict[str, Phase] = field(default_factory=dict)
     transitions: list[Transition] = field(default_factory=list)
+    clock: Callable[[], float] = time.monotonic
+    versions: dict[str, int] = field(default_factory=dict)
+    scheduled: dict[str, _Scheduled] = field(default_factory=dict)
 
-    async def load(self) -> dict[str, Phase]:
-        return dict(self.phases)
+    async def load(self) -> dict[str, PhaseRecord]:
+        return {
+            c: PhaseRecord(p, self._version(c), self._pending(c)) for c, p in self.phases.items()
+        }
 
-    async def save(self, transition: Transition) -> None:
-        self.phases[transition.container] = transition.to_phase
+    async def save(self, transition: Transition, version: int) -> bool:
+        if not self._cas(transition.container, version, transition.to_phase):
+            return False
         self.transitions.append(transition)
+        return True
+
+    async def schedule(
+        self,
+        container: str,
+        current: Phase,
+        target: Phase,
+        version: int,
+        fence_in_s: float,
+        expires_in_s: float,
+    ) -> bool:
+        if not self._cas(container, version, current):
+            return False
+        now = self.clock()
+        self.scheduled[container] = _Scheduled(target, now + fence_in_s, now + expires_in_s)
+        return True
+
+    async def flip(self, transition: Transition, version: int) -> bool:
+        s = self.scheduled.get(transition.container)
+        if s is None or s.abandoned or s.target is not transition.to_phase:
+            return False
+        if self.clock() >= s.expires_at:
+            return False
+        return await self.save(transition, version)
+
+    async def abandon(self, container: str, version: int, *, expired_only: bool) -> bool:
+        s = self.scheduled.get(container)
+        if s is None or s.abandoned or self._version(container) != version:
+            return False
+        if expired_only and self.clock() < s.expires_at:
+            return False
+        s.abandoned = True
+        self.versions[container] = version + 1
+        return True
 
     async def history(self, container: str | None = None) -> list[Transition]:
         return [t for t in self.transitions if container in (None, t.container)]
+
+    def _version(self, container: str) -> int:
+        # Tests may set ``phases`` directly: such a record counts as version 1.
+        return self.versions.get(container, 1) if container in self.phases else 0
+
+    def _cas(self, container: str, version: int, phase: Phase) -> bool:
+        if self._version(container) != version:
+            return False
+        self.phases[container] = phase
+        self.versions[container] = version + 1
+        self.scheduled.pop(container, None)
+        return True
+
+    def _pending(self, container: str) -> PendingSwitch | None:
+        s = self.scheduled.get(container)
+        if s is None:
+            return None
+        now, wall = self.clock(), datetime.now(UTC)
+        return PendingSwitch(
+            s.target,
+            wall + timedelta(seconds=s.fence_at - now),
+            wall + timedelta(seconds=s.expires_at - now),
+            s.fence_at - now,
+            s.expires_at - now,
+            s.abandoned,
+        )
 
 
 class Gate:
@@ -69,9 +250,16 @@ class Gate:
         self._cond = asyncio.Condition()
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[None]:
+    async def write(self, timeout_s: float | None = None) -> AsyncIterator[None]:
+        """Enter as a writer; `StoreUnavailable` if a switch holds the gate past ``timeout_s``."""
         async with self._cond:
-            await self._cond.wait_for(lambda: not self._switching)
+            try:
+                async with asyncio.timeout(timeout_s):
+                    await self._cond.wait_for(lambda: not self._switching)
+            except TimeoutError:
+                raise StoreUnavailable(
+                    "writes are paused by a phase switch in this process"
+                ) from None
             self._writers += 1
         try:
             yield
@@ -94,9 +282,37 @@ class Gate:
                 self._cond.notify_all()
 
 
+@dataclass(frozen=True)
+class SwitchTiming:
+    """The fenced switch's bounds, in seconds (settings ``PolyglotPersistence:PhaseSwitch*``)."""
+
+    margin_s: float
+    drain_s: float
+    max_freeze_s: float
+    write_wait_s: float
+    poll_s: float = FENCE_POLL_S
+
+    @classmethod
+    def of(cls, config: PolyglotPersistence) -> SwitchTiming:
+        return cls(
+            margin_s=config.phase_switch_margin_ms / 1000,
+            drain_s=config.phase_switch_drain_ms / 1000,
+            max_freeze_s=config.phase_switch_max_freeze_ms / 1000,
+            write_wait_s=config.phase_switch_write_wait_ms / 1000,
+        )
+
+
+class _Fence(Enum):
+    OPEN = "open"  # writes may start
+    CLOSED = "closed"  # a switch is fenced: wait for the flip
+    EXPIRED = "expired"  # the switch ran out of time: abandon it, then write
+
+
 # A guard inspects a forward move into a guarded phase; returns a reason to refuse, or None.
 Guard = Callable[[str, Phase], Awaitable[str | None]]
 CatchUp = Callable[[str, Phase, Phase], Awaitable[None]]
+CaughtUp = Callable[[str, Phase, Phase], Awaitable[bool]]
+OnFence = Callable[[str], Awaitable[None]]
 
 
 class PhaseControl:
@@ -109,61 +325,310 @@ class PhaseControl:
         *,
         refresh_s: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.store = store
         self.config = config
         self.refresh_s = refresh_s
+        self.timing = SwitchTiming.of(config)
         self.clock = clock
-        self._cache: dict[str, Phase] = {}
-        self._loaded_at: float | None = None
+        self.sleep = sleep
+        self._records: dict[str, PhaseRecord] = {}
+        self._fence_starts: dict[str, float] = {}  # on our clock: writes pause from here
+        self._view_at: float | None = None  # when the cached view's load was sent
+        self._retry_at = float("-inf")  # after a failed load, not before this
+        self._poll_lock = asyncio.Lock()
         self._gates: dict[str, Gate] = {}
+        self._drained: set[tuple[str, int]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self.guards: list[Guard] = []
         self.catch_up: CatchUp | None = None
+        self.caught_up: CaughtUp | None = None
+        self.on_fence: OnFence | None = None
 
     def gate(self, container: str) -> Gate:
         return self._gates.setdefault(container, Gate())
 
+    # -- reading -------------------------------------------------------------------------
     async def phase(self, container: str) -> Phase:
         """The live phase (durable record, else configuration; CosmosOnly if not relational)."""
-        if self._loaded_at is None or self.clock() - self._loaded_at >= self.refresh_s:
-            await self._reload()
+        await self._refresh(self.refresh_s)
         if not catalog.get(container).is_relational:
             return Phase.COSMOS_ONLY
-        return self._cache.get(container, self.config.phase_for(container))
+        return self._cached(container).phase
 
-    async def _reload(self) -> None:
-        try:
-            self._cache = await self.store.load()
-            self._loaded_at = self.clock()
-        except StoreUnavailable as exc:
-            # The record's store is down: keep routing by the last known phases (a switch
-            # cannot happen meanwhile, it needs that store) and retry after a pause.
-            log.warning("phase record unavailable, using last known phases: %s", exc)
-            self._loaded_at = self.clock() + max(UNAVAILABLE_PAUSE_S - self.refresh_s, 0)
+    async def record(self, container: str) -> PhaseRecord:
+        """The live record, pending switch included (what `mystira phase get` shows)."""
+        phase = await self.phase(container)
+        return self._records.get(container) or PhaseRecord(phase)
 
     async def all_phases(self) -> dict[str, Phase]:
         return {c.name: await self.phase(c.name) for c in catalog.CONTAINERS}
 
+    def _cached(self, container: str) -> PhaseRecord:
+        return self._records.get(container) or PhaseRecord(self.config.phase_for(container))
+
+    async def _refresh(self, max_age: float) -> None:
+        now = self.clock()
+        if now >= self._retry_at and (self._view_at is None or now - self._view_at >= max_age):
+            await self._reload()
+
+    async def _reload(self, *, strict: bool = False) -> None:
+        sent = self.clock()  # the view is at least this old: fences computed from it start early
+        try:
+            records = await self.store.load()
+        except StoreUnavailable as exc:
+            if strict:
+                raise
+            # The record's store is down: keep routing by the last known phases (a switch
+            # cannot happen meanwhile, it needs that store) and retry after a pause.
+            log.warning("phase record unavailable, using last known phases: %s", exc)
+            self._retry_at = self.clock() + max(UNAVAILABLE_PAUSE_S, self.refresh_s)
+            return
+        if self._view_at is not None and sent < self._view_at:
+            return  # a newer view arrived while this load was in flight
+        self._records = records
+        self._fence_starts = {
+            c: sent + r.pending.fence_in_s for c, r in records.items() if r.pending is not None
+        }
+        self._view_at = sent
+
+    def _remember(self, container: str, record: PhaseRecord, fence_start: float | None) -> None:
+        """Our own change, before the next load shows it."""
+        self._records[container] = record
+        if fence_start is None:
+            self._fence_starts.pop(container, None)
+        else:
+            self._fence_starts[container] = fence_start
+
+    # -- writing -------------------------------------------------------------------------
+    @asynccontextmanager
+    async def writing(self, container: str) -> AsyncIterator[Phase]:
+        """Hold a write of ``container``: yields the phase to route it by.
+
+        Waits while a switch of the primary is fenced (at most ``PhaseSwitchWriteWaitMs``,
+        then `StoreUnavailable`), and keeps a switch in this process out while it runs.
+        """
+        deadline = self.clock() + self.timing.write_wait_s
+        while True:
+            await self._wait_unfenced(container, deadline)
+            async with self.gate(container).write(max(deadline - self.clock(), 0.0)):
+                phase = await self.phase(container)  # the view within refresh_s
+                if self._fence(container) is _Fence.OPEN:
+                    started = self.clock()
+                    try:
+                        yield phase
+                    finally:
+                        self._warn_if_slow(container, started)
+                    return
+
+    async def _wait_unfenced(self, container: str, deadline: float) -> None:
+        """Wait while the view shows a fence (the caller re-checks under the gate)."""
+        while (state := self._fence(container)) is not _Fence.OPEN:
+            if state is _Fence.EXPIRED and await self._abandon_expired(container):
+                continue
+            seen = self._view_at
+            async with self._poll_lock:  # one load per poll, however many writers wait
+                await self._refresh(self.timing.poll_s)
+            if self._view_at != seen:
+                continue  # a newer view: look again before waiting
+            self._drain_once(container)
+            left = deadline - self.clock()
+            if left <= 0:
+                raise StoreUnavailable(self._paused(container))
+            await self.sleep(min(self.timing.poll_s, left))
+
+    def _fence(self, container: str) -> _Fence:
+        pending = self._cached(container).pending
+        if pending is None or pending.abandoned:
+            return _Fence.OPEN
+        if pending.expires_in_s <= 0:
+            return _Fence.EXPIRED
+        if self.clock() < self._fence_starts.get(container, float("-inf")):
+            return _Fence.OPEN
+        return _Fence.CLOSED
+
+    async def _abandon_expired(self, container: str) -> bool:
+        """Mark an expired switch abandoned (or see who beat us); True once re-read."""
+        record = self._cached(container)
+        try:
+            if await self.store.abandon(container, record.version, expired_only=True):
+                log.warning(
+                    "%s: the pending switch expired; writes resume under %s",
+                    container,
+                    record.phase.value,
+                )
+            await self._reload(strict=True)
+        except StoreUnavailable as exc:
+            log.warning("%s: cannot settle an expired switch yet: %s", container, exc)
+            return False
+        return self._cached(container).version != record.version
+
+    def _drain_once(self, container: str) -> None:
+        """At the fence, empty this process's async secondary queue (once per switch)."""
+        key = (container, self._cached(container).version)
+        if self.on_fence is None or key in self._drained:
+            return
+        self._drained.add(key)
+        task = asyncio.get_running_loop().create_task(self._drain(self.on_fence, container))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _drain(on_fence: OnFence, container: str) -> None:
+        try:
+            await on_fence(container)
+        except Exception:
+            log.exception("%s: draining the secondary queue at the fence failed", container)
+
+    def _paused(self, container: str) -> str:
+        pending = self._cached(container).pending
+        target = pending.target.value if pending is not None else "?"
+        return (
+            f"{container}: writes are paused for the switch to {target}, which did not "
+            f"complete within {self.timing.write_wait_s:g}s (PhaseSwitchWriteWaitMs)"
+        )
+
+    def _warn_if_slow(self, container: str, started: float) -> None:
+        took = self.clock() - started
+        if took > self.timing.drain_s:
+            log.warning(
+                "%s: a write held its routing %.1fs, longer than PhaseSwitchDrainMs (%.1fs); "
+                "a concurrent switch of the primary would not have waited for it: run verify",
+                container,
+                took,
+                self.timing.drain_s,
+            )
+
+    # -- switching -----------------------------------------------------------------------
     async def set(
         self, container: str, target: Phase, *, force: bool = False, reason: str = ""
     ) -> Transition:
-        """Move one step; forward into a guarded phase needs every guard to pass or --force."""
+        """Move one step; forward into a guarded phase needs every guard to pass or --force.
+
+        A step that changes the primary is a scheduled, fenced switch (module docstring):
+        this call returns after the flip, some ``refresh_s`` + margin + drain later.
+        """
         if force and not reason.strip():
             raise PhaseTransitionRefused("--force needs a --reason to record")
-        async with self.gate(container).switch():
-            self._loaded_at = None
-            current = await self.phase(container)
-            if current is target:
-                raise PhaseTransitionRefused(f"{container} is already {target.value}")
-            phases.check_step(container, current, target)
-            phases.check_parent_order(container, target, await self.all_phases())
-            await self._check_guards(container, current, target, force)
+        await self._reload(strict=True)
+        record = await self._settled(container)
+        current = record.phase if catalog.get(container).is_relational else Phase.COSMOS_ONLY
+        if current is target:
+            raise PhaseTransitionRefused(f"{container} is already {target.value}")
+        phases.check_step(container, current, target)
+        phases.check_parent_order(container, target, await self.all_phases())
+        await self._check_guards(container, current, target, force)
+        step = Step(container, record.version, current, target, reason, force)
+        if phases.needs_fence(current, target):
+            return await self._switch_fenced(step)
+        return await self._switch_now(step)
+
+    async def _settled(self, container: str) -> PhaseRecord:
+        """The record; refused while another switch is pending (an expired one is abandoned)."""
+        record = self._cached(container)
+        pending = record.pending
+        if pending is not None and not pending.abandoned and pending.expires_in_s <= 0:
+            await self.store.abandon(container, record.version, expired_only=True)
+            await self._reload(strict=True)
+            record = self._cached(container)
+            pending = record.pending
+        if pending is None or pending.abandoned:
+            return record
+        raise PhaseTransitionRefused(
+            f"{container}: a switch to {pending.target.value} is already pending "
+            f"(writes pause at {pending.fence_at:%H:%M:%S}); wait for it, or for its expiry "
+            f"at {pending.expires_at:%H:%M:%S}"
+        )
+
+    async def _switch_now(self, step: Step) -> Transition:
+        """A step that keeps the primary: waiting out this process's writers is enough."""
+        async with self.gate(step.container).switch():
             if self.catch_up is not None:
-                await self.catch_up(container, current, target)
-            transition = Transition(container, current, target, datetime.now(UTC), reason, force)
-            await self.store.save(transition)
-            self._cache[container] = target
+                await self.catch_up(step.container, step.current, step.target)
+            transition = step.transition()
+            if not await self.store.save(transition, step.version):
+                raise _changed(step.container)
+            self._remember(step.container, PhaseRecord(step.target, step.version + 1), None)
             return transition
+
+    async def _switch_fenced(self, step: Step) -> Transition:
+        fence_in = self.refresh_s + self.timing.margin_s
+        expires_in = fence_in + self.timing.max_freeze_s
+        sent = self.clock()
+        if not await self.store.schedule(
+            step.container, step.current, step.target, step.version, fence_in, expires_in
+        ):
+            raise _changed(step.container)
+        # The store's T1 on our clock, counted from after the save: no later than this,
+        # nobody starts a write under the old phase.
+        fence_by = self.clock() + fence_in
+        version = step.version + 1
+        wall = datetime.now(UTC)
+        pending = PendingSwitch(
+            step.target,
+            wall + timedelta(seconds=fence_in),
+            wall + timedelta(seconds=expires_in),
+            fence_in,
+            expires_in,
+        )
+        self._remember(step.container, PhaseRecord(step.current, version, pending), sent + fence_in)
+        log.info(
+            "%s: switch %s → %s scheduled; writes pause in %.1fs until the flip",
+            step.container,
+            step.current.value,
+            step.target.value,
+            fence_in,
+        )
+        try:
+            return await self._flip(step, version, fence_by)
+        except BaseException:
+            await self._abandon_own(step.container, version)
+            raise
+
+    async def _flip(self, step: Step, version: int, fence_by: float) -> Transition:
+        await self._sleep_until(fence_by)
+        async with self.gate(step.container).switch():  # our writers from before the fence
+            await self._sleep_until(fence_by + self.timing.drain_s)  # everyone else's
+            await self._settle(step, fence_by + self.timing.max_freeze_s)
+            transition = step.transition()
+            if not await self.store.flip(transition, version):
+                raise PhaseTransitionRefused(
+                    f"{step.container}: the switch to {step.target.value} expired "
+                    "(PhaseSwitchMaxFreezeMs) or was abandoned before it could flip; writes "
+                    f"resumed under {step.current.value}. Set it again"
+                )
+            self._remember(step.container, PhaseRecord(step.target, version + 1), None)
+            return transition
+
+    async def _settle(self, step: Step, expires_by: float) -> None:
+        """Catch up until nothing is pending (nobody writes now); give up at the expiry."""
+        if self.catch_up is None:
+            return
+        while True:
+            await self.catch_up(step.container, step.current, step.target)
+            checked = self.caught_up
+            if checked is None or await checked(step.container, step.current, step.target):
+                return
+            if self.clock() >= expires_by:
+                raise PhaseTransitionRefused(
+                    f"{step.container}: replication did not catch up before the switch to "
+                    f"{step.target.value} expired; writes resumed under {step.current.value}"
+                )
+            await self.sleep(self.timing.poll_s)
+
+    async def _abandon_own(self, container: str, version: int) -> None:
+        """After a failed switch, let every process write again at once (else it expires)."""
+        try:
+            if await self.store.abandon(container, version, expired_only=False):
+                log.warning("%s: switch abandoned; writes resume under the old phase", container)
+        except Exception as exc:
+            log.warning("%s: could not abandon the switch (it will expire): %s", container, exc)
+        self._view_at = None  # whatever happened, read the record again
+
+    async def _sleep_until(self, deadline: float) -> None:
+        while (left := deadline - self.clock()) > 0:
+            await self.sleep(left)
 
     async def _check_guards(
         self, container: str, current: Phase, target: Phase, force: bool
@@ -178,3 +643,26 @@ class PhaseControl:
                 f"{container} → {target.value} refused: {'; '.join(reasons)} "
                 "(use --force --reason to override)"
             )
+
+
+@dataclass(frozen=True)
+class Step:
+    """One requested move, as validated against the record at ``version``."""
+
+    container: str
+    version: int
+    current: Phase
+    target: Phase
+    reason: str
+    forced: bool
+
+    def transition(self) -> Transition:
+        return Transition(
+            self.container, self.current, self.target, datetime.now(UTC), self.reason, self.forced
+        )
+
+
+def _changed(container: str) -> PhaseTransitionRefused:
+    return PhaseTransitionRefused(
+        f"{container}: its phase record changed meanwhile (another switch?); read it and retry"
+    )

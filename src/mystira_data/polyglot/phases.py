@@ -1,4 +1,18 @@
-"""The four phases, what each routes where, and which transitions are allowed (pure logic)."""
+"""The four phases, what each routes where, and which transitions are allowed (pure logic).
+
+Which steps need a fenced switch (see `needs_fence` and polyglot/control.py): only those that
+change the primary. ``_version`` numbers are handed out by one store, the primary, with
+conditional writes, so while every instance writes one primary no two acknowledged writes
+of an id can share a version, whatever each instance believes about the secondary. A step
+that only adds or removes the secondary keeps that property: an instance still on the old
+phase for up to the refresh interval either skips the secondary (the write is still in the
+primary's durable log, which replication — or at the latest the catch-up before the next
+switch, which always runs — copies over) or still writes a secondary that is no longer read
+(version-guarded, and overwritten from the log before that store is read again). When the
+primary changes, two instances could hand out the same version from two stores; the
+version-guarded applies then skip each other and one acknowledged write is lost. Those
+steps pause writes everywhere before they flip.
+"""
 
 from __future__ import annotations
 
@@ -81,3 +95,8 @@ def check_parent_order(container: str, target: Phase, phases: dict[str, Phase]) 
 
 def is_forward(current: Phase, target: Phase) -> bool:
     return index(target) > index(current)
+
+
+def needs_fence(current: Phase, target: Phase) -> bool:
+    """True when the step changes the primary (DualWriteCosmosRead ↔ DualWritePostgresRead)."""
+    return ROUTES[current].primary is not ROUTES[target].primary

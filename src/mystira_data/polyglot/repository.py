@@ -4,6 +4,10 @@ Write path: validate through the container's codec → bump ``_version`` from th
 current version → write the primary (conditional on its ETag, so concurrent writers never
 lose an update) → apply to the secondary, version-guarded, inline or queued. The primary's
 durable log (change feed / outbox) is what makes a failed secondary write recoverable.
+
+Every write runs inside ``control.writing(container)``, which hands it the phase to route by:
+it waits while a switch of the primary is fenced (and fails with `StoreUnavailable` if the
+flip does not come in time), so no write runs under a routing another instance has left.
 """
 
 from __future__ import annotations
@@ -80,8 +84,8 @@ class PolyglotRepository:
     async def create(self, container: str, doc: Document) -> Document:
         """Insert a new document; `AlreadyExists` if a live one has that id."""
         body = validated(container, doc)
-        async with self.control.gate(container).write():
-            route = await self.routing(container)
+        async with self.control.writing(container) as phase:
+            route = ROUTES[phase]
             primary = self.store(route.primary)
             existing = await current(primary, container, body["id"], pk_of(container, body))
             body["_version"] = version_of(existing) + 1
@@ -105,8 +109,8 @@ class PolyglotRepository:
         self, container: str, id: str, partition_key: Any, *, expected_version: int | None = None
     ) -> Document:
         """Tombstone the document in both stores and cascade to its children (V002 rules)."""
-        async with self.control.gate(container).write():
-            route = await self.routing(container)
+        async with self.control.writing(container) as phase:
+            route = ROUTES[phase]
             primary = self.store(route.primary)
             existing = await self._live(primary, container, id, partition_key, expected_version)
             tomb = await primary.delete(
@@ -120,8 +124,8 @@ class PolyglotRepository:
         self, container: str, body: Document, expected: int | None, *, must_exist: bool
     ) -> Document:
         for _ in range(WRITE_ATTEMPTS):
-            async with self.control.gate(container).write():
-                route = await self.routing(container)
+            async with self.control.writing(container) as phase:
+                route = ROUTES[phase]
                 try:
                     stored = await self._write_primary(route, container, body, expected, must_exist)
                 except ConcurrencyConflict:

@@ -179,6 +179,26 @@ class Polyglot:
                 finally:
                     await worker.release()  # so running replicators resume at once
 
+    async def caught_up(self, container: str, current: Phase, target: Phase) -> bool:
+        """Nothing left to apply in the directions `catch_up` covers, whoever leases them
+        (before a flip, when writes are fenced and only replication still moves)."""
+        if not catalog.get(container).is_relational:
+            return True
+        for side in (Side.RELATIONAL, Side.DOCUMENT):
+            if side not in (ROUTES[current].secondary, ROUTES[target].secondary):
+                continue
+            if side is Side.RELATIONAL:
+                pending = (await self._feed_lag(container)).pending
+            else:
+                pending, _ = await OutboxSource(self.raw_relational).pending(container)
+            if pending:
+                return False
+        return True
+
+    async def drain_secondary(self, container: str) -> None:
+        """At a switch's fence: no write for the old secondary stays queued in this process."""
+        await self.repository.secondary.drain()
+
     async def flush_sync_log(self) -> None:
         await persist_sync_failures(self.raw_relational, self.repository.secondary.sync_log.drain())
 
@@ -291,5 +311,7 @@ def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
         {"documents": doc_breaker, "relational": rel_breaker},
     )
     control.catch_up = poly.catch_up
+    control.caught_up = poly.caught_up
+    control.on_fence = poly.drain_secondary
     control.guards.extend((poly.lag_guard, poly.verify_guard))
     return poly

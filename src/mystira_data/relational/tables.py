@@ -193,6 +193,13 @@ phase = sa.Table(
     sa.Column("version", sa.BigInteger, nullable=False, server_default=sa.text("1")),
     sa.Column("updated_at", Timestamp, nullable=False, server_default=NOW),
     sa.Column("updated_by", sa.String(255)),
+    # A scheduled switch of the primary (V0003): writes pause from ``pending_fence_at`` until
+    # the flip; past ``pending_expires_at`` the switch is void. Times are the database's own
+    # clock; ``pending_abandoned`` marks a switch given up (expired, or its switcher failed).
+    sa.Column("pending_phase", sa.String(40)),
+    sa.Column("pending_fence_at", Timestamp),
+    sa.Column("pending_expires_at", Timestamp),
+    sa.Column("pending_abandoned", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 phase_history = sa.Table(

@@ -37,9 +37,19 @@ def polyglot_pg_url() -> Iterator[str]:
         yield url
 
 
+# A switch of the primary pauses writes for refresh + margin + drain (seconds by default).
+# These fixtures open one instance at a time, whose own gate already waits out its writers,
+# so the bounds are kept short; tests of the cross-instance fence set their own.
+FAST_SWITCH = {"PhaseSwitchMarginMs": 50, "PhaseSwitchDrainMs": 100}
+
+
 def pair_settings(
     pair: str, tmp_path: Path, request: pytest.FixtureRequest, **overrides: Any
 ) -> Settings:
+    overrides["PolyglotPersistence"] = {
+        **FAST_SWITCH,
+        **overrides.get("PolyglotPersistence", {}),
+    }
     if pair == "embedded":
         return load_settings(data_dir=tmp_path / "data", **overrides)
     server: CosmosServer = request.getfixturevalue("cosmos_server")

@@ -1,4 +1,4 @@
-"""Migrations: up, down, current, drift against `tables.py`, and upgrading a V001/V002 database."""
+"""Migrations: up, down, current, drift against `tables.py`, and upgrading older databases."""
 
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from mystira_data.errors import ConfigError
+from mystira_data.polyglot.control import PhaseRecord
+from mystira_data.polyglot.durable import RelationalPhaseStore
 from mystira_data.relational import RelationalStore, migrate
 from mystira_data.relational.engine import create_engine
 from mystira_data.relational.tables import metadata
+from mystira_data.settings import Phase
 from tests import pg
 
 from .docs import account, session
@@ -97,6 +100,16 @@ async def table_names(url: str) -> set[str]:
         await engine.dispose()
 
 
+async def column_names(url: str, table: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            columns = await conn.run_sync(lambda c: sa.inspect(c).get_columns(table))
+            return {c["name"] for c in columns}
+    finally:
+        await engine.dispose()
+
+
 async def drift(url: str) -> list[Any]:
     engine = create_engine(url)
     try:
@@ -115,8 +128,10 @@ async def drift(url: str) -> list[Any]:
 async def test_upgrade_down_to_base_and_up_again(empty_url: str) -> None:
     assert await migrate.current(empty_url) is None
     await migrate.upgrade(empty_url)
-    assert await migrate.current(empty_url) == migrate.head() == "0002"
+    assert await migrate.current(empty_url) == migrate.head() == "0003"
     await migrate.upgrade(empty_url)  # nothing left to do
+    await migrate.downgrade(empty_url, "0002")
+    assert "pending_phase" not in await column_names(empty_url, "_polyglot_phase")
     await migrate.downgrade(empty_url, "0001")
     assert await migrate.current(empty_url) == "0001"
     assert "_polyglot_outbox" not in await table_names(empty_url)
@@ -124,7 +139,20 @@ async def test_upgrade_down_to_base_and_up_again(empty_url: str) -> None:
     assert await migrate.current(empty_url) is None
     assert await table_names(empty_url) <= {"alembic_version"}
     await migrate.upgrade(empty_url)
-    assert await migrate.current(empty_url) == "0002"
+    assert await migrate.current(empty_url) == "0003"
+
+
+async def test_0003_adds_the_pending_switch_to_existing_phase_records(empty_url: str) -> None:
+    await migrate.upgrade(empty_url, "0002")
+    await execute(
+        empty_url,
+        ["INSERT INTO _polyglot_phase (container, phase) VALUES ('Accounts', 'CosmosOnly')"],
+    )
+    await migrate.upgrade(empty_url)
+    async with RelationalStore(empty_url) as store:
+        records = await RelationalPhaseStore(store).load()
+    assert records == {"Accounts": PhaseRecord(Phase.COSMOS_ONLY, version=1, pending=None)}
+    assert await drift(empty_url) == []
 
 
 async def test_migrated_schema_matches_the_tables_module(empty_url: str) -> None:
@@ -154,7 +182,7 @@ async def test_sqlite_store_can_migrate_on_open(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'nested' / 'auto.db'}"
     async with RelationalStore(url, auto_migrate=True) as store:
         await store.create("Accounts", account("a1"))
-    assert await migrate.current(url) == "0002"
+    assert await migrate.current(url) == "0003"
 
 
 async def test_an_unmigrated_database_is_a_config_error(empty_url: str) -> None:
