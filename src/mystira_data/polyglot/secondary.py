@@ -126,7 +126,9 @@ class SecondaryWriter:
 
     async def _apply(self, apply: Apply, container: str, doc: Document, target: str) -> None:
         try:
-            await asyncio.wait_for(apply(container, doc), self.timeout_s)
+            # asyncio.timeout, not wait_for: no extra task per write on the inline path.
+            async with asyncio.timeout(self.timeout_s):
+                await apply(container, doc)
         except (MystiraError, TimeoutError, OSError) as exc:
             self.sync_log.record(container, doc, target, f"{type(exc).__name__}: {exc}")
         else:
