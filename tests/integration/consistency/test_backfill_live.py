@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
+import pytest
+
 from mystira_data.documents.port import Document
 from mystira_data.polyglot.backfill import backfill
 from mystira_data.polyglot.phases import Side
@@ -20,9 +22,9 @@ from tests.integration.consistency.data import CONTAINERS, by_id, live_count, re
 # by id is linear and replication applies a batch per transaction). The Cosmos API test
 # server creates ~200 documents/s and scans every document on each query, so that pair stays
 # small.
-SESSIONS = {"embedded": 100_000, "cosmos-postgres": 2_000}
+SESSIONS = {"embedded": 100_000, "sqlite-postgres": 100_000, "cosmos-postgres": 2_000}
 # Live load during the backfill: (players, repository writes).
-LOAD = {"embedded": (20, 600), "cosmos-postgres": (10, 300)}
+LOAD = {"embedded": (20, 600), "sqlite-postgres": (20, 600), "cosmos-postgres": (10, 300)}
 
 
 class CountingRepository:
@@ -45,6 +47,9 @@ class CountingRepository:
         return counted
 
 
+# Also the embedded document store beside PostgreSQL: the backfill's text path, COPY + merge,
+# and verify's segment checksums, at the 100k.
+@pytest.mark.parametrize("pair", sorted(SESSIONS), indirect=True)
 async def test_backfill_during_live_writes_then_verify_is_clean(
     poly: Polyglot, pair: str
 ) -> None:

@@ -52,6 +52,9 @@ def pair_settings(
     }
     if pair == "embedded":
         return load_settings(data_dir=tmp_path / "data", **overrides)
+    if pair == "sqlite-postgres":  # the embedded document store beside PostgreSQL
+        conns = {"PostgreSql": request.getfixturevalue("polyglot_pg_url")}
+        return load_settings(data_dir=tmp_path / "data", ConnectionStrings=conns, **overrides)
     server: CosmosServer = request.getfixturevalue("cosmos_server")
     allow_sdk_warnings()
     conns = {
@@ -88,6 +91,6 @@ def open_polyglot(pair: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
 @pytest.fixture
 async def poly(open_polyglot: Factory, pair: str) -> AsyncIterator[Polyglot]:
     async with open_polyglot() as opened:
-        if pair == "cosmos-postgres":
+        if pair in ("cosmos-postgres", "sqlite-postgres"):
             await empty_all(opened.raw_relational)
         yield opened
