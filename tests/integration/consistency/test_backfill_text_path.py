@@ -8,43 +8,22 @@ defaulted fields, no ``_version``), deleted and malformed documents.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import pytest
 import sqlalchemy as sa
 
-from mystira_data.bootstrap import open_stores
 from mystira_data.polyglot import backfill as backfill_module
 from mystira_data.polyglot.backfill import BackfillReport, backfill
 from mystira_data.polyglot.phases import Side
-from mystira_data.polyglot.runtime import Polyglot, build
-from mystira_data.relational import migrate
+from mystira_data.polyglot.runtime import Polyglot
 from mystira_data.relational import tables as t
 from mystira_data.relational.store import RelationalStore
-from mystira_data.settings import load_settings
-from tests import pg
 from tests.integration.consistency.data import account, put_all, session
 from tests.integration.consistency.test_legacy_documents import legacy_account
 from tests.integration.consistency.test_quarantine import malformed
 
 ACCOUNTS, SESSIONS = 6, 40
-
-
-@pytest.fixture
-async def sqlite_pg(tmp_path: Path) -> AsyncIterator[Polyglot]:
-    """The SQLite document store + PostgreSQL: the pair the text path serves."""
-    with pg.fresh_database(pg.server_url(), prefix="mystira_text_") as url:
-        await migrate.upgrade(url)
-        settings = load_settings(data_dir=tmp_path / "data", ConnectionStrings={"PostgreSql": url})
-        async with open_stores(settings) as stores:
-            await stores.documents.ensure_containers()
-            poly = build(stores, refresh_s=0)
-            try:
-                yield poly
-            finally:
-                await poly.repository.secondary.close()
 
 
 @runtime_checkable
@@ -91,10 +70,10 @@ async def run(poly: Polyglot) -> tuple[BackfillReport, BackfillReport]:
     return accounts, sessions
 
 
+@pytest.mark.parametrize("pair", ["sqlite-postgres"], indirect=True)  # the text path's pair
 async def test_text_path_writes_what_the_dict_path_writes(
-    sqlite_pg: Polyglot, monkeypatch: pytest.MonkeyPatch
+    poly: Polyglot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    poly = sqlite_pg
     await seed(poly)
     rel = poly.raw_relational
     calls: list[int] = []
