@@ -151,7 +151,7 @@ def merge_sql(mapping: TableMapping, *, ids: bool) -> str:
 
 
 @functools.cache
-def unnest_merge_sql(mapping: TableMapping, *, ids: bool) -> sa.TextClause:
+def unnest_merge_sql(mapping: TableMapping) -> sa.TextClause:
     """The staging merge reading its rows from one array per column (``unnest``).
 
     For small batches (secondary copies, change-feed batches): one statement and one round
@@ -163,7 +163,7 @@ def unnest_merge_sql(mapping: TableMapping, *, ids: bool) -> sa.TextClause:
     arrays = ", ".join(f"CAST(:c{i} AS {_array_type(c.type)})" for i, c in enumerate(t.c))
     names = ", ".join(copy_shape(t).columns)
     source = f"FROM unnest({arrays}) AS {_STAGE} ({names}) "
-    sql = merge_sql(mapping, ids=ids)
+    sql = merge_sql(mapping, ids=False)
     assert sql.count(f"FROM {_STAGE} ") == 1, "the merge reads the staging table once"
     return sa.text(sql.replace(f"FROM {_STAGE} ", source))
 
@@ -176,38 +176,27 @@ def _array_type(column_type: Any) -> str:
 
 
 async def unnest_merge(
-    conn: AsyncConnection,
-    mapping: TableMapping,
-    records: Sequence[tuple[Any, ...]],
-    *,
-    ids: bool,
-) -> tuple[int, list[tuple[str, int]]]:
-    """PostgreSQL: `copy_merge` of ``records`` passed as column arrays in one statement."""
+    conn: AsyncConnection, mapping: TableMapping, records: Sequence[tuple[Any, ...]]
+) -> int:
+    """PostgreSQL: `copy_merge` of ``records`` passed as column arrays in one statement;
+    returns how many rows applied."""
     if not records:
-        return 0, []
+        return 0
     columns = [list(column) for column in zip(*records, strict=True)]
     driver = await _asyncpg(conn)
     if driver is not None:
         # Straight to asyncpg (its prepared-statement cache), past SQLAlchemy's per-statement
         # work: a tenth of the CPU, and this runs on the event loop the callers share.
-        sql = _dollar_sql(mapping, ids)
-        if ids:
-            rows: Sequence[Any] = await driver.fetch(sql, *columns)
-            applied = [(str(r[0]), int(r[1])) for r in rows]
-            return len(applied), applied
-        return int(await driver.fetchval(sql, *columns)), []
+        return int(await driver.fetchval(_dollar_sql(mapping), *columns))
     params = {f"c{i}": column for i, column in enumerate(columns)}
-    result = await conn.execute(unnest_merge_sql(mapping, ids=ids), params)
-    if ids:
-        applied = [(str(r[0]), int(r[1])) for r in result.all()]
-        return len(applied), applied
-    return int(result.scalar_one()), []
+    result = await conn.execute(unnest_merge_sql(mapping), params)
+    return int(result.scalar_one())
 
 
 @functools.cache
-def _dollar_sql(mapping: TableMapping, ids: bool) -> str:
+def _dollar_sql(mapping: TableMapping) -> str:
     """`unnest_merge_sql` with asyncpg's ``$n`` placeholders."""
-    sql = str(unnest_merge_sql(mapping, ids=ids))
+    sql = str(unnest_merge_sql(mapping))
     for i in reversed(range(len(mapping.table.c))):  # :c10 before :c1
         sql = sql.replace(f":c{i})", f"${i + 1})").replace(f":c{i} ", f"${i + 1} ")
     assert ":c" not in sql, "every placeholder replaced"

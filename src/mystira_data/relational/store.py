@@ -303,8 +303,7 @@ class RelationalStore(Opened):
                 return 0
             # One statement, atomic by itself: autocommit saves the BEGIN and COMMIT trips.
             async with self._autocommit(container) as conn:
-                count, _ = await bulk.unnest_merge(conn, m, batch.records, ids=False)
-            return count
+                return await bulk.unnest_merge(conn, m, batch.records)
         prepared = bulk.newest_per_id(m.prepare(d) for d in docs)
         rows = [self._values(p, first=None) for p in prepared]
         async with self.transaction(container) as conn:
