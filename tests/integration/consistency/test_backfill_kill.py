@@ -118,7 +118,7 @@ def test_backfill_killed_five_times_resumes_and_ends_exact(tmp_path: Path) -> No
         run = Run(logs, n, argv)
         try:
             wait_for_progress(run, data, before)
-            time.sleep(rng.uniform(0, 0.25))  # a random point after some progress
+            time.sleep(rng.uniform(0, 0.1))  # a random point after some progress
         finally:
             killed = run.kill()
         if killed:
@@ -134,8 +134,10 @@ def test_backfill_killed_five_times_resumes_and_ends_exact(tmp_path: Path) -> No
 
     assert killed_mid_run >= 1
     partial = [(cp, n) for cp, n in after_kill if cp not in (None, DONE)]
-    assert partial, f"no kill landed mid-run: {after_kill}"
-    assert all(n < SESSIONS for _, n in partial)
+    # A kill after the last page committed but before the DONE marker leaves a partial
+    # checkpoint with every row in: legitimate. At least one kill must land truly mid-run.
+    assert any(n < SESSIONS for _, n in partial), f"no kill landed mid-run: {after_kill}"
+    assert all(n <= SESSIONS for _, n in after_kill)  # never a duplicate row
     assert [n for _, n in after_kill] == sorted(n for _, n in after_kill)  # never lost rows
     [report] = json.loads(final.out.read_text())
     last_cp = after_kill[-1][0]
