@@ -23,6 +23,12 @@ ratios to the single-store phase of the same primary (CosmosOnly / PostgresOnly)
 async ≤ 1.10 × single; inline ≤ single + secondary, where "secondary" is that store's own
 single-store latency (PostgresOnly for the Cosmos-primary phase, CosmosOnly for the other).
 The async phase's queue drain after the timed loop is reported separately (not in latency).
+
+``--isolate`` keeps this process on CPU 0 and PostgreSQL plus the async writer process on the
+other cores (see `_isolate`): the deployment's shape, where the stores have their own hosts.
+Without it, on a 2-core machine the servers' work for the secondary competes with the callers
+for the cores, which shows in the async phase's p99 though the callers' own CPU per write is
+unchanged (``cpu µs/write`` column: this process's CPU time over the timed loop).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from _isolate import isolated, pin_away
 from _polybench import (
     Phase,
     Polyglot,
@@ -71,6 +78,7 @@ class Samples:
     latencies: list[float] = field(default_factory=list)  # seconds
     drain_s: float = 0.0
     sync_failures: int = 0
+    cpu_s: float = 0.0  # this process's CPU time over the timed loops
 
     def p(self, q: float) -> float:
         return percentile(self.latencies, q)
@@ -102,17 +110,25 @@ async def seed(poly: Polyglot, n_accounts: int, docs: list[dict[str, Any]]) -> N
 
 async def run_phase(spec: Spec, args: argparse.Namespace, into: Samples) -> None:
     with environment("bench_dualwrite_") as (url, data_dir):
-        async with polyglot(url, data_dir, spec.phase, SecondaryWriteMode=spec.mode) as poly:
+        extra = {"AsyncWriterProcess": False} if args.in_loop else {}
+        async with polyglot(
+            url, data_dir, spec.phase, SecondaryWriteMode=spec.mode, **extra
+        ) as poly:
             repo = poly.repository
             docs = workload(args.updates, args.accounts)
             await seed(poly, args.accounts, docs)
             for i in range(args.warmup):
                 await repo.replace("GameSessions", updated(docs[i % len(docs)], -1))
+            if await repo.secondary.warm_up():  # a long-running server's steady state
+                pid = getattr(repo.secondary.offload, "pid", None)
+                if args.isolate and pid is not None:
+                    pin_away(pid)
             await repo.secondary.drain()
             bodies = [updated(d, k) for k, d in enumerate(docs)]
             failed_before = repo.secondary.sync_log.failed
             gc.collect()
             gc.freeze()
+            cpu = time.process_time()
             try:
                 for body in bodies:
                     start = time.perf_counter()
@@ -120,12 +136,16 @@ async def run_phase(spec: Spec, args: argparse.Namespace, into: Samples) -> None
                     into.latencies.append(time.perf_counter() - start)
                     if args.pace_ms:
                         await asyncio.sleep(args.pace_ms / 1000)
+                into.cpu_s += time.process_time() - cpu
                 start = time.perf_counter()
                 await repo.secondary.drain()
                 into.drain_s += time.perf_counter() - start
             finally:
                 gc.unfreeze()
             into.sync_failures += repo.secondary.sync_log.failed - failed_before
+
+
+ISOLATED = ", stores isolated from the callers' core"
 
 
 def ms(seconds: float) -> str:
@@ -147,13 +167,15 @@ def report(results: dict[str, Samples], args: argparse.Namespace) -> None:
         rows.append((
             spec.label, len(s.latencies), ms(s.p(50)), ms(s.p(99)),
             ms(statistics.fmean(s.latencies)), ratio(50), ratio(99),
+            f"{s.cpu_s / len(s.latencies) * 1e6:.0f}",
             f"{s.drain_s:.2f}" if spec.mode == "async" else "-", s.sync_failures,
         ))
     show(
         f"repository.replace latency, GameSessions, {args.updates} updates × {args.rounds} "
-        f"round(s) per phase, {args.pace_ms} ms between writes "
+        f"round(s) per phase, {args.pace_ms} ms between writes"
+        f"{ISOLATED if args.isolate else ''} "
         "(ms; ratio ÷ single store of the same primary)",
-        ("phase", "n", "p50", "p99", "mean", "p50 ratio", "p99 ratio", "drain s",
+        ("phase", "n", "p50", "p99", "mean", "p50 ratio", "p99 ratio", "cpu µs/write", "drain s",
          "sync fails"),
         rows,
     )
@@ -187,16 +209,27 @@ async def main() -> None:
                         help="idle time between writes (0: back to back, the saturated case)")
     parser.add_argument("--phases", default="",
                         help="comma-separated labels to run (default all; the goals need all)")
+    parser.add_argument("--isolate", action="store_true",
+                        help="this process on CPU 0, PostgreSQL and the writer process elsewhere")
+    parser.add_argument("--in-loop", action="store_true",
+                        help="async mode without the writer process (AsyncWriterProcess false)")
     args = parser.parse_args()
     results = {spec.label: Samples() for spec in SPECS}
     chosen = [s for s in SPECS if not args.phases or s.label in args.phases.split(",")]
+    with isolated(args.isolate):
+        await run_rounds(chosen, args, results)
+    report(results, args)
+
+
+async def run_rounds(
+    chosen: list[Spec], args: argparse.Namespace, results: dict[str, Samples]
+) -> None:
     for r in range(args.rounds):
         for spec in chosen if r % 2 == 0 else reversed(chosen):
             started = time.perf_counter()
             await run_phase(spec, args, results[spec.label])
             print(f"round {r + 1}: {spec.label} done in {time.perf_counter() - started:.1f}s",
                   flush=True)
-    report(results, args)
 
 
 if __name__ == "__main__":

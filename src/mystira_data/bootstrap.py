@@ -35,6 +35,9 @@ class Stores:
     relational: RelationalStore | None = None
     cache: Cache | None = None
     blobs: BlobStore | None = None
+    # True when every store is the one `settings` names (`open_stores`): another process
+    # may then open the same stores from the settings alone (the async writer process).
+    from_settings: bool = False
 
 
 def data_dir(settings: Settings) -> Path:
@@ -85,7 +88,7 @@ async def open_stores(
 ) -> AsyncIterator[Stores]:
     """Open the configured stores; all are closed when the block exits."""
     async with AsyncExitStack() as stack:
-        stores = Stores(settings, await open_document_store(settings, stack))
+        stores = Stores(settings, await open_document_store(settings, stack), from_settings=True)
         if relational:
             stores.relational = await open_relational_store(settings, stack)
         if cache:

@@ -27,6 +27,7 @@ from mystira_data.polyglot.durable import (
     persist_sync_failures,
     record_verify,
 )
+from mystira_data.polyglot.offload import WriterProcess
 from mystira_data.polyglot.phases import ROUTES, Side
 from mystira_data.polyglot.replication import ChangeSource, Processor
 from mystira_data.polyglot.repository import PolyglotRepository
@@ -289,6 +290,14 @@ def resilient(store: Any, name: str, stores: Stores) -> tuple[EntityStore, Circu
     return cast(EntityStore, Resilient(store, policy)), breaker
 
 
+def _offload(stores: Stores) -> WriterProcess | None:
+    """The async queue's writer process, where it can open the very same stores."""
+    pp = stores.settings.polyglot_persistence
+    if pp.secondary_write_mode != "async" or not pp.async_writer_process:
+        return None
+    return WriterProcess(stores.settings) if stores.from_settings else None
+
+
 def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
     """The polyglot layer over opened stores (the relational store must be open)."""
     if stores.relational is None:
@@ -298,7 +307,10 @@ def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
     relational, rel_breaker = resilient(stores.relational, "relational", stores)
     control = PhaseControl(RelationalPhaseStore(stores.relational), pp, refresh_s=refresh_s)
     writer = SecondaryWriter(
-        timeout_s=pp.dual_write_timeout_ms / 1000, mode=pp.secondary_write_mode, sync_log=SyncLog()
+        timeout_s=pp.dual_write_timeout_ms / 1000,
+        mode=pp.secondary_write_mode,
+        sync_log=SyncLog(),
+        offload=_offload(stores),
     )
     shadow = ShadowReader(pp.consistency_sample_rate) if pp.enable_consistency_validation else None
     repo = PolyglotRepository(documents, relational, control, writer, shadow)

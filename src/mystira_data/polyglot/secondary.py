@@ -11,6 +11,13 @@ as the write rate grows. The worker lingers ``linger_s`` after the first write s
 can form even when writes arrive one by one. A batch that fails for a transient reason
 (store down, timeout) is recorded as failed as a whole; any other failure replays it write
 by write so one bad document does not take its neighbours down with it.
+
+With an `Offload` (the writer process of `offload.py`), each write is sent to another process
+that batches and applies them, so their CPU (validation, parameter encoding, the driver) no
+longer delays the callers sharing this loop. The bound stays here: at most ``queue_size``
+writes unsettled. A write is settled — counted as applied, or recorded in the sync log — only
+when that process acknowledges it; writes it had not acknowledged when it died go to the
+in-process queue instead.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol, TypeVar
 
 from mystira_data.documents.port import Document
 from mystira_data.errors import MystiraError
@@ -91,6 +99,83 @@ class SyncLog:
         return out
 
 
+@dataclass
+class GroupResult:
+    """How a group of writes went: how many applied, and (index, error) for each failure."""
+
+    applied: int = 0
+    failed: list[tuple[int, str]] = field(default_factory=list)
+
+
+async def apply_group(
+    apply: Apply,
+    apply_many: ApplyMany | None,
+    container: str,
+    docs: list[Document],
+    timeout_s: float,
+) -> GroupResult:
+    """Apply ``docs`` (one container, queue order) in one call where possible.
+
+    A transient failure of the batch call fails the whole group (the store is down: no
+    write-by-write retry against it); any other failure replays it write by write, so one
+    bad document does not take its neighbours down with it.
+    """
+    if apply_many is not None and len(docs) > 1:
+        try:
+            async with asyncio.timeout(timeout_s):
+                await apply_many(container, docs)
+        except (MystiraError, TimeoutError, OSError) as exc:
+            if not isinstance(exc, MystiraError) or exc.transient:
+                return GroupResult(0, [(i, _describe(exc)) for i in range(len(docs))])
+        else:
+            return GroupResult(len(docs))
+    result = GroupResult()
+    for i, doc in enumerate(docs):
+        try:
+            # asyncio.timeout, not wait_for: no extra task per write on the inline path.
+            async with asyncio.timeout(timeout_s):
+                await apply(container, doc)
+        except (MystiraError, TimeoutError, OSError) as exc:
+            result.failed.append((i, _describe(exc)))
+        else:
+            result.applied += 1
+    return result
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+Settled = Callable[[str | None, bool], None]  # (error or None if applied, lost on the way)
+
+
+class Offload(Protocol):
+    """Somewhere else to apply the queued writes (see `offload.WriterProcess`)."""
+
+    @property
+    def pending(self) -> int:
+        """Writes sent and not yet settled."""
+        ...
+
+    def usable(self) -> bool:
+        """Ready to take writes now (may start itself in the background and say no)."""
+        ...
+
+    def send(self, target: str, container: str, doc: Document, settled: Settled) -> None:
+        """Send one write; ``settled`` is called once with how it went."""
+        ...
+
+    async def idle(self) -> None:
+        """Until nothing sent is unsettled."""
+        ...
+
+    async def wait_ready(self, timeout_s: float) -> bool:
+        """Start if needed and wait until it takes writes; False if it cannot."""
+        ...
+
+    async def close(self) -> None: ...
+
+
 class SecondaryWriter:
     """Applies writes to the secondary inline or in the background, recording failures."""
 
@@ -102,11 +187,14 @@ class SecondaryWriter:
         sync_log: SyncLog,
         queue_size: int = 10_000,
         linger_s: float = LINGER_S,
+        offload: Offload | None = None,
     ) -> None:
         self.timeout_s = timeout_s
+        self.offload = offload
         self.linger_s = linger_s
         self.mode = mode
         self.sync_log = sync_log
+        self.queue_size = queue_size
         self._queue: asyncio.Queue[_Queued] = asyncio.Queue(queue_size)
         self._worker: asyncio.Task[None] | None = None
 
@@ -119,20 +207,40 @@ class SecondaryWriter:
         apply_many: ApplyMany | None = None,
     ) -> None:
         """Apply ``doc`` to the secondary; ``apply_many`` lets the async queue batch writes."""
-        if self.mode == "async":
-            self._enqueue(_Queued(apply, apply_many, container, doc, target))
-        else:
+        if self.mode != "async":
             await self._apply(apply, container, doc, target)
+            return
+        item = _Queued(apply, apply_many, container, doc, target)
+        if self.offload is not None and self.offload.usable():
+            self._send(self.offload, item)
+        else:
+            self._enqueue(item)
 
     async def _apply(self, apply: Apply, container: str, doc: Document, target: str) -> None:
-        try:
-            # asyncio.timeout, not wait_for: no extra task per write on the inline path.
-            async with asyncio.timeout(self.timeout_s):
-                await apply(container, doc)
-        except (MystiraError, TimeoutError, OSError) as exc:
-            self.sync_log.record(container, doc, target, f"{type(exc).__name__}: {exc}")
-        else:
-            self.sync_log.applied += 1
+        result = await apply_group(apply, None, container, [doc], self.timeout_s)
+        self._record(target, container, [doc], result)
+
+    def _record(self, target: str, container: str, docs: list[Document], r: GroupResult) -> None:
+        self.sync_log.applied += r.applied
+        for i, error in r.failed:
+            self.sync_log.record(container, docs[i], target, error)
+
+    def _send(self, offload: Offload, item: _Queued) -> None:
+        """To the offload, one write at a time: it batches on its side, so this process
+        never pays a whole batch's serialisation at once."""
+        if offload.pending >= self.queue_size:
+            self.sync_log.record(item.container, item.doc, item.target, "secondary queue full")
+            return
+
+        def settled(error: str | None, lost: bool) -> None:
+            if lost:  # the writer process died first: apply it here instead
+                self._enqueue(item)
+            elif error is None:
+                self.sync_log.applied += 1
+            else:
+                self.sync_log.record(item.container, item.doc, item.target, error)
+
+        offload.send(item.target, item.container, item.doc, settled)
 
     def _enqueue(self, item: _Queued) -> None:
         if self._worker is None or self._worker.done():
@@ -150,7 +258,7 @@ class SecondaryWriter:
             while len(batch) < BATCH_MAX and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                for group in _groups(batch):
+                for group in runs(batch, lambda q: (q.target, q.container)):
                     await self._apply_group(group)
             finally:
                 for _ in batch:
@@ -158,29 +266,30 @@ class SecondaryWriter:
 
     async def _apply_group(self, group: list[_Queued]) -> None:
         """One call for writes to the same (target, container), in queue order."""
-        first = group[0]
-        if first.apply_many is None or len(group) == 1:
-            for item in group:
-                await self._apply(item.apply, item.container, item.doc, item.target)
-            return
-        docs = [item.doc for item in group]
-        try:
-            await asyncio.wait_for(first.apply_many(first.container, docs), self.timeout_s)
-        except (MystiraError, TimeoutError, OSError) as exc:
-            if isinstance(exc, MystiraError) and not exc.transient:
-                for item in group:  # isolate the bad one(s)
-                    await self._apply(item.apply, item.container, item.doc, item.target)
-                return
-            error = f"{type(exc).__name__}: {exc}"
-            for doc in docs:
-                self.sync_log.record(first.container, doc, first.target, error)
-        else:
-            self.sync_log.applied += len(docs)
+        first, docs = group[0], [item.doc for item in group]
+        result = await apply_group(
+            first.apply, first.apply_many, first.container, docs, self.timeout_s
+        )
+        self._record(first.target, first.container, docs, result)
+
+    async def warm_up(self, timeout_s: float = 120.0) -> bool:
+        """Async mode with an offload: start it now rather than at the first write (a
+        cold start takes seconds, during which the queue applies in-process). True if the
+        offload takes writes."""
+        if self.mode != "async" or self.offload is None:
+            return False
+        return await self.offload.wait_ready(timeout_s)
 
     async def drain(self) -> None:
         """Wait until every queued secondary write has been attempted."""
-        if self._worker is not None:
-            await self._queue.join()
+        while True:
+            if self.offload is not None:
+                await self.offload.idle()
+            if self._worker is not None:
+                await self._queue.join()
+            # A write the offload lost lands in the in-process queue: check both again.
+            if (self.offload is None or not self.offload.pending) and self._queue.empty():
+                return
 
     async def close(self) -> None:
         await self.drain()
@@ -189,15 +298,19 @@ class SecondaryWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
             self._worker = None
+        if self.offload is not None:
+            await self.offload.close()
 
 
-def _groups(batch: list[_Queued]) -> list[list[_Queued]]:
-    """Consecutive runs of the same (target, container); order across runs is kept."""
-    groups: list[list[_Queued]] = []
-    for item in batch:
-        last = groups[-1][0] if groups else None
-        if last is not None and (last.target, last.container) == (item.target, item.container):
-            groups[-1].append(item)
+T = TypeVar("T")
+
+
+def runs(items: list[T], key: Callable[[T], object]) -> list[list[T]]:
+    """Consecutive runs of items with the same key; order across runs is kept."""
+    out: list[list[T]] = []
+    for item in items:
+        if out and key(out[-1][0]) == key(item):
+            out[-1].append(item)
         else:
-            groups.append([item])
-    return groups
+            out.append([item])
+    return out

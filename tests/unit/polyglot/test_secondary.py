@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from mystira_data.errors import InvalidDocument, StoreUnavailable
-from mystira_data.polyglot.secondary import SecondaryWriter, SyncLog
+from mystira_data.polyglot.secondary import SecondaryWriter, Settled, SyncLog
 
 Doc = dict[str, Any]
 
@@ -98,3 +98,80 @@ async def test_the_worker_lingers_so_writes_arriving_one_by_one_still_batch() ->
         await asyncio.sleep(0)  # the worker runs between writes
     await writer.close()
     assert target.batches == [["s1", "s2", "s3"]]
+
+
+class FakeOffload:
+    """An offload that holds what it is sent until the test settles it."""
+
+    def __init__(self, *, ready: bool = True) -> None:
+        self.ready = ready
+        self.sent: list[tuple[str, Settled]] = []
+
+    @property
+    def pending(self) -> int:
+        return len(self.sent)
+
+    def usable(self) -> bool:
+        return self.ready
+
+    def send(self, target: str, container: str, doc: Doc, settled: Settled) -> None:
+        self.sent.append((doc["id"], settled))
+
+    def settle(self, errors: dict[str, str] | None = None, *, lost: bool = False) -> None:
+        sent, self.sent = self.sent, []
+        for id, settled in sent:
+            settled((errors or {}).get(id), lost)
+
+    async def idle(self) -> None:
+        assert not self.sent, "drain would wait for these forever"
+
+    async def wait_ready(self, timeout_s: float) -> bool:
+        return self.ready
+
+    async def close(self) -> None:
+        pass
+
+
+def offloaded(offload: FakeOffload, log: SyncLog, **kw: Any) -> SecondaryWriter:
+    return SecondaryWriter(timeout_s=5, mode="async", sync_log=log, offload=offload, **kw)
+
+
+async def test_writes_go_to_a_usable_offload_and_count_when_it_acknowledges() -> None:
+    log, target, offload = SyncLog(), Target(), FakeOffload()
+    writer = offloaded(offload, log)
+    await enqueue(writer, target, ["s1", "s2", "s3"], "GameSessions")
+    assert [id for id, _ in offload.sent] == ["s1", "s2", "s3"]
+    assert (log.applied, log.failed) == (0, 0)  # nothing settled before the acknowledgement
+    offload.settle({"s2": "InvalidDocument: cannot map"})
+    await writer.close()
+    assert target.batches == target.singles == []  # nothing applied in this process
+    assert (log.applied, [f.entity_id for f in log.failures]) == (2, ["s2"])
+
+
+async def test_writes_the_offload_lost_are_applied_in_process() -> None:
+    log, target, offload = SyncLog(), Target(), FakeOffload()
+    writer = offloaded(offload, log)
+    await enqueue(writer, target, ["s1", "s2"], "GameSessions")
+    offload.settle(lost=True)
+    await writer.close()
+    assert target.batches == [["s1", "s2"]]
+    assert (log.applied, log.failed) == (2, 0)
+
+
+async def test_an_offload_not_ready_leaves_the_queue_in_process() -> None:
+    log, target, offload = SyncLog(), Target(), FakeOffload(ready=False)
+    writer = offloaded(offload, log)
+    await enqueue(writer, target, ["s1", "s2"], "GameSessions")
+    await writer.close()
+    assert (offload.sent, target.batches) == ([], [["s1", "s2"]])
+
+
+async def test_unsettled_writes_are_bounded_by_the_queue_size() -> None:
+    log, target, offload = SyncLog(), Target(), FakeOffload()
+    writer = offloaded(offload, log, queue_size=2)
+    await enqueue(writer, target, ["s1", "s2", "s3"], "GameSessions")
+    assert [f.entity_id for f in log.failures] == ["s3"]
+    assert log.failures[0].error == "secondary queue full"
+    offload.settle()
+    await writer.close()
+    assert (log.applied, log.failed) == (2, 1)

@@ -1,0 +1,238 @@
+"""The async secondary queue's writer process: batches applied off this process's event loop.
+
+Why a process: in ``async`` mode the callers' latency should be the primary's alone, but
+applying a batch to the secondary costs CPU (validation, parameter encoding, the driver)
+that, on the callers' event loop, runs in chunks of up to a millisecond each and delays
+every caller whose reply lands meanwhile. A thread would not help (the GIL); a process does.
+
+The bound on unsettled writes stays in the calling process (`secondary.SecondaryWriter`):
+this class ships each write to the child as it comes (one small frame, no batch to serialise
+at once on the callers' loop) and reports the child's answers back. The child
+(`offload_child`, started with this interpreter) opens its own stores from the same settings,
+batches what has arrived exactly as the in-process queue does (linger, runs of one
+container), and applies each run with `secondary.apply_group`.
+
+Protocol, over the child's stdin/stdout, each frame a 4-byte big-endian length + payload:
+parent → child: the pickled `Settings` once, then JSON ``{"n": seq, "t": target, "c":
+container, "d": doc}`` per write; child → parent: ``{"ready": true}`` (or ``{"error": text}``)
+once, then ``{"upto": seq, "f": [[seq, error], ...]}`` per batch: every write up to ``seq``
+is settled, applied unless listed in ``f``.
+
+Nothing here can lose a write: writes the child has not acknowledged when it dies are handed
+back (``settled(None, lost=True)``) and applied in-process; the primary's change log still
+holds every write for replication in any case. A child that cannot start is retried after
+`RESTART_AFTER_S`; meanwhile writes are applied in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import pickle
+import struct
+import sys
+import time
+from collections import deque
+from typing import Any
+
+import pydantic_core
+
+from mystira_data.documents.port import Document
+from mystira_data.polyglot.secondary import Settled
+from mystira_data.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CHILD_MODULE = "mystira_data.polyglot.offload_child"
+HEADER = struct.Struct(">I")
+MAX_FRAME = 256 * 1024 * 1024
+READY_TIMEOUT_S = 120.0  # a cold interpreter importing the stack on a loaded machine
+RESTART_AFTER_S = 5.0
+# Frames are written out at most this often: one pipe write (and one wake-up of the child)
+# per flush instead of per write, which costs the callers' loop far more than the frame.
+FLUSH_S = 0.005
+CLOSE_TIMEOUT_S = 10.0
+
+
+class ProtocolError(Exception):
+    """The other side sent something that is not a frame of ours."""
+
+
+def frame(payload: bytes) -> bytes:
+    return HEADER.pack(len(payload)) + payload
+
+
+async def read_frame(reader: asyncio.StreamReader) -> bytes | None:
+    """The next frame's payload, or None at a clean end of stream."""
+    try:
+        head = await reader.readexactly(HEADER.size)
+    except asyncio.IncompleteReadError as exc:
+        if exc.partial:
+            raise ProtocolError("stream ended inside a frame header") from None
+        return None
+    (size,) = HEADER.unpack(head)
+    if size > MAX_FRAME:
+        raise ProtocolError(f"frame of {size} bytes")
+    return await reader.readexactly(size)
+
+
+class WriterProcess:
+    """A child process applying secondary write groups; see the module docstring."""
+
+    def __init__(self, settings: Settings, *, restart_after_s: float = RESTART_AFTER_S) -> None:
+        self._settings = settings
+        self.restart_after_s = restart_after_s
+        self._proc: asyncio.subprocess.Process | None = None
+        self._ready = False
+        self._starting: asyncio.Task[None] | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._next_start = 0.0
+        self._seq = 0
+        self._pending: deque[tuple[int, Settled]] = deque()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._out: list[bytes] = []
+        self._flushing: asyncio.TimerHandle | None = None
+        self.starts = 0  # children started
+        self.sent = 0  # writes handed to a child
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None and self._ready else None
+
+    def usable(self) -> bool:
+        if self._ready:
+            return True
+        if self._starting is None and time.monotonic() >= self._next_start:
+            self._starting = asyncio.get_running_loop().create_task(self._start())
+        return False
+
+    async def wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> bool:
+        """Start the child if it is due and wait for that start; False if it did not take
+        (or a restart is not due yet: the queue works in-process meanwhile)."""
+        if not self.usable() and self._starting is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._starting), timeout_s)
+        return self._ready
+
+    def send(self, target: str, container: str, doc: Document, settled: Settled) -> None:
+        proc = self._proc
+        if not self._ready or proc is None or proc.stdin is None or proc.stdin.is_closing():
+            settled(None, True)  # it is gone: the caller applies this write itself
+            return
+        self._seq += 1
+        self.sent += 1
+        payload = pydantic_core.to_json({"n": self._seq, "t": target, "c": container, "d": doc})
+        self._pending.append((self._seq, settled))
+        self._idle.clear()
+        self._out.append(frame(payload))
+        if self._flushing is None:
+            self._flushing = asyncio.get_running_loop().call_later(FLUSH_S, self._flush)
+
+    def _flush(self) -> None:
+        self._flushing = None
+        out, self._out = self._out, []
+        proc = self._proc
+        if out and proc is not None and proc.stdin is not None and not proc.stdin.is_closing():
+            # Buffered by the transport when the pipe is full; the caller bounds `pending`.
+            # If the child died meanwhile, the ack reader hands these writes back.
+            proc.stdin.write(b"".join(out))
+
+    async def idle(self) -> None:
+        await self._idle.wait()
+
+    async def _start(self) -> None:
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", CHILD_MODULE,
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            assert proc.stdin is not None
+            assert proc.stdout is not None
+            self._proc = proc
+            self.starts += 1
+            # The settings travel over the pipe, never argv or the environment (secrets).
+            proc.stdin.write(frame(pickle.dumps(self._settings)))
+            await proc.stdin.drain()
+            hello = await asyncio.wait_for(read_frame(proc.stdout), READY_TIMEOUT_S)
+            answer: dict[str, Any] = pydantic_core.from_json(hello or b"{}")
+            if answer.get("ready") is not True:
+                raise ProtocolError(str(answer.get("error", "no ready signal")))
+            self._ready = True
+            self._reader = asyncio.get_running_loop().create_task(self._read_acks(proc))
+        except (OSError, TimeoutError, ProtocolError, ValueError, asyncio.IncompleteReadError) as e:
+            log.warning("secondary writer process did not start (%s: %s); applying in-process",
+                        type(e).__name__, e)  # fmt: skip
+            await self._stop(kill=True)
+        finally:
+            self._starting = None
+
+    async def _read_acks(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        try:
+            while (payload := await read_frame(proc.stdout)) is not None:
+                self._settle(pydantic_core.from_json(payload))
+        except (OSError, ProtocolError, ValueError, KeyError, TypeError,
+                asyncio.IncompleteReadError) as exc:  # fmt: skip
+            log.warning("secondary writer process stream broke: %s", type(exc).__name__)
+        if self._ready:  # not a close of ours: it died
+            log.warning("secondary writer process exited (%s); its unacknowledged writes are "
+                        "applied in-process", proc.returncode)  # fmt: skip
+        self._ready = False
+        self._give_back()
+        self._next_start = time.monotonic() + self.restart_after_s
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+
+    def _settle(self, ack: dict[str, Any]) -> None:
+        """Every pending write up to ``ack["upto"]`` is settled: failed if listed, else applied."""
+        upto, failed = int(ack["upto"]), {int(n): str(e) for n, e in ack["f"]}
+        if self._pending and self._pending[0][0] > upto:
+            raise ProtocolError(f"ack up to {upto}, oldest pending {self._pending[0][0]}")
+        while self._pending and self._pending[0][0] <= upto:
+            seq, settled = self._pending.popleft()
+            settled(failed.get(seq), False)
+        if not self._pending:
+            self._idle.set()
+
+    def _give_back(self) -> None:
+        """Every unacknowledged write goes back to its caller, oldest first."""
+        while self._pending:
+            _, settled = self._pending.popleft()
+            settled(None, True)
+        self._idle.set()
+
+    async def close(self) -> None:
+        """Let the child finish what it was sent, then stop it."""
+        if self._starting is not None:
+            self._starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._starting
+        await self._stop(kill=False)
+
+    async def _stop(self, *, kill: bool) -> None:
+        if self._flushing is not None:
+            self._flushing.cancel()
+        self._flush()
+        proc, self._proc, self._ready = self._proc, None, False
+        if proc is not None:
+            if proc.stdin is not None and not proc.stdin.is_closing():
+                proc.stdin.close()  # end of input: the child exits after its last group
+            if kill:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+            try:
+                await asyncio.wait_for(proc.wait(), CLOSE_TIMEOUT_S)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.wait()
+        if self._reader is not None:
+            await self._reader
+            self._reader = None
+        self._give_back()

@@ -1,0 +1,115 @@
+"""The async queue's writer process, on both real store pairs and both secondaries.
+
+Writes acknowledged in ``async`` mode reach the secondary through the child process; a child
+SIGKILLed with writes unacknowledged loses none of them (they are applied in-process, then
+a new child takes over); a child that cannot start leaves the queue working in-process.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from mystira_data.polyglot import offload
+from mystira_data.polyglot.offload import WriterProcess
+from mystira_data.polyglot.phases import ROUTES
+from mystira_data.polyglot.runtime import Polyglot
+from mystira_data.polyglot.versions import current
+from mystira_data.settings import Phase
+from tests.integration.polyglot.conftest import Factory
+from tests.integration.relational.conftest import empty_all
+
+CONTAINER = "Accounts"
+
+
+@pytest.fixture(params=[Phase.DUAL_WRITE_COSMOS_READ, Phase.DUAL_WRITE_POSTGRES_READ])
+def phase(request: pytest.FixtureRequest) -> Phase:
+    return Phase(request.param)
+
+
+@pytest.fixture
+async def poly(open_polyglot: Factory, pair: str, phase: Phase) -> AsyncIterator[Polyglot]:
+    settings = {"SecondaryWriteMode": "async", "Phase": phase.value}
+    async with open_polyglot(PolyglotPersistence=settings) as opened:
+        if pair != "embedded":
+            await empty_all(opened.raw_relational)
+        yield opened
+
+
+def child(poly: Polyglot) -> WriterProcess:
+    writer = poly.repository.secondary.offload
+    assert isinstance(writer, WriterProcess)
+    return writer
+
+
+async def write(poly: Polyglot, ids: range, tag: str) -> dict[str, int]:
+    """Upsert ``acc-N`` for N in ``ids``; the acknowledged version of each."""
+    acked = {}
+    for n in ids:
+        body: dict[str, Any] = {"id": f"acc-{n}", "email": f"{n}@example.org", "displayName": tag}
+        acked[body["id"]] = (await poly.repository.upsert(CONTAINER, body))["_version"]
+    return acked
+
+
+async def assert_secondary_holds(poly: Polyglot, phase: Phase, acked: dict[str, int]) -> None:
+    secondary = poly.repository.store(ROUTES[phase].secondary)  # type: ignore[arg-type]
+    for doc_id, version in acked.items():
+        held = await current(secondary, CONTAINER, doc_id, doc_id)  # Accounts: pk is the id
+        assert held is not None, doc_id
+        assert held["_version"] == version, doc_id
+
+
+async def test_async_writes_reach_the_secondary_through_the_child(
+    poly: Polyglot, phase: Phase
+) -> None:
+    assert await poly.repository.secondary.warm_up()
+    writer = child(poly)
+    acked = await write(poly, range(150), "first")
+    acked |= await write(poly, range(0, 150, 3), "second")  # some ids twice: newest wins
+    await poly.repository.secondary.drain()
+    assert writer.sent == 200  # every write went through the child, none in-process
+    assert writer.starts == 1
+    log = poly.repository.secondary.sync_log
+    assert (log.applied, log.failed) == (200, 0)
+    await assert_secondary_holds(poly, phase, acked)
+
+
+async def test_a_child_killed_with_writes_unacknowledged_loses_none(
+    poly: Polyglot, phase: Phase
+) -> None:
+    assert await poly.repository.secondary.warm_up()
+    writer = child(poly)
+    writer.restart_after_s = 0.0
+    acked = await write(poly, range(100), "before")
+    assert writer.pending > 0  # sent, not yet acknowledged (the child batches after a linger)
+    pid = writer.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    acked |= await write(poly, range(50, 200), "after")  # in-process until a child is back
+    await poly.repository.secondary.drain()
+    log = poly.repository.secondary.sync_log
+    assert log.failed == 0
+    assert log.applied >= len(acked)
+    await assert_secondary_holds(poly, phase, acked)
+    assert await poly.repository.secondary.warm_up()  # a new child takes over
+    assert writer.starts == 2
+    acked |= await write(poly, range(200, 220), "restarted")
+    await poly.repository.secondary.drain()
+    await assert_secondary_holds(poly, phase, acked)
+
+
+async def test_a_child_that_cannot_start_leaves_the_queue_in_process(
+    poly: Polyglot, phase: Phase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(offload, "CHILD_MODULE", "mystira_data.no_such_module")
+    assert not await poly.repository.secondary.warm_up(timeout_s=60)
+    writer = child(poly)
+    acked = await write(poly, range(40), "in-process")
+    await poly.repository.secondary.drain()
+    assert writer.sent == 0
+    assert poly.repository.secondary.sync_log.failed == 0
+    await assert_secondary_holds(poly, phase, acked)
