@@ -16,7 +16,7 @@ from mystira_data import catalog
 from mystira_data.bootstrap import open_stores
 from mystira_data.cli.common import console, fail, run
 from mystira_data.polyglot import phases
-from mystira_data.polyglot.control import PendingSwitch, PhaseRecord, Transition
+from mystira_data.polyglot.phase_record import PendingSwitch, PhaseRecord, Transition
 from mystira_data.polyglot.runtime import Polyglot, build
 from mystira_data.polyglot.simulator import SimulationReport, simulate
 from mystira_data.settings import Phase, Settings

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mystira_data.documents.port import Document
-from mystira_data.polyglot.control import PendingSwitch, PhaseRecord, Transition
 from mystira_data.polyglot.leases import Lease
+from mystira_data.polyglot.phase_record import PendingSwitch, PhaseRecord, Transition
 from mystira_data.polyglot.replication import DeadLetter
 from mystira_data.polyglot.secondary import SyncFailure
 from mystira_data.polyglot.verify import VerifyReport

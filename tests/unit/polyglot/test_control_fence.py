@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 import pytest
 
 from mystira_data.errors import PhaseTransitionRefused, StoreUnavailable
-from mystira_data.polyglot.control import MemoryPhaseStore, PhaseControl
+from mystira_data.polyglot.control import PhaseControl
+from mystira_data.polyglot.phase_record import MemoryPhaseStore
 from mystira_data.settings import Phase, PolyglotPersistence
 
 C = "Accounts"
