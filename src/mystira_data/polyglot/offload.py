@@ -19,8 +19,8 @@ once, then ``{"upto": seq, "f": [[seq, error], ...]}`` per batch: every write up
 is settled, applied unless listed in ``f``.
 
 Nothing here can lose a write: writes the child has not acknowledged when it dies are handed
-back (``settled(None, lost=True)``) and applied in-process; the primary's change log still
-holds every write for replication in any case. A child that cannot start is retried after
+back (``settled(None, the document as sent)``) and applied in-process; the primary's change
+log still holds every write for replication in any case. A child that cannot start is retried after
 `RESTART_AFTER_S`; meanwhile writes are applied in-process.
 """
 
@@ -39,7 +39,7 @@ from typing import Any
 import pydantic_core
 
 from mystira_data.documents.port import Document
-from mystira_data.polyglot.secondary import Settled
+from mystira_data.polyglot.secondary import Settled, snapshot
 from mystira_data.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class WriterProcess:
         self._reader: asyncio.Task[None] | None = None
         self._next_start = 0.0
         self._seq = 0
-        self._pending: deque[tuple[int, Settled]] = deque()
+        self._pending: deque[tuple[int, Settled, bytes]] = deque()
         self._idle = asyncio.Event()
         self._idle.set()
         self._out: list[bytes] = []
@@ -123,12 +123,12 @@ class WriterProcess:
     def send(self, target: str, container: str, doc: Document, settled: Settled) -> None:
         proc = self._proc
         if not self._ready or proc is None or proc.stdin is None or proc.stdin.is_closing():
-            settled(None, True)  # it is gone: the caller applies this write itself
+            settled(None, snapshot(doc))  # it is gone: the caller applies this write itself
             return
         self._seq += 1
         self.sent += 1
         payload = pydantic_core.to_json({"n": self._seq, "t": target, "c": container, "d": doc})
-        self._pending.append((self._seq, settled))
+        self._pending.append((self._seq, settled, payload))
         self._idle.clear()
         self._out.append(frame(payload))
         if self._flushing is None:
@@ -165,9 +165,10 @@ class WriterProcess:
                 raise ProtocolError(str(answer.get("error", "no ready signal")))
             self._ready = True
             self._reader = asyncio.get_running_loop().create_task(self._read_acks(proc))
-        except (OSError, TimeoutError, ProtocolError, ValueError, asyncio.IncompleteReadError) as e:
+        except Exception as e:  # whatever went wrong, the queue works in-process meanwhile
             log.warning("secondary writer process did not start (%s: %s); applying in-process",
                         type(e).__name__, e)  # fmt: skip
+            self._next_start = time.monotonic() + self.restart_after_s
             await self._stop(kill=True)
         finally:
             self._starting = None
@@ -195,16 +196,17 @@ class WriterProcess:
         if self._pending and self._pending[0][0] > upto:
             raise ProtocolError(f"ack up to {upto}, oldest pending {self._pending[0][0]}")
         while self._pending and self._pending[0][0] <= upto:
-            seq, settled = self._pending.popleft()
-            settled(failed.get(seq), False)
+            seq, settled, _ = self._pending.popleft()
+            settled(failed.get(seq), None)
         if not self._pending:
             self._idle.set()
 
     def _give_back(self) -> None:
         """Every unacknowledged write goes back to its caller, oldest first."""
+        self._out.clear()  # frames of these writes must not reach a later child
         while self._pending:
-            _, settled = self._pending.popleft()
-            settled(None, True)
+            _, settled, payload = self._pending.popleft()
+            settled(None, pydantic_core.from_json(payload)["d"])  # the snapshot it was sent as
         self._idle.set()
 
     async def close(self) -> None:

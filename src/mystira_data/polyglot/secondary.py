@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
+
+import pydantic_core
 
 from mystira_data.documents.port import Document
 from mystira_data.errors import MystiraError
@@ -146,7 +149,8 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-Settled = Callable[[str | None, bool], None]  # (error or None if applied, lost on the way)
+# (error, or None if applied; the write's document as sent if it comes back unapplied)
+Settled = Callable[[str | None, Document | None], None]
 
 
 class Offload(Protocol):
@@ -162,7 +166,8 @@ class Offload(Protocol):
         ...
 
     def send(self, target: str, container: str, doc: Document, settled: Settled) -> None:
-        """Send one write; ``settled`` is called once with how it went."""
+        """Send one write (a snapshot of ``doc`` is taken now); ``settled`` is called once
+        with how it went, or with the snapshot if it comes back unapplied."""
         ...
 
     async def idle(self) -> None:
@@ -214,7 +219,8 @@ class SecondaryWriter:
         if self.offload is not None and self.offload.usable():
             self._send(self.offload, item)
         else:
-            self._enqueue(item)
+            # The caller gets ``doc`` back and may change it before the queue applies it.
+            self._enqueue(dataclasses.replace(item, doc=snapshot(doc)))
 
     async def _apply(self, apply: Apply, container: str, doc: Document, target: str) -> None:
         result = await apply_group(apply, None, container, [doc], self.timeout_s)
@@ -232,9 +238,9 @@ class SecondaryWriter:
             self.sync_log.record(item.container, item.doc, item.target, "secondary queue full")
             return
 
-        def settled(error: str | None, lost: bool) -> None:
-            if lost:  # the writer process died first: apply it here instead
-                self._enqueue(item)
+        def settled(error: str | None, returned: Document | None) -> None:
+            if returned is not None:  # the writer process died first: apply it here instead
+                self._enqueue(dataclasses.replace(item, doc=returned))
             elif error is None:
                 self.sync_log.applied += 1
             else:
@@ -303,6 +309,12 @@ class SecondaryWriter:
 
 
 T = TypeVar("T")
+
+
+def snapshot(doc: Document) -> Document:
+    """A deep copy of a JSON document (through pydantic-core's JSON: cheaper than deepcopy)."""
+    copied: Document = pydantic_core.from_json(pydantic_core.to_json(doc))
+    return copied
 
 
 def runs(items: list[T], key: Callable[[T], object]) -> list[list[T]]:

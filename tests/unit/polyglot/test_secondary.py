@@ -105,7 +105,7 @@ class FakeOffload:
 
     def __init__(self, *, ready: bool = True) -> None:
         self.ready = ready
-        self.sent: list[tuple[str, Settled]] = []
+        self.sent: list[tuple[Doc, Settled]] = []
 
     @property
     def pending(self) -> int:
@@ -115,12 +115,12 @@ class FakeOffload:
         return self.ready
 
     def send(self, target: str, container: str, doc: Doc, settled: Settled) -> None:
-        self.sent.append((doc["id"], settled))
+        self.sent.append((dict(doc), settled))
 
     def settle(self, errors: dict[str, str] | None = None, *, lost: bool = False) -> None:
         sent, self.sent = self.sent, []
-        for id, settled in sent:
-            settled((errors or {}).get(id), lost)
+        for doc, settled in sent:
+            settled((errors or {}).get(doc["id"]), doc if lost else None)
 
     async def idle(self) -> None:
         assert not self.sent, "drain would wait for these forever"
@@ -140,7 +140,7 @@ async def test_writes_go_to_a_usable_offload_and_count_when_it_acknowledges() ->
     log, target, offload = SyncLog(), Target(), FakeOffload()
     writer = offloaded(offload, log)
     await enqueue(writer, target, ["s1", "s2", "s3"], "GameSessions")
-    assert [id for id, _ in offload.sent] == ["s1", "s2", "s3"]
+    assert [doc["id"] for doc, _ in offload.sent] == ["s1", "s2", "s3"]
     assert (log.applied, log.failed) == (0, 0)  # nothing settled before the acknowledgement
     offload.settle({"s2": "InvalidDocument: cannot map"})
     await writer.close()
@@ -175,3 +175,17 @@ async def test_unsettled_writes_are_bounded_by_the_queue_size() -> None:
     offload.settle()
     await writer.close()
     assert (log.applied, log.failed) == (2, 1)
+
+
+async def test_the_queue_applies_a_document_as_written_not_as_the_caller_later_changes_it() -> None:
+    seen: list[Doc] = []
+
+    async def one(container: str, doc: Doc) -> None:
+        seen.append(dict(doc))
+
+    writer = SecondaryWriter(timeout_s=5, mode="async", sync_log=SyncLog())
+    doc = {"id": "s1", "_version": 1, "status": "InProgress"}
+    await writer.write(one, "GameSessions", doc, "relational")
+    doc["status"] = "Changed"  # the repository hands the stored document back to its caller
+    await writer.close()
+    assert seen == [{"id": "s1", "_version": 1, "status": "InProgress"}]
