@@ -34,7 +34,7 @@ import struct
 import sys
 import time
 from collections import deque
-from typing import Any
+from typing import Any, cast
 
 import pydantic_core
 
@@ -77,16 +77,66 @@ async def read_frame(reader: asyncio.StreamReader) -> bytes | None:
     return await reader.readexactly(size)
 
 
+def split_frames(buf: bytearray) -> list[bytes]:
+    """Take the complete frames off the front of ``buf``; a partial one stays."""
+    out = []
+    while len(buf) >= HEADER.size:
+        (size,) = HEADER.unpack_from(buf)
+        if size > MAX_FRAME:
+            raise ProtocolError(f"frame of {size} bytes")
+        end = HEADER.size + size
+        if len(buf) < end:
+            break
+        out.append(bytes(buf[HEADER.size : end]))
+        del buf[:end]
+    return out
+
+
+class _Child(asyncio.SubprocessProtocol):
+    """One child's pipes: its frames are handled as they arrive (no reader task)."""
+
+    def __init__(self, owner: WriterProcess) -> None:
+        loop = asyncio.get_running_loop()
+        self.owner = owner
+        self.buf = bytearray()
+        self.hello: asyncio.Future[bytes] = loop.create_future()
+        self.exited: asyncio.Future[None] = loop.create_future()
+        self.gone = False
+
+    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
+        if fd != 1 or self.gone:
+            return
+        self.buf += cast(bytes, data)
+        try:
+            for payload in split_frames(self.buf):
+                if not self.hello.done():
+                    self.hello.set_result(payload)
+                else:
+                    self.owner._acknowledged(pydantic_core.from_json(payload))
+        except (ProtocolError, ValueError, KeyError, TypeError) as exc:
+            log.warning("secondary writer process sent a bad frame: %s", type(exc).__name__)
+            self.owner._kill(self)
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        if fd == 1:  # its stdout ended: every acknowledgement it sent has been read
+            self.owner._gone(self)
+
+    def process_exited(self) -> None:
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+
 class WriterProcess:
-    """A child process applying secondary write groups; see the module docstring."""
+    """A child process applying secondary writes; see the module docstring."""
 
     def __init__(self, settings: Settings, *, restart_after_s: float = RESTART_AFTER_S) -> None:
         self._settings = settings
         self.restart_after_s = restart_after_s
-        self._proc: asyncio.subprocess.Process | None = None
+        self._transport: asyncio.SubprocessTransport | None = None
+        self._child: _Child | None = None
+        self._stdin: asyncio.WriteTransport | None = None
         self._ready = False
         self._starting: asyncio.Task[None] | None = None
-        self._reader: asyncio.Task[None] | None = None
         self._next_start = 0.0
         self._seq = 0
         self._pending: deque[tuple[int, Settled, bytes]] = deque()
@@ -103,7 +153,7 @@ class WriterProcess:
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None and self._ready else None
+        return self._transport.get_pid() if self._transport is not None and self._ready else None
 
     def usable(self) -> bool:
         if self._ready:
@@ -121,8 +171,7 @@ class WriterProcess:
         return self._ready
 
     def send(self, target: str, container: str, doc: Document, settled: Settled) -> None:
-        proc = self._proc
-        if not self._ready or proc is None or proc.stdin is None or proc.stdin.is_closing():
+        if not self._ready:
             settled(None, snapshot(doc))  # it is gone: the caller applies this write itself
             return
         self._seq += 1
@@ -137,34 +186,32 @@ class WriterProcess:
     def _flush(self) -> None:
         self._flushing = None
         out, self._out = self._out, []
-        proc = self._proc
-        if out and proc is not None and proc.stdin is not None and not proc.stdin.is_closing():
+        stdin = self._stdin
+        if out and stdin is not None and not stdin.is_closing():
             # Buffered by the transport when the pipe is full; the caller bounds `pending`.
-            # If the child died meanwhile, the ack reader hands these writes back.
-            proc.stdin.write(b"".join(out))
+            # If the child died meanwhile, `_gone` hands these writes back.
+            stdin.write(b"".join(out))
 
     async def idle(self) -> None:
         await self._idle.wait()
 
     async def _start(self) -> None:
+        loop = asyncio.get_running_loop()
         try:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", CHILD_MODULE,
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            transport, child = await loop.subprocess_exec(
+                lambda: _Child(self), sys.executable, "-m", CHILD_MODULE,
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=None,
             )  # fmt: skip
-            assert proc.stdin is not None
-            assert proc.stdout is not None
-            self._proc = proc
+            self._transport, self._child = transport, child
+            self._stdin = cast(asyncio.WriteTransport, transport.get_pipe_transport(0))
             self.starts += 1
             # The settings travel over the pipe, never argv or the environment (secrets).
-            proc.stdin.write(frame(pickle.dumps(self._settings)))
-            await proc.stdin.drain()
-            hello = await asyncio.wait_for(read_frame(proc.stdout), READY_TIMEOUT_S)
-            answer: dict[str, Any] = pydantic_core.from_json(hello or b"{}")
+            self._stdin.write(frame(pickle.dumps(self._settings)))
+            hello = await asyncio.wait_for(asyncio.shield(child.hello), READY_TIMEOUT_S)
+            answer: dict[str, Any] = pydantic_core.from_json(hello)
             if answer.get("ready") is not True:
                 raise ProtocolError(str(answer.get("error", "no ready signal")))
             self._ready = True
-            self._reader = asyncio.get_running_loop().create_task(self._read_acks(proc))
         except Exception as e:  # whatever went wrong, the queue works in-process meanwhile
             log.warning("secondary writer process did not start (%s: %s); applying in-process",
                         type(e).__name__, e)  # fmt: skip
@@ -173,24 +220,7 @@ class WriterProcess:
         finally:
             self._starting = None
 
-    async def _read_acks(self, proc: asyncio.subprocess.Process) -> None:
-        assert proc.stdout is not None
-        try:
-            while (payload := await read_frame(proc.stdout)) is not None:
-                self._settle(pydantic_core.from_json(payload))
-        except (OSError, ProtocolError, ValueError, KeyError, TypeError,
-                asyncio.IncompleteReadError) as exc:  # fmt: skip
-            log.warning("secondary writer process stream broke: %s", type(exc).__name__)
-        if self._ready:  # not a close of ours: it died
-            log.warning("secondary writer process exited (%s); its unacknowledged writes are "
-                        "applied in-process", proc.returncode)  # fmt: skip
-        self._ready = False
-        self._give_back()
-        self._next_start = time.monotonic() + self.restart_after_s
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-
-    def _settle(self, ack: dict[str, Any]) -> None:
+    def _acknowledged(self, ack: dict[str, Any]) -> None:
         """Every pending write up to ``ack["upto"]`` is settled: failed if listed, else applied."""
         upto, failed = int(ack["upto"]), {int(n): str(e) for n, e in ack["f"]}
         if self._pending and self._pending[0][0] > upto:
@@ -200,6 +230,30 @@ class WriterProcess:
             settled(failed.get(seq), None)
         if not self._pending:
             self._idle.set()
+
+    def _gone(self, child: _Child) -> None:
+        """``child``'s output ended (it exited, or was killed): hand its writes back."""
+        if child.gone:
+            return
+        child.gone = True
+        if not child.hello.done():
+            child.hello.set_exception(ProtocolError("exited before it was ready"))
+        if child is not self._child:
+            return
+        if self._ready:  # not a close of ours: it died
+            log.warning("secondary writer process exited; its unacknowledged writes are "
+                        "applied in-process")  # fmt: skip
+            self._next_start = time.monotonic() + self.restart_after_s
+            if self._transport is not None:
+                self._transport.close()  # reaps it; a later start opens a new one
+            self._transport = self._child = self._stdin = None
+        self._ready = False
+        self._give_back()
+
+    def _kill(self, child: _Child) -> None:
+        if child is self._child and self._transport is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self._transport.kill()
 
     def _give_back(self) -> None:
         """Every unacknowledged write goes back to its caller, oldest first."""
@@ -221,20 +275,21 @@ class WriterProcess:
         if self._flushing is not None:
             self._flushing.cancel()
         self._flush()
-        proc, self._proc, self._ready = self._proc, None, False
-        if proc is not None:
-            if proc.stdin is not None and not proc.stdin.is_closing():
-                proc.stdin.close()  # end of input: the child exits after its last group
+        transport, child, stdin = self._transport, self._child, self._stdin
+        self._ready = False
+        if transport is not None and child is not None:
+            if stdin is not None:
+                stdin.close()  # end of input: the child exits after its last batch
             if kill:
                 with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
+                    transport.kill()
             try:
-                await asyncio.wait_for(proc.wait(), CLOSE_TIMEOUT_S)
+                await asyncio.wait_for(asyncio.shield(child.exited), CLOSE_TIMEOUT_S)
             except TimeoutError:
                 with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                await proc.wait()
-        if self._reader is not None:
-            await self._reader
-            self._reader = None
+                    transport.kill()
+                await child.exited
+            transport.close()
+            self._gone(child)
+        self._transport = self._child = self._stdin = None
         self._give_back()
