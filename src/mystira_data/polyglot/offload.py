@@ -53,6 +53,9 @@ RESTART_AFTER_S = 5.0
 # per flush instead of per write, which costs the callers' loop far more than the frame.
 FLUSH_S = 0.005
 CLOSE_TIMEOUT_S = 10.0
+# A child that acknowledges nothing for this long while writes wait is taken for hung (every
+# batch it applies is bounded by DualWriteTimeoutMs): it is killed, and its writes come back.
+STALL_S = 60.0
 
 
 class ProtocolError(Exception):
@@ -129,9 +132,17 @@ class _Child(asyncio.SubprocessProtocol):
 class WriterProcess:
     """A child process applying secondary writes; see the module docstring."""
 
-    def __init__(self, settings: Settings, *, restart_after_s: float = RESTART_AFTER_S) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        restart_after_s: float = RESTART_AFTER_S,
+        stall_s: float = STALL_S,
+    ) -> None:
         self._settings = settings
         self.restart_after_s = restart_after_s
+        self.stall_s = stall_s
+        self.acknowledged = 0  # acknowledgements received
         self._transport: asyncio.SubprocessTransport | None = None
         self._child: _Child | None = None
         self._stdin: asyncio.WriteTransport | None = None
@@ -193,7 +204,15 @@ class WriterProcess:
             stdin.write(b"".join(out))
 
     async def idle(self) -> None:
-        await self._idle.wait()
+        """Until nothing sent is unsettled; a child that stops acknowledging is killed."""
+        while not self._idle.is_set():
+            seen = self.acknowledged
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), self.stall_s)
+            if not self._idle.is_set() and self.acknowledged == seen and self._child is not None:
+                log.warning("secondary writer process acknowledged nothing for %.0f s; "
+                            "killing it", self.stall_s)  # fmt: skip
+                self._kill(self._child)
 
     async def _start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -223,6 +242,7 @@ class WriterProcess:
     def _acknowledged(self, ack: dict[str, Any]) -> None:
         """Every pending write up to ``ack["upto"]`` is settled: failed if listed, else applied."""
         upto, failed = int(ack["upto"]), {int(n): str(e) for n, e in ack["f"]}
+        self.acknowledged += 1
         if self._pending and self._pending[0][0] > upto:
             raise ProtocolError(f"ack up to {upto}, oldest pending {self._pending[0][0]}")
         while self._pending and self._pending[0][0] <= upto:

@@ -2,7 +2,8 @@
 
 Writes acknowledged in ``async`` mode reach the secondary through the child process; a child
 SIGKILLed with writes unacknowledged loses none of them (they are applied in-process, then
-a new child takes over); a child that cannot start leaves the queue working in-process.
+a new child takes over); a child that stops acknowledging is killed and its writes applied
+in-process; a child that cannot start leaves the queue working in-process.
 """
 
 from __future__ import annotations
@@ -99,6 +100,22 @@ async def test_a_child_killed_with_writes_unacknowledged_loses_none(
     assert writer.starts == 2
     acked |= await write(poly, range(200, 220), "restarted")
     await poly.repository.secondary.drain()
+    await assert_secondary_holds(poly, phase, acked)
+
+
+async def test_a_hung_child_is_killed_and_its_writes_applied_in_process(
+    poly: Polyglot, phase: Phase
+) -> None:
+    assert await poly.repository.secondary.warm_up()
+    writer = child(poly)
+    writer.stall_s = 1.0
+    pid = writer.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)  # alive, reading nothing, acknowledging nothing
+    acked = await write(poly, range(30), "while hung")
+    await poly.repository.secondary.drain()  # returns: the stalled child is killed
+    assert writer.pid is None
+    assert poly.repository.secondary.sync_log.failed == 0
     await assert_secondary_holds(poly, phase, acked)
 
 
