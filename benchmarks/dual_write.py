@@ -29,6 +29,8 @@ other cores (see `_isolate`): the deployment's shape, where the stores have thei
 Without it, on a 2-core machine the servers' work for the secondary competes with the callers
 for the cores, which shows in the async phase's p99 though the callers' own CPU per write is
 unchanged (``cpu µs/write`` column: this process's CPU time over the timed loop).
+``--in-loop`` runs the async phase without the writer process (``AsyncWriterProcess`` false):
+the queue's batches are then applied on this process's event loop.
 """
 
 from __future__ import annotations
