@@ -258,6 +258,7 @@ class WriterProcess:
         child.gone = True
         if not child.hello.done():
             child.hello.set_exception(ProtocolError("exited before it was ready"))
+            child.hello.exception()  # seen here: a start that gave up waiting never awaits it
         if child is not self._child:
             return
         if self._ready:  # not a close of ours: it died
