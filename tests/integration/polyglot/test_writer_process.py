@@ -51,6 +51,14 @@ def child(poly: Polyglot) -> WriterProcess:
     return writer
 
 
+async def running(poly: Polyglot) -> tuple[WriterProcess, int]:
+    """The writer process, started and taking writes, and its pid."""
+    assert await poly.repository.secondary.warm_up()
+    writer = child(poly)
+    assert writer.pid is not None
+    return writer, writer.pid
+
+
 async def write(poly: Polyglot, ids: range, tag: str) -> dict[str, int]:
     """Upsert ``acc-N`` for N in ``ids``; the acknowledged version of each."""
     acked = {}
@@ -71,8 +79,7 @@ async def assert_secondary_holds(poly: Polyglot, phase: Phase, acked: dict[str, 
 async def test_async_writes_reach_the_secondary_through_the_child(
     poly: Polyglot, phase: Phase
 ) -> None:
-    assert await poly.repository.secondary.warm_up()
-    writer = child(poly)
+    writer, _ = await running(poly)
     acked = await write(poly, range(150), "first")
     acked |= await write(poly, range(0, 150, 3), "second")  # some ids twice: newest wins
     await poly.repository.secondary.drain()
@@ -86,13 +93,10 @@ async def test_async_writes_reach_the_secondary_through_the_child(
 async def test_a_child_killed_with_writes_unacknowledged_loses_none(
     poly: Polyglot, phase: Phase
 ) -> None:
-    assert await poly.repository.secondary.warm_up()
-    writer = child(poly)
+    writer, pid = await running(poly)
     writer.restart_after_s = 0.0
     acked = await write(poly, range(100), "before")
     assert writer.pending > 0  # sent, not yet acknowledged (the child batches after a linger)
-    pid = writer.pid
-    assert pid is not None
     os.kill(pid, signal.SIGKILL)
     acked |= await write(poly, range(50, 200), "after")  # in-process until a child is back
     await poly.repository.secondary.drain()
@@ -111,11 +115,8 @@ async def test_a_child_killed_with_writes_unacknowledged_loses_none(
 async def test_a_hung_child_is_killed_and_its_writes_applied_in_process(
     poly: Polyglot, phase: Phase
 ) -> None:
-    assert await poly.repository.secondary.warm_up()
-    writer = child(poly)
+    writer, pid = await running(poly)
     writer.stall_s = 1.0
-    pid = writer.pid
-    assert pid is not None
     os.kill(pid, signal.SIGSTOP)  # alive, reading nothing, acknowledging nothing
     acked = await write(poly, range(30), "while hung")
     await poly.repository.secondary.drain()  # returns: the stalled child is killed
