@@ -199,7 +199,6 @@ class SecondaryWriter:
         self.linger_s = linger_s
         self.mode = mode
         self.sync_log = sync_log
-        self.queue_size = queue_size
         self._queue: asyncio.Queue[_Queued] = asyncio.Queue(queue_size)
         self._worker: asyncio.Task[None] | None = None
 
@@ -234,7 +233,7 @@ class SecondaryWriter:
     def _send(self, offload: Offload, item: _Queued) -> None:
         """To the offload, one write at a time: it batches on its side, so this process
         never pays a whole batch's serialisation at once."""
-        if offload.pending >= self.queue_size:
+        if offload.pending >= self._queue.maxsize:  # the same bound as the in-process queue
             self.sync_log.record(item.container, item.doc, item.target, "secondary queue full")
             return
 
