@@ -7,6 +7,7 @@ Parts a command does not need (cache, blobs) are not opened.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from mystira_data import catalog
 from mystira_data.documents.port import DocumentStore
+from mystira_data.errors import StoreUnavailable
 from mystira_data.settings import Settings
 
 if TYPE_CHECKING:
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from mystira_data.cache.port import Cache
     from mystira_data.relational.store import RelationalStore
 
+log = logging.getLogger(__name__)
 DOCUMENTS_FILE = "documents.sqlite3"
 RELATIONAL_FILE = "relational.sqlite3"
 
@@ -57,7 +60,12 @@ async def open_document_store(settings: Settings, stack: AsyncExitStack) -> Docu
         cosmos = CosmosDocumentStore.from_connection_string(
             conn, settings.connection_strings.cosmos_database, pks
         )
-        return await stack.enter_async_context(cosmos)
+        stack.push_async_callback(cosmos.close)
+        try:
+            await cosmos.open()
+        except StoreUnavailable as exc:  # it connects again on first use
+            log.warning("Cosmos DB unreachable at start, going on without it: %s", exc)
+        return cosmos
     from mystira_data.documents.sqlite import SqliteDocumentStore
 
     sqlite = SqliteDocumentStore(data_dir(settings) / DOCUMENTS_FILE, pks)
@@ -73,13 +81,18 @@ def relational_url(settings: Settings) -> str:
 
 
 async def open_relational_store(settings: Settings, stack: AsyncExitStack) -> RelationalStore:
-    """The relational store, migrated to the latest schema."""
-    from mystira_data.relational.migrate import upgrade
+    """The relational store; nothing connects yet, so it opens while the database is down.
+
+    PostgreSQL is migrated only by `mystira db upgrade`: its first connection refuses a schema
+    behind this code (`SchemaOutdated`). The embedded SQLite file has no server to be down
+    and no other host to race with, so it is migrated on open.
+    """
     from mystira_data.relational.store import RelationalStore
 
     url = relational_url(settings)
-    await upgrade(url)
-    return await stack.enter_async_context(RelationalStore(url))
+    embedded = not settings.connection_strings.postgre_sql.get_secret_value()
+    store = RelationalStore(url, auto_migrate=embedded, require_head=not embedded)
+    return await stack.enter_async_context(store)
 
 
 @asynccontextmanager

@@ -304,6 +304,10 @@ def relational_containers() -> Iterator[ContainerSpec]:
     return (c for c in CONTAINERS if c.is_relational)
 
 
+# The polyglot layer's own document container: the phase record's mirror (`phase_copies`).
+CONTROL_CONTAINER = "PolyglotControl"
+
+
 def partition_keys() -> dict[str, str]:
-    """Container name → partition-key path, for the document stores."""
-    return {c.name: c.partition_key for c in document_containers()}
+    """Container name → partition-key path, for the document stores (control included)."""
+    return {c.name: c.partition_key for c in document_containers()} | {CONTROL_CONTAINER: "/id"}

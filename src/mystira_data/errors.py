@@ -2,6 +2,7 @@
 
     MystiraError
     ├── ConfigError                 bad or unsafe configuration (names the key)
+    ├── SchemaOutdated              the database is not at this code's schema revision
     ├── InvalidQuery                a Query the store cannot or will not run
     ├── InvalidDocument             a document that breaks the model or a store limit
     │   ├── PartitionKeyMismatch    partition-key value missing or not matching
@@ -35,6 +36,19 @@ class ConfigError(MystiraError):
         super().__init__(f"{key}: {reason}")
         self.key = key
         self.reason = reason
+
+
+class SchemaOutdated(MystiraError):
+    """The relational schema is not at the revision this code needs (only `db upgrade`
+    migrates)."""
+
+    def __init__(self, found: str | None, needed: str) -> None:
+        super().__init__(
+            f"the relational schema is at revision {found or 'none (never migrated)'}, this "
+            f"code needs {needed}: run `mystira db upgrade`"
+        )
+        self.found = found
+        self.needed = needed
 
 
 class InvalidQuery(MystiraError):

@@ -46,10 +46,17 @@ switcher that fails on its own abandons its switch at once.
 
 Steps that keep the primary switch at once, as before (why: `phases`).
 
-When the record store is unavailable a process routes by the last phases it read (a switch
-cannot be scheduled meanwhile: it needs that store). A process cut off from the record store
-while others switch is outside the guarantee, as are a write that outlasts the drain bound
-and a record-store clock that jumps.
+When the record's store is unavailable, the store behind `PhaseControl` (`phase_copies`)
+answers from the record's mirror in the document store, which every move announces itself in
+before it starts: a container whose copy cannot rule out a move is *held* (its writes wait as
+at a fence; reads go on). A view older than ``refresh_s`` + margin (every source failed since)
+holds writes the same way: a switch scheduled after it could have fenced by then. A write that
+outlasts the drain bound and a record-store clock that jumps are outside the guarantee.
+
+Configuration names only the phase of a container that has no record yet. The first time a
+process reads the record itself, a configured phase beyond it is refused (`ConfigError`
+naming `mystira phase set`), except on a truly empty container, where the configured phase
+becomes its first record (`adopt`).
 """
 
 from __future__ import annotations
@@ -64,13 +71,14 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from mystira_data import catalog
-from mystira_data.errors import PhaseTransitionRefused, StoreUnavailable
+from mystira_data.errors import ConfigError, PhaseTransitionRefused, StoreUnavailable
 from mystira_data.polyglot import phases
 from mystira_data.polyglot.gate import Gate
 from mystira_data.polyglot.phase_record import (
     PendingSwitch,
     PhaseRecord,
     PhaseStore,
+    Source,
     Transition,
 )
 from mystira_data.settings import Phase, PolyglotPersistence
@@ -107,6 +115,7 @@ class _Fence(Enum):
     OPEN = "open"  # writes may start
     CLOSED = "closed"  # a switch is fenced: wait for the flip
     EXPIRED = "expired"  # the switch ran out of time: abandon it, then write
+    HELD = "held"  # our view cannot rule out a switch: wait for a trustworthy one
 
 
 # A guard inspects a forward move into a guarded phase; returns a reason to refuse, or None.
@@ -114,6 +123,8 @@ Guard = Callable[[str, Phase], Awaitable[str | None]]
 CatchUp = Callable[[str, Phase, Phase], Awaitable[None]]
 CaughtUp = Callable[[str, Phase, Phase], Awaitable[bool]]
 OnFence = Callable[[str], Awaitable[None]]
+# Makes ``phase`` the first record of an empty container, or raises `ConfigError`.
+Adopt = Callable[[str, Phase], Awaitable[None]]
 
 
 class PhaseControl:
@@ -146,6 +157,8 @@ class PhaseControl:
         self.catch_up: CatchUp | None = None
         self.caught_up: CaughtUp | None = None
         self.on_fence: OnFence | None = None
+        self.adopt: Adopt | None = None
+        self._config_checked = False
 
     def gate(self, container: str) -> Gate:
         return self._gates.setdefault(container, Gate())
@@ -188,11 +201,36 @@ class PhaseControl:
             return
         if self._view_at is not None and sent < self._view_at:
             return  # a newer view arrived while this load was in flight
+        if not self._config_checked and _authoritative(records):
+            self._config_checked = True
+            if await self._check_config(records):
+                records = await self.store.load()
         self._records = records
         self._fence_starts = {
             c: sent + r.pending.fence_in_s for c, r in records.items() if r.pending is not None
         }
         self._view_at = sent
+
+    async def _check_config(self, records: dict[str, PhaseRecord]) -> bool:
+        """Refuse a configured phase beyond the record; True if one was adopted."""
+        adopted = False
+        for spec in catalog.relational_containers():
+            configured = self.config.phase_for(spec.name)
+            record = records.get(spec.name) or PhaseRecord(Phase.COSMOS_ONLY)
+            if phases.index(configured) <= phases.index(record.phase):
+                continue
+            if record.version == 0 and self.adopt is not None:
+                await self.adopt(spec.name, configured)
+                adopted = True
+                continue
+            raise ConfigError(
+                "PolyglotPersistence:Phase",
+                f"{spec.name} is configured {configured.value} but its phase record says "
+                f"{record.phase.value}; the record wins and moves only with `mystira phase "
+                f"set {spec.name} PHASE` (remove the setting or set it to "
+                f"{record.phase.value})",
+            )
+        return adopted
 
     def _remember(self, container: str, record: PhaseRecord, fence_start: float | None) -> None:
         """Our own change, before the next load shows it."""
@@ -240,6 +278,10 @@ class PhaseControl:
             await self.sleep(min(self.timing.poll_s, left))
 
     def _fence(self, container: str) -> _Fence:
+        if catalog.get(container).is_relational and (
+            self._cached(container).held or self._stale()
+        ):
+            return _Fence.HELD
         pending = self._cached(container).pending
         if pending is None or pending.abandoned:
             return _Fence.OPEN
@@ -248,6 +290,12 @@ class PhaseControl:
         if self.clock() < self._fence_starts.get(container, float("-inf")):
             return _Fence.OPEN
         return _Fence.CLOSED
+
+    def _stale(self) -> bool:
+        """No view, or one so old that a switch scheduled after it could have fenced."""
+        if self._view_at is None:
+            return True
+        return self.clock() - self._view_at > self.refresh_s + self.timing.margin_s
 
     async def _abandon_expired(self, container: str) -> bool:
         """Mark an expired switch abandoned (or see who beat us); True once re-read."""
@@ -283,6 +331,12 @@ class PhaseControl:
             log.exception("%s: draining the secondary queue at the fence failed", container)
 
     def _paused(self, container: str) -> str:
+        if self._fence(container) is _Fence.HELD:
+            return (
+                f"{container}: writes are held: the phase record is unreachable and its copy "
+                f"cannot rule out a switch under way (waited {self.timing.write_wait_s:g}s, "
+                "PhaseSwitchWriteWaitMs)"
+            )
         pending = self._cached(container).pending
         target = pending.target.value if pending is not None else "?"
         return (
@@ -305,7 +359,8 @@ class PhaseControl:
     async def set(
         self, container: str, target: Phase, *, force: bool = False, reason: str = ""
     ) -> Transition:
-        """Move one step; forward into a guarded phase needs every guard to pass or --force.
+        """Move one step; a step that needs proof (`phases.needs_proof`) needs every guard to
+        pass, or --force with a reason.
 
         A step that changes the primary is a scheduled, fenced switch (module docstring):
         this call returns after the flip, some ``refresh_s`` + margin + drain later.
@@ -434,7 +489,7 @@ class PhaseControl:
     async def _check_guards(
         self, container: str, current: Phase, target: Phase, force: bool
     ) -> None:
-        if not phases.is_forward(current, target) or target not in phases.GUARDED or force:
+        if force or not phases.needs_proof(current, target):
             return
         reasons = [r for g in self.guards if (r := await g(container, target))]
         if not self.guards:
@@ -461,6 +516,11 @@ class Step:
         return Transition(
             self.container, self.current, self.target, datetime.now(UTC), self.reason, self.forced
         )
+
+
+def _authoritative(records: dict[str, PhaseRecord]) -> bool:
+    """Read from the record itself (not a copy); an empty answer is the record's too."""
+    return all(r.source is Source.RECORD for r in records.values())
 
 
 def _changed(container: str) -> PhaseTransitionRefused:

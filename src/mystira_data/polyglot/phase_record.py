@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Protocol
 
 from mystira_data.settings import Phase
@@ -47,13 +48,32 @@ class PendingSwitch:
         return "fenced" if self.fence_in_s <= 0 else "scheduled"
 
 
+class Source(StrEnum):
+    """Where a process read its phase records from (`phase_copies`)."""
+
+    RECORD = "record"  # the durable record itself (relational store)
+    MIRROR = "mirror"  # its copy in the document store
+    LOCAL = "local"  # the last records this host saw (a file under the data dir)
+
+
 @dataclass(frozen=True)
 class PhaseRecord:
-    """One container's durable record; ``version`` 0: none yet (configuration applies)."""
+    """One container's durable record; ``version`` 0: none yet (configuration applies).
+
+    ``held``: the copy it came from cannot rule out a switch this process does not see, so
+    writes of the container wait (reads route by ``phase``).
+    """
 
     phase: Phase
     version: int = 0
     pending: PendingSwitch | None = None
+    held: bool = False
+    source: Source = Source.RECORD
+
+    @property
+    def unsettled(self) -> bool:
+        """A move may be under way: a pending switch that is not abandoned."""
+        return self.pending is not None and not self.pending.abandoned
 
 
 class PhaseStore(Protocol):

@@ -97,6 +97,13 @@ def is_forward(current: Phase, target: Phase) -> bool:
     return index(target) > index(current)
 
 
+def needs_proof(current: Phase, target: Phase) -> bool:
+    """Forward into a guarded phase, or any step that moves reads to the other store (the
+    store that will answer must be shown complete, whichever the direction)."""
+    forward = is_forward(current, target) and target in GUARDED
+    return forward or ROUTES[current].reads is not ROUTES[target].reads
+
+
 def needs_fence(current: Phase, target: Phase) -> bool:
     """True when the step changes the primary (DualWriteCosmosRead ↔ DualWritePostgresRead)."""
     return ROUTES[current].primary is not ROUTES[target].primary

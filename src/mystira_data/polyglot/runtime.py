@@ -16,7 +16,7 @@ from mystira_data import catalog
 from mystira_data.bootstrap import Stores
 from mystira_data.documents.port import Document
 from mystira_data.domain.base import stored_defaults
-from mystira_data.errors import ForeignKeyViolation, StoreUnavailable
+from mystira_data.errors import ConfigError, ForeignKeyViolation, StoreUnavailable
 from mystira_data.polyglot.control import PhaseControl
 from mystira_data.polyglot.durable import (
     OutboxSource,
@@ -28,6 +28,13 @@ from mystira_data.polyglot.durable import (
     record_verify,
 )
 from mystira_data.polyglot.offload import WriterProcess
+from mystira_data.polyglot.phase_copies import (
+    LOCAL_FILE,
+    DocumentMirror,
+    LocalCopy,
+    MirroredPhaseStore,
+)
+from mystira_data.polyglot.phase_record import Transition
 from mystira_data.polyglot.phases import ROUTES, Side
 from mystira_data.polyglot.replication import ChangeSource, Processor
 from mystira_data.polyglot.repository import PolyglotRepository
@@ -56,6 +63,8 @@ PARENT_LINKS = {
     "PlayerScenarioScores": ParentLink("GameSessions", "gameSessionId"),
 }
 VERIFY_MAX_AGE = timedelta(hours=24)
+LIVE = Query(cross_partition=True)
+ALL = Query(cross_partition=True, include_deleted=True)
 
 
 @dataclass
@@ -241,6 +250,57 @@ class Polyglot:
             )
         return None
 
+    async def adopt_configured_phase(self, container: str, phase: Phase) -> None:
+        """A configured phase becomes the first record of a truly empty container only."""
+        held = [
+            name
+            for name, count in (
+                ("the document store", self.stores.documents.count),
+                ("the relational store", self.raw_relational.count),
+            )
+            if await count(container, ALL)
+        ]
+        if held:
+            raise ConfigError(
+                "PolyglotPersistence:Phase",
+                f"{container} is configured {phase.value} but has no phase record and holds "
+                f"data in {', '.join(held)}; it starts CosmosOnly: remove the setting and move "
+                f"it with `mystira phase set {container} PHASE`",
+            )
+        first = Transition(
+            container,
+            Phase.COSMOS_ONLY,
+            phase,
+            datetime.now(UTC),
+            "initial phase from configuration (empty container)",
+            False,
+        )
+        await self.control.store.save(first, 0)
+
+    async def completeness_guard(self, container: str, target: Phase) -> str | None:
+        """The store a move makes the read side holds at least what the other holds, minus
+        what replication still has to bring (a store that came back empty is not read)."""
+        current = await self.control.phase(container)
+        new_reads = ROUTES[target].reads
+        if new_reads is ROUTES[current].reads:
+            return None
+        counts = {
+            Side.DOCUMENT: self.stores.documents.count,
+            Side.RELATIONAL: self.raw_relational.count,
+        }
+        other = Side.RELATIONAL if new_reads is Side.DOCUMENT else Side.DOCUMENT
+        have = await counts[new_reads](container, LIVE)
+        want = await counts[other](container, LIVE)
+        pending = (await self.lag(container)).pending
+        if have + pending >= want:
+            return None
+        to = "document" if new_reads is Side.DOCUMENT else "relational"
+        return (
+            f"the {new_reads.value} store holds {have} of the {want} live documents the "
+            f"{other.value} store holds ({pending} pending replication); run `mystira backfill "
+            f"{container} --to {to}`, then `mystira verify {container}`"
+        )
+
     async def verify_guard(self, container: str, target: Phase) -> str | None:
         last = await last_verify(self.raw_relational, container)
         if last is None:
@@ -305,7 +365,7 @@ def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
     pp = stores.settings.polyglot_persistence
     documents, doc_breaker = resilient(stores.documents, "documents", stores)
     relational, rel_breaker = resilient(stores.relational, "relational", stores)
-    control = PhaseControl(RelationalPhaseStore(stores.relational), pp, refresh_s=refresh_s)
+    control = PhaseControl(phase_store(stores), pp, refresh_s=refresh_s)
     writer = SecondaryWriter(
         timeout_s=pp.dual_write_timeout_ms / 1000,
         mode=pp.secondary_write_mode,
@@ -325,5 +385,17 @@ def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
     control.catch_up = poly.catch_up
     control.caught_up = poly.caught_up
     control.on_fence = poly.drain_secondary
-    control.guards.extend((poly.lag_guard, poly.verify_guard))
+    control.adopt = poly.adopt_configured_phase
+    control.guards.extend((poly.lag_guard, poly.verify_guard, poly.completeness_guard))
     return poly
+
+
+def phase_store(stores: Stores) -> MirroredPhaseStore:
+    """The phase record, mirrored into the document store and a local copy (`phase_copies`)."""
+    assert stores.relational is not None
+    return MirroredPhaseStore(
+        RelationalPhaseStore(stores.relational),
+        DocumentMirror(stores.documents),
+        LocalCopy(stores.settings.data_dir / LOCAL_FILE),
+        stores.settings.polyglot_persistence.phase_for,
+    )

@@ -86,11 +86,13 @@ class RelationalStore(Opened):
         pool_size: int = 10,
         connect_timeout_s: float = 10.0,
         auto_migrate: bool = False,
+        require_head: bool = False,
     ) -> None:
         self._target = async_url(url, driver=driver)  # a bad URL fails here, not later
         self._pool_size = pool_size
         self._connect_timeout_s = connect_timeout_s
         self._auto_migrate = auto_migrate
+        self._require_head = require_head
         self._engine: AsyncEngine | None = None
         self.dialect = self._target.get_backend_name()
         self.name = "postgres" if self.dialect == "postgresql" else "sqlite"
@@ -103,7 +105,8 @@ class RelationalStore(Opened):
     # -- lifecycle -------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Create the engine (and migrate, if asked); connections open lazily."""
+        """Create the engine (and migrate, or check the schema revision on connecting, if
+        asked); connections open lazily, so this works while the database is down."""
         if self._engine is not None:
             return
         self._engine = create_engine(
@@ -112,6 +115,8 @@ class RelationalStore(Opened):
         if self._auto_migrate:
             with sql_errors():
                 await migrate.upgrade(self._engine)
+        if self._require_head:
+            migrate.require_head(self._engine)
 
     async def close(self) -> None:
         engine, self._engine = self._engine, None

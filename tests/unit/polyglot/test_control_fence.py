@@ -10,6 +10,7 @@ a paused write gives up after 5 s.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -17,7 +18,7 @@ import pytest
 
 from mystira_data.errors import PhaseTransitionRefused, StoreUnavailable
 from mystira_data.polyglot.control import PhaseControl
-from mystira_data.polyglot.phase_record import MemoryPhaseStore
+from mystira_data.polyglot.phase_record import MemoryPhaseStore, PhaseRecord
 from mystira_data.settings import Phase, PolyglotPersistence
 
 C = "Accounts"
@@ -260,7 +261,7 @@ async def test_two_switchers_cannot_both_schedule(
     assert store.phases[C] is POSTGRES_READ
 
 
-async def test_an_unavailable_record_store_keeps_the_last_known_phase(
+async def test_with_no_source_of_the_record_reads_route_by_the_last_view_and_writes_hold(
     clock: ManualClock, b: PhaseControl, store: MemoryPhaseStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert await route(b) is COSMOS_READ
@@ -269,10 +270,38 @@ async def test_an_unavailable_record_store_keeps_the_last_known_phase(
         raise StoreUnavailable("record store down")
 
     monkeypatch.setattr(store, "load", down)
-    await clock.advance_to(REFRESH_S + 1)
+    await clock.advance_to(REFRESH_S)  # within refresh + margin: no unseen switch can fence
     assert await route(b) is COSMOS_READ
+    await clock.advance_to(REFRESH_S + 1)  # beyond: a switch scheduled since may have fenced
+    assert await b.phase(C) is COSMOS_READ  # reads go on
+    write = started(route(b))
+    await clock.advance_to(REFRESH_S + 1 + 4.9)
+    assert not write.done()  # held, not routed by the old view
+    await clock.advance_to(REFRESH_S + 1 + 5.1)  # PhaseSwitchWriteWaitMs
+    with pytest.raises(StoreUnavailable, match="held"):
+        await write
     with pytest.raises(StoreUnavailable):
         await b.set(C, Phase.COSMOS_ONLY)
+
+
+async def test_a_held_record_holds_writes_until_a_settled_view(
+    clock: ManualClock, b: PhaseControl, store: MemoryPhaseStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_load = store.load
+    held = True
+
+    async def load() -> dict[str, PhaseRecord]:
+        records = await real_load()
+        return {c: replace(r, held=held) for c, r in records.items()}
+
+    monkeypatch.setattr(store, "load", load)
+    write = started(route(b))
+    await clock.advance_to(1.0)
+    assert not write.done()
+    assert await b.phase(C) is COSMOS_READ  # reads go on
+    held = False
+    await clock.advance_to(1.0 + REFRESH_S)
+    assert await write is COSMOS_READ
 
 
 async def test_the_flip_waits_until_replication_elsewhere_has_caught_up(
