@@ -198,8 +198,9 @@ def simulate_command(
     report = run(ctx, body)
     table = Table(title="Simulation")
     table.add_column("acknowledged writes", justify="right")
+    table.add_column("of which deletes", justify="right")
     table.add_column("failed writes", justify="right")
-    table.add_row(str(report.ok), str(report.failed))
+    table.add_row(str(report.ok), str(report.deletes), str(report.failed))
     console.print(table)
     for line in report.errors[:10]:
         console.print(f"  {line}", markup=False)

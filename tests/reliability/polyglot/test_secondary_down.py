@@ -81,6 +81,7 @@ async def test_writes_survive_a_secondary_outage_and_converge(
     report = await run
     assert report.failed == 0, report.errors[:5]
     assert report.ok >= WRITES * 0.9
+    assert report.deletes > 0  # tombstones travel through the outage too
     assert poly.repository.secondary.sync_log.failed > WRITES // 10  # the outage happened
     await catch_up(poly)
     await assert_exactly_acknowledged(poly, report)
@@ -111,16 +112,18 @@ async def catch_up(poly: Polyglot) -> None:
 
 
 async def assert_exactly_acknowledged(poly: Polyglot, report: SimulationReport) -> None:
+    """Both stores hold each acknowledged write at its version, tombstones as tombstones."""
     pks = {"Accounts": "id", "GameSessions": "accountId", "PlayerScenarioScores": "profileId"}
     docs = {}
     for (container, doc_id), version in report.acknowledged.items():
         stored = await poly.documents.query(container, _by_id(doc_id))
         assert len(stored.items) == 1
         doc = stored.items[0]
-        assert doc["_version"] == version, (container, doc_id)
+        deleted = (container, doc_id) in report.deleted
+        assert (doc["_version"], bool(doc.get("_deleted"))) == (version, deleted), doc_id
         row = await current(poly.relational, container, doc_id, doc[pks[container]])
         assert row is not None, (container, doc_id)
-        assert row["_version"] == version
+        assert (row["_version"], bool(row.get("_deleted"))) == (version, deleted), doc_id
         docs[(container, doc_id)] = doc
     assert len(docs) == len(report.acknowledged)
 
@@ -128,4 +131,4 @@ async def assert_exactly_acknowledged(poly: Polyglot, report: SimulationReport) 
 def _by_id(doc_id: str):  # type: ignore[no-untyped-def]
     from mystira_data.query import Filter, Op, Query
 
-    return Query(filters=(Filter("id", Op.EQ, doc_id),), cross_partition=True)
+    return Query(filters=(Filter("id", Op.EQ, doc_id),), cross_partition=True, include_deleted=True)
