@@ -13,6 +13,7 @@ import typer
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from rich.table import Table
+from rich.text import Text
 
 from mystira_data.bootstrap import open_stores, relational_url
 from mystira_data.cli.common import console, fail, run
@@ -124,11 +125,12 @@ def _report(ctx: typer.Context, title: str, query: Query, as_json: bool) -> None
     if as_json:
         typer.echo(json.dumps(rows, default=_plain, indent=2))
         return
-    table = Table(title=title)
+    table = Table(title=Text(title))
     for column in rows[0] if rows else ["(no rows)"]:
         table.add_column(column)
     for row in rows:
-        table.add_row(*(_plain(v) for v in row.values()))
+        # Text cells: stored strings (names, titles) are data, never Rich markup.
+        table.add_row(*(Text(_plain(v)) for v in row.values()))
     console.print(table)
 
 
