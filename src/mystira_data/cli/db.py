@@ -148,9 +148,15 @@ JsonOpt = Annotated[bool, typer.Option("--json")]
 @report_app.command("leaderboard")
 def leaderboard(ctx: typer.Context, scenario: str, axis: str, limit: int = 10,
                 as_json: JsonOpt = False) -> None:
-    """Best scores of SCENARIO on compass AXIS."""
+    """Best scores of SCENARIO on compass AXIS (`mystira report axes` lists the axes)."""
     _report(ctx, f"Leaderboard {scenario} / {axis}",
             lambda a: a.leaderboard(scenario, axis, limit=limit), as_json)
+
+
+@report_app.command("axes")
+def axes(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """The compass axes the scores carry (the AXIS names `report leaderboard` takes)."""
+    _report(ctx, "Compass axes", lambda a: a.axes(), as_json)
 
 
 @report_app.command("completion")
