@@ -8,11 +8,17 @@ a store, a missing database) are classified here, so an operator never sees a tr
 
 from __future__ import annotations
 
+import errno
+import socket
 import sys
 from dataclasses import dataclass
 from enum import IntEnum
 
 from mystira_data.errors import MystiraError, StoreUnavailable
+
+_NETWORK_ERRNOS = frozenset(
+    {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EHOSTDOWN, errno.ETIMEDOUT, errno.ENETDOWN}
+)
 
 
 class ExitCode(IntEnum):
@@ -31,6 +37,9 @@ class Failure:
 
 def classify(exc: BaseException) -> Failure:
     """The exit code and the one-line message for ``exc``."""
+    if isinstance(exc, OSError) and not _is_connection_failure(exc):
+        # A file the command was given (or writes) cannot be used: input, not a store outage.
+        return Failure(ExitCode.USAGE, f"{type(exc).__name__}: {_text(exc)}")
     ours = exc if isinstance(exc, MystiraError) else _translated(exc)
     if isinstance(ours, StoreUnavailable):
         return Failure(ExitCode.UNAVAILABLE, f"{type(ours).__name__}: {ours}")
@@ -54,9 +63,11 @@ def _translated(exc: BaseException) -> MystiraError | None:
 
 
 def _is_connection_failure(exc: BaseException) -> bool:
-    # OSError covers refused connections, unknown hosts (gaierror) and timeouts; Redis wraps
+    # Refused or reset connections, unknown hosts, timeouts, unreachable networks; Redis wraps
     # its own in redis.exceptions.ConnectionError/TimeoutError, which are not OSErrors.
-    if isinstance(exc, OSError | TimeoutError):
+    if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror | socket.herror):
+        return True
+    if isinstance(exc, OSError) and exc.errno in _NETWORK_ERRNOS:
         return True
     name = type(exc).__name__
     return type(exc).__module__.startswith("redis") and name in ("ConnectionError", "TimeoutError")

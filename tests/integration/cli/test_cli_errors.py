@@ -104,6 +104,8 @@ def cases() -> dict[str, Callable[[], Case]]:
             ("repair", "GameSessions", "--from-report", "{tmp}/report.json"), 2,
             "cannot read report", files={"report.json": b"{oops"}),
         "db downgrade bogus": lambda: Case(("db", "downgrade", "bogus"), 2, "'bogus'"),
+        "export --out onto a directory": lambda: Case(
+            ("export", "Accounts", "--out", "{tmp}"), 2, "IsADirectoryError"),
         "markup in stored text: report": lambda: Case(
             ("report", "completion"), 0, MARKUP),
         "markup in stored text: media list": lambda: Case(("media", "list"), 0, MARKUP),
