@@ -35,14 +35,18 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def pg_url(*, port: str | None = None, host: str = "127.0.0.1", user: str | None = None,
-           database: str | None = None, query: str = "") -> str:
-    """A URL on the session's PostgreSQL server with one part changed, carrying SECRET."""
+def pg_url(*, user: str | None = None, database: str | None = None) -> str:
+    """A URL of the session's PostgreSQL server (TCP or socket) carrying SECRET."""
     from sqlalchemy.engine import make_url
 
     base = make_url(with_database(server_url(), database or "test"))
-    netloc = f"{user or base.username}:{SECRET}@{host}:{port or base.port}"
-    return f"postgresql://{netloc}/{base.database}{query}"
+    changed = base.set(username=user or base.username, password=SECRET)
+    return changed.render_as_string(hide_password=False)
+
+
+def local_url(port: object, *, host: str = "127.0.0.1", query: str = "") -> str:
+    """A URL of a server that is not there (or cannot be), carrying SECRET."""
+    return f"postgresql://postgres:{SECRET}@{host}:{port}/test{query}"
 
 
 @dataclass(frozen=True)
@@ -60,25 +64,25 @@ def cases() -> dict[str, Callable[[], Case]]:
     return {
         "postgres wrong port": lambda: Case(
             ("phase", "get", "Accounts"), 3, "unreachable",
-            {PG: pg_url(port=str(closed_port()))}),
+            {PG: local_url(closed_port())}),
         "postgres unknown host": lambda: Case(
             ("phase", "get", "Accounts"), 3, "unreachable",
-            {PG: pg_url(host="no-such-host.invalid")}),
+            {PG: local_url(5432, host="no-such-host.invalid")}),
         "postgres wrong user/password": lambda: Case(
             ("phase", "get", "Accounts"), 2, "refused the login",
             {PG: pg_url(user="no_such_role_mystira")}),
         "postgres port abc": lambda: Case(
             ("phase", "get", "Accounts"), 2, "ConnectionStrings:PostgreSql",
-            {PG: pg_url(port="abc")}),
+            {PG: local_url("abc")}),
         "postgres sslmode=require": lambda: Case(
             ("phase", "get", "Accounts"), 3, "StoreUnavailable",
-            {PG: pg_url(port=str(closed_port()), query="?sslmode=require")}),
+            {PG: local_url(closed_port(), query="?sslmode=require")}),
         "postgres database missing": lambda: Case(
             ("phase", "get", "Accounts"), 2, "db upgrade --create-database",
             {PG: pg_url(database="mystira_no_such_db")}),
         "verify with postgres down": lambda: Case(
             ("verify", "GameSessions"), 3, "StoreUnavailable",
-            {PG: pg_url(port=str(closed_port()))}),
+            {PG: local_url(closed_port())}),
         "redis string not a URL": lambda: Case(
             ("phase", "get", "Accounts"), 2, "ConnectionStrings:Redis",
             {"MYSTIRA__CONNECTIONSTRINGS__REDIS": f"localhost:6379,password={SECRET}"}),
@@ -154,7 +158,7 @@ def test_every_error_is_one_line_and_an_exit_code(
 
 
 def test_debug_prints_the_traceback(tmp_path: Path) -> None:
-    env = {PG: pg_url(port=str(closed_port()))}
+    env = {PG: local_url(closed_port())}
     result = runner.invoke(
         app, ["--debug", "--data-dir", str(tmp_path), "phase", "get", "Accounts"], env=env
     )
