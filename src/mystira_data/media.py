@@ -3,8 +3,9 @@
 Upload writes the blob first, then the document; if the document cannot be written the blob
 is deleted again, so a document never points at nothing. The remaining failure (the process
 dies between the two writes) leaves a blob without a document: ``check`` finds those and, with
-``fix``, deletes them, and also removes documents whose blob has gone. The CLI's
-``mystira media upload/list/get/check`` call these functions.
+``fix``, deletes them, and also removes documents whose blob has gone. Documents whose url is
+an absolute URL (media kept on a CDN, as the demo data has) are not ours to check or delete.
+The CLI's ``mystira media upload/list/get/check`` call these functions.
 
 The document's ``url`` holds the blob name (``image/<id>.png``); `read_url` turns it into a
 time-limited link.
@@ -65,10 +66,30 @@ class MediaCheck:
     orphan_blobs: list[str] = field(default_factory=list)
     missing_blobs: list[MediaAsset] = field(default_factory=list)
     fixed: bool = False
+    # Documents whose url is an absolute URL: their bytes live elsewhere (a CDN), not in our
+    # blob store, so they are neither checked nor ever deleted by a fix.
+    external: list[MediaAsset] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.orphan_blobs and not self.missing_blobs
+
+
+def is_external(url: str) -> bool:
+    """Whether ``url`` is an absolute URL (bytes elsewhere) rather than one of our blob names."""
+    return "://" in url
+
+
+def by_blob(assets: Iterable[MediaAsset]) -> tuple[dict[str, MediaAsset], list[MediaAsset]]:
+    """Assets keyed by their blob name, and those whose bytes live at another URL."""
+    ours: dict[str, MediaAsset] = {}
+    elsewhere: list[MediaAsset] = []
+    for asset in assets:
+        if is_external(asset.url):
+            elsewhere.append(asset)
+        else:
+            ours[asset.url] = asset
+    return ours, elsewhere
 
 
 def media_type_of(value: str) -> MediaType:
@@ -173,7 +194,7 @@ class MediaLibrary:
 
     async def check(self, *, fix: bool = False, grace: timedelta = ORPHAN_GRACE) -> MediaCheck:
         """Find blobs without a document and documents without a blob; ``fix`` removes both."""
-        assets = {asset.url: asset async for asset in self.list()}
+        assets, external = by_blob([asset async for asset in self.list()])
         cutoff = datetime.now(UTC) - grace
         blob_names: set[str] = set()
         orphans: list[str] = []
@@ -184,7 +205,7 @@ class MediaLibrary:
         missing = [asset for url, asset in sorted(assets.items()) if url not in blob_names]
         if fix:
             await self._repair(orphans, missing)
-        return MediaCheck(sorted(orphans), missing, fixed=fix)
+        return MediaCheck(sorted(orphans), missing, fixed=fix, external=external)
 
     async def _create_or_undo(self, asset: MediaAsset) -> MediaAsset:
         try:
@@ -203,6 +224,8 @@ class MediaLibrary:
             except NotFound:
                 continue  # gone meanwhile: what we wanted
         for asset in missing:
+            if await self.blobs.exists(asset.url):
+                continue  # uploaded again meanwhile; a store that cannot answer raises instead
             try:
                 await self.documents.delete(CONTAINER, asset.id, asset.media_type.value)
             except NotFound:

@@ -44,7 +44,10 @@ class Phase(StrEnum):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    # allow_inf_nan=False: `BreakerOpenSeconds=inf` would open a breaker for ever.
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, frozen=True, allow_inf_nan=False
+    )
 
 
 class ConnectionStrings(_Section):
@@ -53,6 +56,39 @@ class ConnectionStrings(_Section):
     postgre_sql: SecretStr = Field(default=SecretStr(""), alias="PostgreSql")
     redis: SecretStr = Field(default=SecretStr(""), alias="Redis")
     blob_storage: SecretStr = Field(default=SecretStr(""), alias="BlobStorage")
+
+    # Checked here, at start, so a malformed string is a ConfigError naming the key instead
+    # of a driver traceback at first use. Messages never quote the value (it holds secrets).
+    @field_validator("postgre_sql")
+    @classmethod
+    def _database_url(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value()
+        if url:
+            _check_database_url(url)
+        return value
+
+    @field_validator("redis")
+    @classmethod
+    def _redis_url(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value()
+        if url and not url.startswith(REDIS_SCHEMES):
+            raise ValueError(f"must be a URL starting with one of {', '.join(REDIS_SCHEMES)}")
+        return value
+
+
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _check_database_url(url: str) -> None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise ValueError("not a database URL (e.g. postgresql://user@host:5432/db)") from None
+    if parsed.get_backend_name() not in ("postgresql", "postgres", "sqlite"):
+        raise ValueError("must be a postgresql:// (or sqlite://) URL")
 
 
 class PolyglotPersistence(_Section):
@@ -69,9 +105,13 @@ class PolyglotPersistence(_Section):
     )
     containers: dict[str, Phase] = Field(default_factory=dict, alias="Containers")
     retry_attempts: int = Field(default=3, ge=1, le=20, alias="RetryAttempts")
-    retry_base_delay_ms: int = Field(default=100, ge=0, alias="RetryBaseDelayMs")
-    breaker_failure_threshold: int = Field(default=5, ge=1, alias="BreakerFailureThreshold")
-    breaker_open_seconds: float = Field(default=30.0, gt=0, alias="BreakerOpenSeconds")
+    retry_base_delay_ms: int = Field(default=100, ge=0, le=60_000, alias="RetryBaseDelayMs")
+    breaker_failure_threshold: int = Field(
+        default=5, ge=1, le=10_000, alias="BreakerFailureThreshold"
+    )
+    breaker_open_seconds: float = Field(
+        default=30.0, gt=0, le=3600, alias="BreakerOpenSeconds"
+    )
     # A switch of the primary store is scheduled, then fenced (polyglot/control.py): writes
     # pause everywhere from "refresh interval + margin" after it is scheduled until the flip.
     phase_switch_margin_ms: int = Field(default=1000, ge=0, le=600_000, alias="PhaseSwitchMarginMs")
@@ -264,7 +304,12 @@ def _read_json(path: Path, required: bool) -> dict[str, Any]:
             raise ConfigError(str(path), "settings file not found")
         return {}
     try:
-        loaded = json.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: .NET tools save appsettings.json with a byte-order mark.
+        loaded = json.loads(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            str(path), f"settings file is not UTF-8 (byte {exc.start})"
+        ) from None
     except (OSError, json.JSONDecodeError) as exc:
         raise ConfigError(str(path), f"cannot read settings file: {exc}") from None
     if not isinstance(loaded, dict):

@@ -1,9 +1,12 @@
 """JSON Lines export and import of one container (backup, restore, moving environments).
 
-Export writes every live document, one per line, without store-made fields (``_etag``,
-``_ts``, …) so the file restores into any store. Import validates every line through the
-container's codec and Cosmos' limits, upserts the valid ones (idempotent) and reports each
-rejected line with its number and reason.
+Both go through the polyglot repository, so they follow the container's live phase: export
+reads the store the phase reads (PostgreSQL in the Postgres-read phases), import writes the
+primary first and the secondary like any other write. Export writes every live document, one
+per line, without store-made fields (``_etag``, ``_ts``, …) so the file restores into any
+store. Import first checks that the whole file is UTF-8 (so a bad byte never leaves half a
+file imported), then validates every line through the container's codec and Cosmos' limits,
+upserts the valid ones (idempotent) and reports each rejected line with its number and reason.
 """
 
 from __future__ import annotations
@@ -11,12 +14,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from pathlib import Path
+from typing import Any, Protocol, TextIO
 
 from mystira_data import catalog
-from mystira_data.documents.port import SYSTEM_FIELDS, DocumentStore, check_document
+from mystira_data.documents.port import SYSTEM_FIELDS, Document, check_document
 from mystira_data.domain.codec import codec_for
-from mystira_data.errors import InvalidDocument, MystiraError
+from mystira_data.errors import InvalidDocument, MystiraError, StoreUnavailable
+from mystira_data.query import MAX_PAGE_SIZE, Pageable, Query, every
+
+
+class Writer(Protocol):
+    async def upsert(self, container: str, doc: Document) -> Document: ...
 
 
 @dataclass
@@ -25,7 +34,8 @@ class ImportReport:
     rejected: list[tuple[int, str]] = field(default_factory=list)
 
 
-def _document_spec(container: str) -> catalog.ContainerSpec:
+def document_spec(container: str) -> catalog.ContainerSpec:
+    """The spec of a container that can be exported and imported on its own."""
     try:
         spec = catalog.get(container)
     except KeyError as exc:
@@ -40,14 +50,28 @@ def portable(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k not in SYSTEM_FIELDS}
 
 
-async def export_jsonl(store: DocumentStore, container: str, out: TextIO) -> int:
-    """Write every live document of ``container`` to ``out``; returns the count."""
-    _document_spec(container)
+async def export_jsonl(source: Pageable, container: str, out: TextIO) -> int:
+    """Write every live document of ``container`` in ``source`` to ``out``; returns the count."""
+    document_spec(container)
     count = 0
-    async for doc in store.read_all(container):
+    everything = Query(cross_partition=True, page_size=MAX_PAGE_SIZE)
+    async for doc in every(source, container, everything):
         out.write(json.dumps(portable(doc), ensure_ascii=False, separators=(",", ":")) + "\n")
         count += 1
     return count
+
+
+def check_utf8(path: Path) -> None:
+    """Refuse ``path`` before anything is imported when a line is not UTF-8."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InvalidDocument(
+                    f"{path}:{number}: not UTF-8 (byte {exc.start + 1} of the line); "
+                    "nothing was imported"
+                ) from None
 
 
 def parse_line(spec: catalog.ContainerSpec, line: str) -> dict[str, Any]:
@@ -72,9 +96,13 @@ def _version_of(raw: dict[str, Any]) -> int:
     return version
 
 
-async def import_jsonl(store: DocumentStore, container: str, lines: Iterable[str]) -> ImportReport:
-    """Store every valid line of ``lines``; collect (line number, reason) for the rest."""
-    spec = _document_spec(container)
+async def import_jsonl(store: Writer, container: str, lines: Iterable[str]) -> ImportReport:
+    """Store every valid line of ``lines``; collect (line number, reason) for the rest.
+
+    A store that fails mid-way stops the import with `StoreUnavailable` saying how many
+    documents were written and the line to resume from (upserts make a re-run harmless).
+    """
+    spec = document_spec(container)
     report = ImportReport()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -82,8 +110,10 @@ async def import_jsonl(store: DocumentStore, container: str, lines: Iterable[str
         try:
             await store.upsert(container, parse_line(spec, line))
         except MystiraError as exc:
-            if exc.transient:
-                raise
+            if isinstance(exc, StoreUnavailable):
+                raise StoreUnavailable(
+                    f"{exc}; imported {report.imported} document(s), resume from line {number}"
+                ) from exc
             report.rejected.append((number, str(exc)))
         else:
             report.imported += 1

@@ -18,13 +18,14 @@ from mystira_data.cli import (
     status,
     transfer,
 )
-from mystira_data.cli.common import GlobalOptions
+from mystira_data.cli.common import ErrorMappingGroup, GlobalOptions
 
 app = typer.Typer(
     name="mystira",
     help="Mystira data platform: documents, stores and the Cosmos DB → PostgreSQL migration.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=ErrorMappingGroup,
 )
 
 
@@ -38,8 +39,11 @@ def _root(
         Path | None,
         typer.Option("--data-dir", help="Where embedded stores live (default ./.mystira)."),
     ] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Print the traceback of an error.")
+    ] = False,
 ) -> None:
-    ctx.obj = GlobalOptions(config=config, data_dir=data_dir)
+    ctx.obj = GlobalOptions(config=config, data_dir=data_dir, debug=debug)
 
 
 app.command("seed")(seed.seed_command)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import traceback
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,8 +11,10 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
 
-from mystira_data.errors import MystiraError
+from mystira_data.cli.errors import ExitCode, classify
 from mystira_data.settings import Settings, load_settings
 
 T = TypeVar("T")
@@ -25,6 +28,7 @@ err_console = Console(stderr=True, soft_wrap=True)
 class GlobalOptions:
     config: Path | None
     data_dir: Path | None
+    debug: bool = False
 
     def settings(self) -> Settings:
         return load_settings(self.config, data_dir=self.data_dir)
@@ -38,15 +42,33 @@ def options(ctx: typer.Context) -> GlobalOptions:
 
 
 def run(ctx: typer.Context, body: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
-    """Load settings, run ``body`` on an event loop, and turn our errors into exit code 2."""
-    try:
-        settings = options(ctx).settings()
-        return asyncio.run(body(settings))
-    except MystiraError as exc:
-        fail(f"{type(exc).__name__}: {exc}", code=2)
+    """Load settings and run ``body`` on an event loop; errors are turned into exit codes by
+    `ErrorMappingGroup`, the root command group."""
+    return asyncio.run(body(options(ctx).settings()))
 
 
-def fail(message: str, *, code: int = 2) -> NoReturn:
+def fail(message: str, *, code: int = ExitCode.USAGE) -> NoReturn:
     """Print ``message`` to stderr (never a traceback) and exit with ``code``."""
-    err_console.print(f"[bold red]error[/]: {message}", highlight=False, markup=True)
+    # The message may quote stored data or input: never let Rich read it as markup.
+    err_console.print(f"[bold red]error[/]: {escape(_one_line(message))}", highlight=False)
     raise typer.Exit(code)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
+
+
+class ErrorMappingGroup(TyperGroup):
+    """The root group: any exception a command lets escape becomes one stderr line and an
+    exit code (`cli.errors.classify`); ``--debug`` prints the traceback first."""
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if type(exc).__module__.startswith("typer"):
+                raise  # Exit, Abort and usage errors: typer reports those itself
+            if isinstance(ctx.obj, GlobalOptions) and ctx.obj.debug:
+                err_console.print(traceback.format_exc(), markup=False, highlight=False)
+            failure = classify(exc)
+            fail(failure.message, code=failure.code)

@@ -22,10 +22,11 @@ from mystira_data import catalog
 from mystira_data.cli.common import console, err_console, fail, run
 from mystira_data.cli.polyglot import polyglot
 from mystira_data.polyglot.backfill import BackfillReport, backfill, pending_total
-from mystira_data.polyglot.phases import Side
+from mystira_data.polyglot.phases import ROUTES, Side
 from mystira_data.polyglot.repair import RepairResult, repair
+from mystira_data.polyglot.runtime import Polyglot
 from mystira_data.polyglot.verify import Difference, VerifyReport
-from mystira_data.settings import Settings
+from mystira_data.settings import Phase, Settings
 
 
 def _targets(container: str | None, all_: bool) -> list[str]:
@@ -114,14 +115,22 @@ def verify_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
     report_file: Annotated[Path | None, typer.Option("--report")] = None,
 ) -> None:
-    """Compare both stores; exit 0 clean, 1 differences, 2 could not run."""
+    """Compare both stores; exit 0 clean, 1 differences, 2 could not run, 3 a store is down.
+
+    ``--all`` compares the containers that have two live copies (the dual-write phases) and
+    lists the others as not applicable, so it serves as a health check.
+    """
     names = _targets(container, all_)
+    if report_file is not None:
+        _check_writable(report_file)  # before the run, not after it
 
-    async def body(settings: Settings) -> list[VerifyReport]:
+    async def body(settings: Settings) -> tuple[list[VerifyReport], dict[str, Phase]]:
         async with polyglot(settings) as poly:
-            return [await poly.verify(name) for name in names]
+            single = await _single_store(poly, names) if all_ else {}
+            compared = [n for n in names if n not in single]
+            return [await poly.verify(name) for name in compared], single
 
-    reports = run(ctx, body)
+    reports, single = run(ctx, body)
     data = [r.as_json() for r in reports]
     if report_file is not None:
         report_file.write_text(json.dumps(data, indent=2))
@@ -133,10 +142,27 @@ def verify_command(
             console.print(
                 f"{r.container} ({r.primary} vs {r.secondary}): scanned {r.scanned}, "
                 f"missing {c['missing']}, extra {c['extra']}, "
-                f"different {c['different']} → {'clean' if r.clean else 'DIFFERENT'}"
+                f"different {c['different']} → {'clean' if r.clean else 'DIFFERENT'}",
+                markup=False,
             )
+    for name, phase in single.items():
+        err_console.print(f"{name}: not applicable ({phase.value}: one live copy)", markup=False)
     if not all(r.clean for r in reports):
         raise typer.Exit(1)
+
+
+async def _single_store(poly: Polyglot, names: list[str]) -> dict[str, Phase]:
+    """The containers of ``names`` whose phase keeps one live copy (nothing to compare)."""
+    phases = {name: await poly.control.phase(name) for name in names}
+    return {n: p for n, p in phases.items() if ROUTES[p].secondary is None}
+
+
+def _check_writable(path: Path) -> None:
+    folder = path.parent
+    if not folder.is_dir():
+        fail(f"--report {path}: directory {folder} does not exist")
+    if path.is_dir():
+        fail(f"--report {path}: is a directory")
 
 
 def repair_command(
@@ -145,34 +171,43 @@ def repair_command(
     from_report: Annotated[Path | None, typer.Option("--from-report")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
 ) -> None:
-    """Rewrite the secondary's differing documents from the primary."""
+    """Rewrite the secondary's differing documents from the primary.
+
+    A document that cannot be written is reported and skipped; the exit code is then 1.
+    """
     _targets(container, False)
+    loaded = _load(from_report, container) if from_report else None
 
     async def body(settings: Settings) -> RepairResult:
         async with polyglot(settings) as poly:
-            report = (
-                _load(from_report, container)
-                if from_report
-                else await poly.verify(container, settle_s=0)
-            )
+            report = loaded or await poly.verify(container, settle_s=0)
             primary, secondary = await poly.pair(container)
             return await repair(container, primary, secondary, report, dry_run=dry_run)
 
     result = run(ctx, body)
     for line in result.planned:
         console.print(f"  {line}", markup=False)
+    for doc_id, reason in result.failed:
+        err_console.print(f"  could not repair {doc_id}: {reason}", markup=False)
     verb = "would repair" if dry_run else "repaired"
-    console.print(f"{container}: {verb} {len(result.planned) if dry_run else result.repaired}")
+    done = len(result.planned) if dry_run else result.repaired
+    failed = f", failed {len(result.failed)}" if result.failed else ""
+    console.print(f"{container}: {verb} {done}{failed}", markup=False)
+    if result.failed:
+        raise typer.Exit(1)
 
 
 def _load(path: Path, container: str) -> VerifyReport:
+    """The report of ``container`` in a `verify --report` file; malformed → one line, exit 2."""
     try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        entry = next((d for d in data if d.get("container") == container), None)
+        if entry is None:
+            fail(f"{path}: no report for {container}")
+        report = VerifyReport(container, entry["primary"], entry["secondary"])
+        report.differences = [Difference(**d) for d in entry["differences"]]
+    except (OSError, ValueError) as exc:  # JSON and UTF-8 errors are ValueErrors
         fail(f"{path}: cannot read report ({exc})")
-    entry = next((d for d in data if d.get("container") == container), None)
-    if entry is None:
-        fail(f"{path}: no report for {container}")
-    report = VerifyReport(container, entry["primary"], entry["secondary"])
-    report.differences = [Difference(**d) for d in entry["differences"]]
+    except (KeyError, TypeError, AttributeError) as exc:
+        fail(f"{path}: not a `verify --report` file ({type(exc).__name__}: {exc})")
     return report

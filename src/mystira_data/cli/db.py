@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import typer
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from rich.table import Table
+from rich.text import Text
 
 from mystira_data.bootstrap import open_stores, relational_url
-from mystira_data.cli.common import console, run
-from mystira_data.relational import migrate
+from mystira_data.cli.common import console, fail, run
+from mystira_data.relational import database, migrate
 from mystira_data.relational.analytics import Analytics
 from mystira_data.settings import Settings
 
@@ -22,27 +26,79 @@ report_app = typer.Typer(help="Analytics on the relational store.", no_args_is_h
 
 
 @db_app.command("upgrade")
-def upgrade_command(ctx: typer.Context, revision: str = "head") -> None:
+def upgrade_command(
+    ctx: typer.Context,
+    revision: str = "head",
+    create_database: Annotated[
+        bool, typer.Option("--create-database", help="Create the PostgreSQL database if missing.")
+    ] = False,
+) -> None:
     """Migrate the relational database up to REVISION (default: the latest)."""
 
     async def body(settings: Settings) -> str | None:
         url = relational_url(settings)
-        await migrate.upgrade(url, revision)
+        if create_database and await database.create_database(url):
+            console.print("created the database")
+        with _alembic_errors():
+            await migrate.upgrade(url, revision)
         return await migrate.current(url)
 
     console.print(f"relational schema at {run(ctx, body)}")
 
 
 @db_app.command("downgrade")
-def downgrade_command(ctx: typer.Context, revision: Annotated[str, typer.Argument()]) -> None:
-    """Migrate the relational database down to REVISION (e.g. base)."""
+def downgrade_command(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Argument()],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Downgrade even though tables hold data.")
+    ] = False,
+) -> None:
+    """Migrate the relational database down to REVISION (e.g. base).
+
+    A downgrade drops tables or columns: while any table holds rows it is refused unless
+    ``--yes`` is given, and the refusal lists them.
+    """
 
     async def body(settings: Settings) -> str | None:
         url = relational_url(settings)
-        await migrate.downgrade(url, revision)
+        _check_revision(revision)
+        if not yes:
+            _refuse_if_populated(revision, await database.populated_tables(url))
+        with _alembic_errors():
+            await migrate.downgrade(url, revision)
         return await migrate.current(url)
 
     console.print(f"relational schema at {run(ctx, body)}")
+
+
+def _check_revision(revision: str) -> None:
+    """An unknown revision is refused before anything else is said about the database."""
+    if revision == "base" or revision.startswith(("-", "+")):
+        return  # relative steps are resolved by Alembic against the database
+    with _alembic_errors():
+        ScriptDirectory.from_config(migrate.config()).get_revisions(revision)
+
+
+def _refuse_if_populated(revision: str, populated: dict[str, int]) -> None:
+    if not populated:
+        return
+    what = "drops every table" if revision == "base" else "may drop tables and columns"
+    held = ", ".join(f"{name} ({rows} rows)" for name, rows in populated.items())
+    fail(
+        f"downgrade to {revision} {what}, and these tables hold data: {held}; "
+        "nothing was changed (pass --yes to downgrade anyway)"
+    )
+
+
+@contextmanager
+def _alembic_errors() -> Iterator[None]:
+    """Alembic's refusals (an unknown revision, a downgrade that is an upgrade) are input
+    errors: one line, exit 2."""
+    try:
+        yield
+    except CommandError as exc:
+        fail(f"db: {exc}")
 
 
 @db_app.command("current")
@@ -69,11 +125,12 @@ def _report(ctx: typer.Context, title: str, query: Query, as_json: bool) -> None
     if as_json:
         typer.echo(json.dumps(rows, default=_plain, indent=2))
         return
-    table = Table(title=title)
+    table = Table(title=Text(title))
     for column in rows[0] if rows else ["(no rows)"]:
         table.add_column(column)
     for row in rows:
-        table.add_row(*(_plain(v) for v in row.values()))
+        # Text cells: stored strings (names, titles) are data, never Rich markup.
+        table.add_row(*(Text(_plain(v)) for v in row.values()))
     console.print(table)
 
 
@@ -91,9 +148,15 @@ JsonOpt = Annotated[bool, typer.Option("--json")]
 @report_app.command("leaderboard")
 def leaderboard(ctx: typer.Context, scenario: str, axis: str, limit: int = 10,
                 as_json: JsonOpt = False) -> None:
-    """Best scores of SCENARIO on compass AXIS."""
+    """Best scores of SCENARIO on compass AXIS (`mystira report axes` lists the axes)."""
     _report(ctx, f"Leaderboard {scenario} / {axis}",
             lambda a: a.leaderboard(scenario, axis, limit=limit), as_json)
+
+
+@report_app.command("axes")
+def axes(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """The compass axes the scores carry (the AXIS names `report leaderboard` takes)."""
+    _report(ctx, "Compass axes", lambda a: a.axes(), as_json)
 
 
 @report_app.command("completion")

@@ -42,7 +42,7 @@ def demo_command(
         asyncio.run(_demo(settings, accounts, random_seed, writes))
     except MystiraError as exc:
         fail(f"{type(exc).__name__}: {exc}")
-    console.print(f"demo data dir: {base}")
+    console.print(f"demo data dir: {base}", markup=False)
 
 
 async def _demo(settings: Settings, accounts: int, seed: int, writes: int) -> None:

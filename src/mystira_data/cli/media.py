@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from mystira_data.bootstrap import Stores, open_stores
 from mystira_data.cli.common import console, fail, run
@@ -59,7 +60,9 @@ def list_command(
     for column in ("id", "type", "mime", "bytes", "blob"):
         table.add_column(column)
     for a in run(ctx, body):
-        table.add_row(a.id, a.media_type.value, a.mime_type, str(a.file_size_bytes), a.url)
+        # Text cells: stored strings are data, never Rich markup.
+        cells = (a.id, a.media_type.value, a.mime_type, str(a.file_size_bytes), a.url)
+        table.add_row(*(Text(c) for c in cells))
     console.print(table)
 
 
@@ -75,21 +78,45 @@ def get_command(ctx: typer.Context, asset_id: Annotated[str, typer.Argument()]) 
 
 
 @app.command("check")
-def check_command(ctx: typer.Context, fix: Annotated[bool, typer.Option("--fix")] = False) -> None:
-    """Blobs without a document and documents without a blob; --fix repairs both."""
+def check_command(
+    ctx: typer.Context,
+    fix: Annotated[
+        bool, typer.Option("--fix", help="Say what a fix would delete (a dry run).")
+    ] = False,
+    delete: Annotated[
+        bool, typer.Option("--delete", help="With --fix: really delete what it lists.")
+    ] = False,
+) -> None:
+    """Blobs without a document and documents without a blob.
+
+    ``--fix`` lists the deletions that would repair both; ``--fix --delete`` makes them.
+    Documents whose url points at another host are never touched. Exit 0 when nothing is
+    broken afterwards, 1 when something is (found, or left by a dry run).
+    """
+    if delete and not fix:
+        fail("--delete only goes with --fix")
 
     async def body(settings: Settings) -> MediaCheck:
         async with open_stores(settings, relational=False, blobs=True) as stores:
-            return await library(stores).check(fix=fix)
+            return await library(stores).check(fix=delete)
 
     result = run(ctx, body)
+    _print_check(result, dry_run=fix and not delete)
+    if not result.ok and not delete:
+        raise typer.Exit(1)
+
+
+def _print_check(result: MediaCheck, *, dry_run: bool) -> None:
+    verb = "would delete" if dry_run else "deleted" if result.fixed else "found"
     console.print(
         f"orphan blobs: {len(result.orphan_blobs)}; "
-        f"documents without blob: {len(result.missing_blobs)}; fixed: {result.fixed}"
+        f"documents without blob: {len(result.missing_blobs)}; "
+        f"documents with media elsewhere (not checked): {len(result.external)}",
+        markup=False,
     )
     for name in result.orphan_blobs:
-        console.print(f"  orphan blob {name}", markup=False)
+        console.print(f"  {verb} orphan blob {name}", markup=False)
     for asset in result.missing_blobs:
-        console.print(f"  missing blob for {asset.id} ({asset.url})", markup=False)
-    if not result.ok and not fix:
-        raise typer.Exit(1)
+        console.print(f"  {verb} document {asset.id} (blob {asset.url} missing)", markup=False)
+    if dry_run and not result.ok:
+        console.print("dry run: nothing was deleted; add --delete to delete these")

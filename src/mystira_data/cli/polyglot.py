@@ -7,6 +7,8 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -15,7 +17,7 @@ from rich.table import Table
 from mystira_data import catalog
 from mystira_data.bootstrap import open_stores
 from mystira_data.cli.common import console, fail, run
-from mystira_data.polyglot import phases
+from mystira_data.errors import MystiraError
 from mystira_data.polyglot.phase_record import PendingSwitch, PhaseRecord, Transition
 from mystira_data.polyglot.runtime import Polyglot, build
 from mystira_data.polyglot.simulator import SimulationReport, simulate
@@ -131,15 +133,18 @@ def phase_set(
     async def body(settings: Settings) -> Transition:
         async with polyglot(settings) as poly:
             current = await poly.control.phase(container)
-            if phases.needs_fence(current, phase):
-                timing = poly.control.timing
-                pause = poly.control.refresh_s + timing.margin_s
+            timing = poly.control.timing
+
+            def scheduled(name: str, pause_s: float) -> None:
+                # Only now: every guard has passed and the switch is recorded.
                 console.print(
-                    f"{container}: {current.value} → {phase.value} changes the primary; "
-                    f"writes pause in about {pause:.1f}s, for at least {timing.drain_s:.1f}s "
+                    f"{name}: {current.value} → {phase.value} changes the primary; "
+                    f"writes pause in about {pause_s:.1f}s, for at least {timing.drain_s:.1f}s "
                     "plus the catch-up",
                     markup=False,
                 )
+
+            poly.control.on_scheduled = scheduled
             return await poly.control.set(container, phase, force=force, reason=reason)
 
     t = run(ctx, body)
@@ -151,8 +156,15 @@ def replicate_command(
     workers: Annotated[int, typer.Option("--workers", min=1, max=64)] = 1,
     once: Annotated[bool, typer.Option("--once", help="Catch up once and exit.")] = False,
     container: Annotated[list[str] | None, typer.Option("--container")] = None,
+    progress_every: Annotated[
+        float,
+        typer.Option("--progress-every", min=0.1, help="Seconds between progress lines."),
+    ] = 10.0,
 ) -> None:
-    """Run replication (change feed → relational, outbox → documents) for dual-write phases."""
+    """Run replication (change feed → relational, outbox → documents) for dual-write phases.
+
+    Without ``--once`` it runs until interrupted and prints a progress line periodically.
+    """
     names = (
         [_container(c) for c in container]
         if container
@@ -163,21 +175,46 @@ def replicate_command(
         async with polyglot(settings) as poly:
             if once:
                 return sum([await poly.replicate_until_caught_up(n) for n in names])
-            await asyncio.gather(*(_worker(poly, names) for _ in range(workers)))
-            return 0
+            progress = Progress()
+            await asyncio.gather(
+                _report(poly, names, progress, progress_every),
+                *(_worker(poly, names, progress) for _ in range(workers)),
+            )
+            return progress.applied
 
     applied = run(ctx, body)
     console.print(f"applied {applied} change(s)")
 
 
-async def _worker(poly: Polyglot, names: list[str]) -> None:
+@dataclass
+class Progress:
+    applied: int = 0
+
+
+async def _worker(poly: Polyglot, names: list[str], progress: Progress) -> None:
     owner = f"replicate-{uuid.uuid4().hex[:8]}"
     while True:
         moved = 0
         for name in names:
             moved += await poly.replicate_once(name, owner=owner)
+        progress.applied += moved
         if not moved:
             await asyncio.sleep(0.2)
+
+
+async def _report(poly: Polyglot, names: list[str], progress: Progress, every_s: float) -> None:
+    """A line every ``every_s``: so an operator sees a never-ending run is alive."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            pending: int | str = sum([(await poly.lag(n)).pending for n in names])
+        except MystiraError as exc:  # a store down: say so, keep replicating what it can
+            pending = f"unknown ({type(exc).__name__})"
+        console.print(
+            f"{datetime.now(UTC):%H:%M:%S} replicating {len(names)} container(s): "
+            f"applied {progress.applied} change(s) so far, {pending} pending",
+            markup=False,
+        )
 
 
 def simulate_command(

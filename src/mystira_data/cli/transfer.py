@@ -1,16 +1,20 @@
-"""`mystira export` and `mystira import`: JSON Lines backup and restore."""
+"""`mystira export` and `mystira import`: JSON Lines backup and restore, by the live phase."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 
 from mystira_data import transfer
-from mystira_data.bootstrap import open_stores
 from mystira_data.cli.common import console, err_console, fail, run
+from mystira_data.cli.polyglot import polyglot
+from mystira_data.errors import InvalidDocument
 from mystira_data.settings import Settings
 
 
@@ -21,17 +25,43 @@ def export_command(
         Path | None, typer.Option("--out", help="File to write (default stdout).")
     ] = None,
 ) -> None:
-    """Write every live document of CONTAINER as JSON Lines."""
+    """Write every live document of CONTAINER as JSON Lines (read where its phase reads).
+
+    ``--out`` is written to a temporary file beside it and renamed at the end, so a failed
+    or mistyped export never truncates an existing file.
+    """
+    _known(container)
+    if out is not None and not out.parent.is_dir():
+        fail(f"--out {out}: directory {out.parent} does not exist")
 
     async def body(settings: Settings) -> int:
-        async with open_stores(settings) as stores:
+        async with polyglot(settings) as poly:
             if out is None:
-                return await transfer.export_jsonl(stores.documents, container, sys.stdout)
-            with out.open("w", encoding="utf-8") as handle:
-                return await transfer.export_jsonl(stores.documents, container, handle)
+                return await transfer.export_jsonl(poly.repository, container, sys.stdout)
+            with _replacing(out) as handle:
+                return await transfer.export_jsonl(poly.repository, container, handle)
 
     count = run(ctx, body)
-    err_console.print(f"exported {count} document(s) from {container}")
+    err_console.print(f"exported {count} document(s) from {container}", markup=False)
+
+
+def _known(container: str) -> None:
+    try:
+        transfer.document_spec(container)
+    except InvalidDocument as exc:
+        fail(str(exc))
+
+
+@contextlib.contextmanager
+def _replacing(path: Path) -> Iterator[TextIO]:
+    """A handle on a temporary file that replaces ``path`` only when the block succeeds."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        with temp.open("w", encoding="utf-8") as handle:
+            yield handle
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def import_command(
@@ -39,18 +69,24 @@ def import_command(
     container: Annotated[str, typer.Argument(help="Container name, e.g. GameSessions.")],
     file: Annotated[Path, typer.Argument(help="JSON Lines file, one document per line.")],
 ) -> None:
-    """Validate and upsert every line of FILE; exit 1 if any line was rejected."""
+    """Validate and upsert every line of FILE through the live phase's primary (dual-written
+    like any write); exit 1 if any line was rejected."""
     if not file.is_file():
         fail(f"{file}: no such file")
+    _known(container)
 
     async def body(settings: Settings) -> transfer.ImportReport:
-        async with open_stores(settings) as stores:
+        transfer.check_utf8(file)
+        async with polyglot(settings) as poly:
             with file.open(encoding="utf-8") as handle:
-                return await transfer.import_jsonl(stores.documents, container, handle)
+                return await transfer.import_jsonl(poly.repository, container, handle)
 
     report = run(ctx, body)
     for number, reason in report.rejected:
         err_console.print(f"{file}:{number}: rejected: {reason}", highlight=False, markup=False)
-    console.print(f"imported {report.imported}, rejected {len(report.rejected)} into {container}")
+    console.print(
+        f"imported {report.imported}, rejected {len(report.rejected)} into {container}",
+        markup=False,
+    )
     if report.rejected:
         raise typer.Exit(1)

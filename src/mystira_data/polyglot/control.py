@@ -159,6 +159,9 @@ class PhaseControl:
         self.on_fence: OnFence | None = None
         self.adopt: Adopt | None = None
         self._config_checked = False
+        # Told (container, seconds until writes pause) once a switch of the primary is
+        # scheduled, i.e. after every guard passed: `phase set` says so only then.
+        self.on_scheduled: Callable[[str, float], None] | None = None
 
     def gate(self, container: str) -> Gate:
         return self._gates.setdefault(container, Gate())
@@ -436,6 +439,8 @@ class PhaseControl:
             step.target.value,
             fence_in,
         )
+        if self.on_scheduled is not None:
+            self.on_scheduled(step.container, fence_in)
         try:
             return await self._flip(step, version, fence_by)
         except BaseException:

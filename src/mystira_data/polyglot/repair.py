@@ -3,6 +3,7 @@
 Missing or older documents are applied version-guarded; a secondary copy that is newer or
 equal in version but different (or exists only in the secondary) is overwritten with an
 ETag-conditional write, because the primary is the truth. Nothing is done in dry-run mode.
+A document that cannot be written is recorded in ``failed`` and the rest are still repaired.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mystira_data.documents.port import Document
-from mystira_data.errors import ConcurrencyConflict
+from mystira_data.errors import ConcurrencyConflict, MystiraError
 from mystira_data.polyglot.verify import Difference, VerifyReport
 from mystira_data.polyglot.versions import EntityStore, current, version_of
 
@@ -22,6 +23,7 @@ class RepairResult:
     planned: list[str] = field(default_factory=list)
     repaired: int = 0
     skipped: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (id, why), never fatal
 
 
 async def repair(
@@ -37,7 +39,13 @@ async def repair(
         result.planned.append(f"{diff.kind} {diff.id}")
         if dry_run:
             continue
-        if await _repair_one(container, primary, secondary, diff):
+        try:
+            repaired = await _repair_one(container, primary, secondary, diff)
+        except MystiraError as exc:
+            # One document the secondary refuses must not leave the drift after it unrepaired.
+            result.failed.append((diff.id, f"{type(exc).__name__}: {exc}"))
+            continue
+        if repaired:
             result.repaired += 1
         else:
             result.skipped += 1

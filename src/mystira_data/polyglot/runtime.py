@@ -246,7 +246,7 @@ class Polyglot:
         if lag.oldest_age_s is not None and lag.oldest_age_s > self.max_lag_s:
             return (
                 f"replication lag {lag.oldest_age_s:.1f}s ({lag.pending} change(s), "
-                f"{lag.direction}) exceeds {self.max_lag_s}s; run `mystira replicate`"
+                f"{lag.direction}) exceeds {self.max_lag_s}s; run `mystira replicate --once`"
             )
         return None
 

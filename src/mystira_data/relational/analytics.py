@@ -29,7 +29,9 @@ from mystira_data.relational.store import RelationalStore
 from mystira_data.relational.tables import accounts, game_sessions, player_scenario_scores
 from mystira_data.relational.types import Elapsed, Timestamp
 
-_AXIS = re.compile(r"^[\w \-]{1,100}$")  # safe inside a SQLite JSON path label
+# Axis names are JSON keys ("Curiosity & Initiative"); the SQLite JSON path quotes them, so
+# only a double quote, a backslash or a control character could break out of the label.
+_AXIS = re.compile(r'^[^"\\\x00-\x1f]{1,100}$')
 COMPLETED = SessionStatus.COMPLETED.value
 sessions = game_sessions
 scores = player_scenario_scores
@@ -72,6 +74,12 @@ class ProgressPoint:
     axis: str
     score: float
     running_total: float
+
+
+@dataclass(frozen=True)
+class AxisUsage:
+    axis: str
+    scores: int
 
 
 def _live(table: sa.Table) -> sa.ColumnElement[bool]:
@@ -241,6 +249,19 @@ def profile_progress_sql(dialect: str, profile_id: str) -> sa.Select[Any]:
     )
 
 
+def axes_sql(dialect: str) -> sa.Select[Any]:
+    """Every compass axis the live scores carry, with how many scores carry it."""
+    fn = sa.func.jsonb_each_text if dialect == "postgresql" else sa.func.json_each
+    each = fn(scores.c.axis_scores).table_valued("key", "value")
+    return (
+        sa.select(each.c.key.label("axis"), sa.func.count().label("scores"))
+        .select_from(scores.join(each, sa.true()))
+        .where(_live(scores))
+        .group_by(each.c.key)
+        .order_by(each.c.key)
+    )
+
+
 class Analytics:
     """The analytic queries, run on a `RelationalStore`."""
 
@@ -280,6 +301,10 @@ class Analytics:
             AccountActivity(r.account_id, int(r.sessions), int(r.completed), r.last_activity)
             for r in rows
         ]
+
+    async def axes(self) -> list[AxisUsage]:
+        rows = await self._rows(axes_sql(self.store.dialect))
+        return [AxisUsage(r.axis, int(r.scores)) for r in rows]
 
     async def profile_progress(self, profile_id: str) -> list[ProgressPoint]:
         rows = await self._rows(profile_progress_sql(self.store.dialect, profile_id))

@@ -44,12 +44,20 @@ def async_url(url: str | URL, *, driver: str | None = None) -> URL:
         chosen = driver or (given if given in PG_DRIVERS else PG_DRIVER)
         if chosen not in PG_DRIVERS:
             raise ConfigError(SETTING_KEY, f"driver must be one of {PG_DRIVERS}")
-        return parsed.set(drivername=f"postgresql+{chosen}")
+        return _ssl_for(parsed.set(drivername=f"postgresql+{chosen}"), chosen)
     if backend == "sqlite":
         if not parsed.database or parsed.database == ":memory:":
             raise ConfigError(SETTING_KEY, "the SQLite relational store needs a file path")
         return parsed.set(drivername="sqlite+aiosqlite")
     raise ConfigError(SETTING_KEY, f"unsupported database {backend!r} (postgresql or sqlite)")
+
+
+def _ssl_for(url: URL, driver: str) -> URL:
+    """libpq spells the TLS mode ``sslmode``; asyncpg takes the same values as ``ssl``."""
+    if driver != "asyncpg" or "sslmode" not in url.query:
+        return url
+    mode = url.query["sslmode"]
+    return url.difference_update_query(["sslmode"]).update_query_dict({"ssl": mode})
 
 
 def create_engine(

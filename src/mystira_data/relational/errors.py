@@ -101,6 +101,14 @@ def _from_sqlstate(
         return InvalidDocument(f"{where}: rejected by PostgreSQL ({_describe(state)})")
     if state.startswith(_UNAVAILABLE_STATES):
         return StoreUnavailable(f"{where}: PostgreSQL unavailable (SQLSTATE {state})")
+    if state == "3D000":
+        return ConfigError(
+            SETTING_KEY,
+            "the database does not exist; create it (createdb) "
+            "or run `mystira db upgrade --create-database`",
+        )
+    if state.startswith("28"):
+        return ConfigError(SETTING_KEY, "PostgreSQL refused the login (user or password)")
     if state in _SCHEMA_STATES:
         return ConfigError(
             SETTING_KEY, "database schema is missing or old; run `mystira db upgrade`"
