@@ -32,7 +32,7 @@ from mystira_data.polyglot.repository import validated
 from mystira_data.polyglot.runtime import Polyglot
 from mystira_data.polyglot.versions import apply_if_newer
 from mystira_data.query import MAX_PAGE_SIZE, Order, Query
-from mystira_data.relational.mapping import MAX_VERSION
+from mystira_data.relational.limits import MAX_VERSION
 from mystira_data.relational.store import BulkBatch
 
 CONCURRENCY = 16
