@@ -13,6 +13,7 @@ A leaf module: the mapping imports it, never the other way round.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,6 +52,20 @@ def refuse_nul(doc: Mapping[str, Any]) -> None:
             "text contains a NUL character (\\u0000), which PostgreSQL cannot store",
             path=path.replace(NUL, "\\u0000"),
         )
+
+
+def storable_text(text: str) -> str:
+    """``text`` with each NUL written as the escape ``\\u0000``, for bookkeeping rows (dead
+    letters, attempt counts) that must record a document PostgreSQL refused."""
+    return text.replace(NUL, "\\u0000")
+
+
+def storable_payload(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``doc`` as a JSONB column can hold it: itself, or, when it holds a NUL character, its
+    exact JSON text kept whole under ``_stored_text`` (the escape is ordinary text there)."""
+    if nul_path(doc) is None:
+        return doc
+    return {"_stored_text": json.dumps(doc, ensure_ascii=False, default=str)}
 
 
 def check_version(value: Any) -> int | None:
