@@ -32,7 +32,7 @@ from mystira_data.polyglot.repository import validated
 from mystira_data.polyglot.runtime import Polyglot
 from mystira_data.polyglot.versions import apply_if_newer
 from mystira_data.query import MAX_PAGE_SIZE, Order, Query
-from mystira_data.relational.limits import MAX_VERSION
+from mystira_data.relational.limits import filing_version
 from mystira_data.relational.store import BulkBatch
 
 CONCURRENCY = 16
@@ -234,7 +234,7 @@ async def _quarantine(
             DeadLetter(
                 container,
                 str(doc.get("id")),
-                _version_of(doc),
+                filing_version(doc),
                 str(exc),
                 1,
                 datetime.now(UTC),
@@ -256,14 +256,6 @@ async def _one_by_one(
             rejected.append((doc, exc))
     await _quarantine(poly, container, rejected, report)
     return written
-
-
-def _version_of(doc: Mapping[str, Any]) -> int:
-    """The version to file a dead letter under (0 when the document's own is unusable)."""
-    version = doc.get("_version")
-    if isinstance(version, int) and not isinstance(version, bool) and 0 <= version <= MAX_VERSION:
-        return version
-    return 0
 
 
 async def _write(

@@ -38,6 +38,7 @@ from mystira_data.polyglot.attempts import Attempt, Attempts, Key, MemoryAttempt
 from mystira_data.polyglot.leases import Lease, LeaseStore, balance
 from mystira_data.polyglot.versions import ApplyMany
 from mystira_data.query import ChangeBatch
+from mystira_data.relational.limits import filing_version
 
 log = logging.getLogger(__name__)
 
@@ -266,4 +267,4 @@ def _transient(exc: MystiraError) -> bool:
 
 
 def _key(doc: Document) -> Key:
-    return str(doc.get("id")), int(doc.get("_version", 0))
+    return str(doc.get("id")), filing_version(doc)

@@ -77,6 +77,15 @@ def check_version(value: Any) -> int | None:
     return value
 
 
+def filing_version(doc: Mapping[str, Any]) -> int:
+    """The version to file a refused document under (dead letters, attempt counts): its own,
+    or 0 when that is unusable, since such a document must still be recordable."""
+    version = doc.get("_version")
+    if isinstance(version, int) and not isinstance(version, bool) and 0 <= version <= MAX_VERSION:
+        return version
+    return 0
+
+
 def check_length(value: Any, limit: int | None, path: str, column: str) -> None:
     """A text value must fit its ``VARCHAR(limit)`` column."""
     if limit is not None and isinstance(value, str) and len(value) > limit:

@@ -27,8 +27,17 @@ VALID = 40
 ALL_PAIRS = ["embedded", "sqlite-postgres", "cosmos-postgres"]
 
 
-def poison() -> Document:
-    return {**account(VALID), "id": "acc-nul", "displayName": "a\u0000b"}
+LONG_ID = "acc-" + "x" * 40  # V001's id columns are VARCHAR(36); Cosmos allows 255
+# What PostgreSQL refuses and the document store takes: (document, field the reason names).
+POISON: dict[str, tuple[Document, str]] = {
+    "nul": ({**account(VALID), "id": "acc-nul", "displayName": "a\u0000b"}, "displayName"),
+    "long-id": ({**account(VALID), "id": LONG_ID}, "id"),
+    "huge-version": ({**account(VALID), "id": "acc-huge", "_version": 2**63}, "_version"),
+}
+
+
+def poison(kind: str = "nul") -> Document:
+    return POISON[kind][0]
 
 
 async def open_letters(poly: Polyglot, container: str) -> list[dict[str, Any]]:
@@ -72,22 +81,38 @@ async def test_a_poison_account_is_dead_lettered_and_the_valid_ones_replicate(
     ]
 
 
+@pytest.mark.parametrize("kind", sorted(POISON))
 @pytest.mark.parametrize("pair", ALL_PAIRS, indirect=True)
 async def test_backfill_quarantines_the_poison_account_and_copies_the_rest(
-    poly: Polyglot,
+    poly: Polyglot, kind: str
 ) -> None:
-    await put_all(poly.stores.documents, "Accounts", [poison()])
+    bad, field = POISON[kind]
+    await put_all(poly.stores.documents, "Accounts", [bad])
     await put_all(poly.stores.documents, "Accounts", [account(i) for i in range(VALID)])
 
     report = await backfill(poly, "Accounts", Side.RELATIONAL)
 
     assert (report.read, report.written, report.done) == (VALID + 1, VALID, True)
     [(doc_id, reason)] = report.quarantined
-    assert doc_id == "acc-nul"
-    assert "displayName" in reason
-    assert "NUL" in reason
+    assert doc_id == bad["id"]
+    assert field in reason
     assert await live_count(poly.relational, "Accounts") == VALID
-    assert [r["entity_id"] for r in await open_letters(poly, "Accounts")] == ["acc-nul"]
+    assert [r["entity_id"] for r in await open_letters(poly, "Accounts")] == [bad["id"]]
+
+
+@pytest.mark.parametrize("kind", ["long-id", "huge-version"])
+@pytest.mark.parametrize("pair", ["embedded", "sqlite-postgres"], indirect=True)
+async def test_other_refused_accounts_are_dead_lettered_too(poly: Polyglot, kind: str) -> None:
+    bad, field = POISON[kind]
+    await poly.control.set("Accounts", DUAL, force=True, reason="test")
+    await put_all(poly.stores.documents, "Accounts", [bad, *(account(i) for i in range(VALID))])
+
+    await poly.replicate_until_caught_up("Accounts", timeout_s=60)
+
+    assert await live_count(poly.relational, "Accounts") == VALID
+    [letter] = await open_letters(poly, "Accounts")
+    assert letter["entity_id"] == bad["id"]
+    assert field in letter["error"]
 
 
 SESSIONS, KNOWN, ACCOUNTS = 30, 3, 5  # sessions of accounts 3 and 4 have no parent anywhere
