@@ -122,6 +122,9 @@ class Processor:
         self.attempts = attempts or MemoryAttempts()
         self.parent_wait_s = parent_wait_s
         self._failing: set[Key] = set()  # keys this worker saw fail (to forget on success)
+        # Applied while a change of the same batch waits: not written again at each redelivery
+        # (harmless, being version-guarded, but a statement each, every poll of the wait).
+        self._replayed: set[Key] = set()
         self._ranges: frozenset[str] | None = None
         self._owned: dict[str, Lease] = {}
         self._renew_at = 0.0  # time.monotonic() after which the leases are renewed
@@ -209,6 +212,8 @@ class Processor:
                 return len(items)
         applied, waiting, settled = 0, False, []
         for doc in items:
+            if _key(doc) in self._replayed:
+                continue  # went in at an earlier replay of this batch while another waited
             outcome = await self._apply_one(doc)
             if outcome is None:
                 waiting = True
@@ -217,7 +222,9 @@ class Processor:
             settled.append(_key(doc))
         await self._forget(settled)  # including what another worker counted
         if waiting:
-            raise RetryLater  # redelivered whole; what went in is a no-op then
+            self._replayed.update(settled)
+            raise RetryLater  # redelivered whole until nothing in it waits
+        self._replayed.clear()
         self.stats.applied += applied
         return applied
 

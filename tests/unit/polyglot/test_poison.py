@@ -21,8 +21,10 @@ class Target:
     def __init__(self, refuse: dict[str, Exception]) -> None:
         self.refuse = refuse
         self.applied: set[str] = set()
+        self.singles: list[str] = []  # ids, at each one-by-one apply
 
     async def apply(self, container: str, doc: dict[str, Any]) -> None:
+        self.singles.append(doc["id"])
         if doc["id"] in self.refuse:
             raise self.refuse[doc["id"]]
         self.applied.add(doc["id"])
@@ -116,3 +118,19 @@ async def test_an_orphan_whose_parent_arrives_in_time_is_applied(pair: Pair) -> 
     del target.refuse["child"]  # the parent row arrived
     await cli.poll()
     assert (target.applied, cli.dead.letters, cli.attempts.rows) == ({"child"}, [], {})
+
+
+async def test_one_worker_does_not_rewrite_a_waiting_batch_at_every_poll(pair: Pair) -> None:
+    await seed(pair, ["ok1", "orphan", "ok2"])
+    target = Target({"orphan": ForeignKeyViolation("parent missing", path="accountId")})
+    p = Processor(
+        "GameSessions", pair[0], target.apply, MemoryLeaseStore(), MemoryDeadLetters(),
+        apply_many=target.apply_many, attempts=MemoryAttempts(),
+    )
+    for _ in range(4):
+        await p.run_once()
+    assert target.singles.count("orphan") == 4
+    assert (target.singles.count("ok1"), target.singles.count("ok2")) == (1, 1)
+    del target.refuse["orphan"]
+    await p.run_once()
+    assert target.applied == {"ok1", "ok2", "orphan"}
