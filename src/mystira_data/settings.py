@@ -127,6 +127,10 @@ class PolyglotPersistence(_Section):
     phase_switch_write_wait_ms: int = Field(
         default=30_000, ge=1, le=3_600_000, alias="PhaseSwitchWriteWaitMs"
     )
+    # How long replication lets a child change wait for its missing parent row (from its first
+    # failure, by the database's clock) before dead-lettering it; below `replicate --once`'s
+    # 120 s so a catch-up ends with the orphan counted instead of timing out.
+    parent_wait_ms: int = Field(default=30_000, ge=0, le=110_000, alias="ParentWaitMs")
 
     @field_validator("secondary_write_mode")
     @classmethod

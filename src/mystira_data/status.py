@@ -24,6 +24,7 @@ class ContainerStatus:
     counts: dict[str, int] = field(default_factory=dict)
     lag: dict[str, Any] | None = None
     dead_letters: int = 0
+    dead_letter_reasons: list[dict[str, Any]] = field(default_factory=list)  # newest first
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -35,6 +36,7 @@ class ContainerStatus:
             "counts": self.counts,
             "lag": self.lag,
             "deadLetters": self.dead_letters,
+            "deadLetterList": self.dead_letter_reasons,
         }
 
 
@@ -76,7 +78,10 @@ def relational_label(poly: Polyglot) -> str:
 
 
 async def container_status(
-    poly: Polyglot, spec: ContainerSpec, dead: dict[str, int]
+    poly: Polyglot,
+    spec: ContainerSpec,
+    dead: dict[str, int],
+    letters: dict[str, list[dict[str, Any]]] | None = None,
 ) -> ContainerStatus:
     counts = {poly.stores.documents.name: await live_count(poly.documents, spec)}
     row = ContainerStatus(
@@ -87,6 +92,7 @@ async def container_status(
         (await poly.control.phase(spec.name)).value,
         counts,
         dead_letters=dead.get(spec.name, 0),
+        dead_letter_reasons=(letters or {}).get(spec.name, []),
     )
     if spec.is_relational:
         counts[relational_label(poly)] = await live_count(poly.relational, spec)
@@ -101,8 +107,9 @@ async def container_status(
 
 async def collect(poly: Polyglot) -> SystemStatus:
     """Status of every catalog container plus the process-wide health signals."""
-    dead = await RelationalDeadLetters(poly.raw_relational, "").open_count()
-    rows = [await container_status(poly, spec, dead) for spec in catalog.CONTAINERS]
+    letters = RelationalDeadLetters(poly.raw_relational, "")
+    dead, reasons = await letters.open_count(), await letters.open_letters()
+    rows = [await container_status(poly, spec, dead, reasons) for spec in catalog.CONTAINERS]
     cache = poly.stores.cache
     cache_info: dict[str, Any] = {"mode": "not opened"}
     if cache is not None:

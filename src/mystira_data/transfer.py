@@ -22,6 +22,7 @@ from mystira_data.documents.port import SYSTEM_FIELDS, Document, check_document
 from mystira_data.domain.codec import codec_for
 from mystira_data.errors import InvalidDocument, MystiraError, StoreUnavailable
 from mystira_data.query import MAX_PAGE_SIZE, Pageable, Query, every
+from mystira_data.relational.mapping import check_storable
 
 
 class Writer(Protocol):
@@ -86,6 +87,7 @@ def parse_line(spec: catalog.ContainerSpec, line: str) -> dict[str, Any]:
     doc = codec.encode(codec.decode(raw))
     doc["_version"] = _version_of(raw)
     check_document(doc, spec.partition_key)
+    check_storable(spec.name, doc)  # the same door as the polyglot repository's
     return doc
 
 

@@ -43,6 +43,19 @@ def print_status(result: status.SystemStatus) -> None:
         f"shadow reads: {result.shadow_reads}",
         markup=False,
     )
+    print_dead_letters(result.containers)
+
+
+def print_dead_letters(rows: list[status.ContainerStatus]) -> None:
+    """One line per open dead letter (newest first), with the reason it was given up on."""
+    for r in rows:
+        for letter in r.dead_letter_reasons:
+            console.print(
+                f"dead letter {r.container}/{letter['id']} v{letter['version']} "
+                f"({letter['source']}): {letter['reason']}",
+                markup=False,  # stored text is never markup
+                highlight=False,
+            )
 
 
 def render(rows: list[status.ContainerStatus]) -> Table:

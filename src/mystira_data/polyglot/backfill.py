@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from mystira_data.documents.port import Document, JsonPages
-from mystira_data.errors import ForeignKeyViolation, InvalidDocument
+from mystira_data.errors import InvalidDocument
 from mystira_data.gc_tuning import relaxed_gc
 from mystira_data.polyglot.durable import (
     RelationalDeadLetters,
@@ -32,7 +32,7 @@ from mystira_data.polyglot.repository import validated
 from mystira_data.polyglot.runtime import Polyglot
 from mystira_data.polyglot.versions import apply_if_newer
 from mystira_data.query import MAX_PAGE_SIZE, Order, Query
-from mystira_data.relational.mapping import MAX_VERSION
+from mystira_data.relational.limits import filing_version
 from mystira_data.relational.store import BulkBatch
 
 CONCURRENCY = 16
@@ -74,29 +74,41 @@ async def backfill(
     batch_size: int = MAX_PAGE_SIZE,
     on_page: Callable[[int], None] | None = None,
     restart: bool = False,
+    max_pages: int | None = None,
 ) -> BackfillReport:
-    """Copy every document of ``container`` into ``target`` from the other store."""
+    """Copy every document of ``container`` into ``target`` from the other store.
+
+    ``max_pages``: stop (not done, checkpoint kept) once that many pages are written; the
+    next run resumes there. For operators pacing a large copy, and for resume tests that
+    need no kill.
+    """
     with relaxed_gc():
-        return await _backfill(poly, container, target, batch_size, on_page, restart)
+        return await _backfill(
+            poly, container, target, _Options(batch_size, on_page, restart, max_pages)
+        )
+
+
+@dataclass(frozen=True)
+class _Options:
+    batch_size: int
+    on_page: Callable[[int], None] | None
+    restart: bool
+    max_pages: int | None
 
 
 async def _backfill(
-    poly: Polyglot,
-    container: str,
-    target: Side,
-    batch_size: int,
-    on_page: Callable[[int], None] | None,
-    restart: bool,
+    poly: Polyglot, container: str, target: Side, options: _Options
 ) -> BackfillReport:
     rel = poly.raw_relational
     name = checkpoint_name(target)
-    token = None if restart else await read_checkpoint(rel, container, name)
+    token = None if options.restart else await read_checkpoint(rel, container, name)
     if token == DONE:
         token = None  # the last run finished: a new run starts over (it is idempotent)
     report = BackfillReport(container, target.value, resumed=token is not None)
-    reader = _Reader(poly, container, target, min(batch_size, MAX_PAGE_SIZE))
+    reader = _Reader(poly, container, target, min(options.batch_size, MAX_PAGE_SIZE))
     # One page ahead: the next page is read and validated while this one is written.
     ahead = asyncio.ensure_future(reader.next(token))
+    pages = 0
     try:
         while True:
             page = await ahead
@@ -104,15 +116,18 @@ async def _backfill(
             if token is not None:
                 ahead = asyncio.ensure_future(reader.next(token))
             await _quarantine(poly, container, page.rejected, report)
-            report.written += await _write(poly, container, target, page)
+            report.written += await _write(poly, container, target, page, report)
             report.read += page.read
             # Only now is the page durable: a run killed before this line redoes it.
             await write_checkpoint(rel, container, name, token or DONE)
-            if on_page is not None:
-                on_page(page.read)
+            pages += 1
+            if options.on_page is not None:
+                options.on_page(page.read)
             if token is None:
                 report.done = True
                 return report
+            if pages == options.max_pages:
+                return report  # stopped on request; the next run resumes after this page
     finally:
         if not ahead.done():
             ahead.cancel()  # a page read ahead that will not be written
@@ -219,7 +234,7 @@ async def _quarantine(
             DeadLetter(
                 container,
                 str(doc.get("id")),
-                _version_of(doc),
+                filing_version(doc),
                 str(exc),
                 1,
                 datetime.now(UTC),
@@ -228,23 +243,32 @@ async def _quarantine(
         )
 
 
-def _version_of(doc: Mapping[str, Any]) -> int:
-    """The version to file a dead letter under (0 when the document's own is unusable)."""
-    version = doc.get("_version")
-    if isinstance(version, int) and not isinstance(version, bool) and 0 <= version <= MAX_VERSION:
-        return version
-    return 0
+async def _one_by_one(
+    poly: Polyglot, container: str, docs: Sequence[Mapping[str, Any]], report: BackfillReport
+) -> int:
+    """Write ``docs`` singly; a refused one is quarantined (a child whose parent is in
+    neither store names it) and the rest go on."""
+    written, rejected = 0, []
+    for doc in docs:
+        try:
+            written += bool(await poly.apply_to_relational(container, dict(doc)))
+        except InvalidDocument as exc:
+            rejected.append((doc, exc))
+    await _quarantine(poly, container, rejected, report)
+    return written
 
 
-async def _write(poly: Polyglot, container: str, target: Side, page: _Page) -> int:
+async def _write(
+    poly: Polyglot, container: str, target: Side, page: _Page, report: BackfillReport
+) -> int:
     if target is Side.RELATIONAL:
         assert page.batch is not None
         try:
             return await poly.raw_relational.bulk_write(page.batch)
-        except ForeignKeyViolation:
-            # A parent written live after its own backfill: go one by one, copying parents.
-            docs = page.batch.docs
-            return sum([bool(await poly.apply_to_relational(container, dict(d))) for d in docs])
+        except InvalidDocument:
+            # A missing parent (maybe written live after its own backfill) or a value the
+            # database refused: one by one, copying parents, quarantining what still fails.
+            return await _one_by_one(poly, container, page.batch.docs, report)
     if not page.bodies:
         return 0
     gate = asyncio.Semaphore(CONCURRENCY)

@@ -22,6 +22,7 @@ from mystira_data.polyglot.verify import VerifyReport
 from mystira_data.query import ChangeBatch
 from mystira_data.relational import bulk
 from mystira_data.relational import tables as t
+from mystira_data.relational.limits import storable_payload, storable_text
 from mystira_data.relational.store import RelationalStore
 from mystira_data.settings import Phase
 
@@ -287,7 +288,7 @@ class RelationalDeadLetters:
         d = t.dead_letters
         same = sa.select(d.c.id).where(
             d.c.container == letter.container,
-            d.c.entity_id == letter.entity_id,
+            d.c.entity_id == storable_text(letter.entity_id),
             d.c._version == letter.version,
             d.c.source == self.source,
             d.c.resolved_at.is_(None),
@@ -298,15 +299,34 @@ class RelationalDeadLetters:
             await conn.execute(
                 sa.insert(t.dead_letters).values(
                     container=letter.container,
-                    entity_id=letter.entity_id,
+                    entity_id=storable_text(letter.entity_id),
                     _version=letter.version,
                     source=self.source,
-                    payload=letter.document,
-                    error=letter.error[:4000],
+                    payload=storable_payload(letter.document),
+                    error=storable_text(letter.error)[:4000],
                     attempts=letter.attempts,
                     created_at=letter.at,
                 )
             )
+
+    async def open_letters(self, limit: int = 20) -> dict[str, list[dict[str, Any]]]:
+        """Per container, its newest open dead letters: id, version, source and reason."""
+        d = t.dead_letters
+        stmt = (
+            sa.select(d.c.container, d.c.entity_id, d.c._version, d.c.source, d.c.error)
+            .where(d.c.resolved_at.is_(None))
+            .order_by(d.c.id.desc())
+        )
+        found: dict[str, list[dict[str, Any]]] = {}
+        async with self.store.reading() as conn:
+            for row in await conn.execute(stmt):
+                letters = found.setdefault(row.container, [])
+                if len(letters) < limit:
+                    letters.append(
+                        {"id": row.entity_id, "version": row._version, "source": row.source,
+                         "reason": row.error}
+                    )
+        return found
 
     async def open_count(self) -> dict[str, int]:
         d = t.dead_letters

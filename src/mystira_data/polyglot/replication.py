@@ -8,9 +8,13 @@ after its batch is applied, and applies are version-guarded, so redelivery is ha
 A batch is applied in one call when the target can (``apply_many``: one transaction for the
 relational store); if that fails for a non-transient reason the batch is replayed change by
 change, so one bad change is isolated. A change that keeps failing is retried; after
-``poison_attempts`` it goes to the dead-letter record so the range keeps moving. A change
-whose parent row has not arrived yet (foreign key) is not poison: the batch is retried later,
-up to a much larger budget.
+`POISON_ATTEMPTS` it goes to the dead-letter record (with the reason) so the range keeps
+moving. A change whose parent row is missing (foreign key) is not poison at first: it waits
+up to ``parent_wait_s`` from its first failure, then is dead-lettered the same way. Attempts
+are counted in `Attempts` (a table in production), so the bounds hold whichever process or
+poll made them; transient errors (`StoreUnavailable`) never count. A replayed batch goes on
+past a change that must wait and is redelivered as a whole until nothing in it waits, so
+several bad changes of one batch wait out their bounds together, not one after another.
 
 Leases are renewed every half TTL rather than on every poll: a renewal is a write per range,
 and polling an idle feed every few milliseconds would otherwise write hundreds of times a
@@ -29,15 +33,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from mystira_data.documents.port import Document
-from mystira_data.errors import ForeignKeyViolation, MystiraError
+from mystira_data.errors import ForeignKeyViolation, MystiraError, StoreUnavailable
+from mystira_data.polyglot.attempts import Attempt, Attempts, Key, MemoryAttempts
 from mystira_data.polyglot.leases import Lease, LeaseStore, balance
 from mystira_data.polyglot.versions import ApplyMany
 from mystira_data.query import ChangeBatch
+from mystira_data.relational.limits import filing_version
 
 log = logging.getLogger(__name__)
 
 POISON_ATTEMPTS = 5
-PARENT_WAIT_ATTEMPTS = 200
+PARENT_WAIT_S = 30.0  # the default of the setting PolyglotPersistence:ParentWaitMs
 
 
 class ChangeSource(Protocol):
@@ -100,6 +106,8 @@ class Processor:
         lease_ttl: timedelta = timedelta(seconds=10),
         batch_size: int = 200,
         apply_many: ApplyMany | None = None,
+        attempts: Attempts | None = None,
+        parent_wait_s: float = PARENT_WAIT_S,
     ) -> None:
         self.container = container
         self.source = source
@@ -111,7 +119,12 @@ class Processor:
         self.lease_ttl = lease_ttl
         self.batch_size = batch_size
         self.stats = Stats()
-        self._attempts: dict[tuple[str, int], int] = {}
+        self.attempts = attempts or MemoryAttempts()
+        self.parent_wait_s = parent_wait_s
+        self._failing: set[Key] = set()  # keys this worker saw fail (to forget on success)
+        # Applied while a change of the same batch waits: not written again at each redelivery
+        # (harmless, being version-guarded, but a statement each, every poll of the wait).
+        self._replayed: set[Key] = set()
         self._ranges: frozenset[str] | None = None
         self._owned: dict[str, Lease] = {}
         self._renew_at = 0.0  # time.monotonic() after which the leases are renewed
@@ -190,60 +203,75 @@ class Processor:
             try:
                 await self.apply_many(self.container, items)
             except MystiraError as exc:
-                if exc.transient:
+                if _transient(exc):
                     raise
                 # Replay one by one below: isolates the bad change, waits for a parent.
             else:
-                for doc in items if self._attempts else ():
-                    self._attempts.pop(_key(doc), None)
+                await self._forget([_key(doc) for doc in items if _key(doc) in self._failing])
                 self.stats.applied += len(items)
                 return len(items)
-        applied = 0
+        applied, waiting, settled = 0, False, []
         for doc in items:
-            if await self._apply_one(doc):
-                applied += 1
+            if _key(doc) in self._replayed:
+                continue  # went in at an earlier replay of this batch while another waited
+            outcome = await self._apply_one(doc)
+            if outcome is None:
+                waiting = True
+                continue
+            applied += outcome
+            settled.append(_key(doc))
+        await self._forget(settled)  # including what another worker counted
+        if waiting:
+            self._replayed.update(settled)
+            raise RetryLater  # redelivered whole until nothing in it waits
+        self._replayed.clear()
         self.stats.applied += applied
         return applied
 
-    async def _apply_one(self, doc: Document) -> bool:
-        key = _key(doc)
+    async def _apply_one(self, doc: Document) -> bool | None:
+        """True: applied; False: dead-lettered; None: failed, to be retried later."""
         try:
             await self.apply(self.container, doc)
-        except ForeignKeyViolation as exc:
-            if self._count(key) < PARENT_WAIT_ATTEMPTS:
-                self.stats.retried += 1
-                raise RetryLater from exc
-            await self._dead_letter(doc, key, exc)
-            return False
         except MystiraError as exc:
-            if exc.transient:
+            if _transient(exc):
                 raise
-            if self._count(key) < POISON_ATTEMPTS:
-                self.stats.retried += 1
-                raise RetryLater from exc
-            await self._dead_letter(doc, key, exc)
-            return False
-        self._attempts.pop(key, None)
+            return await self._failed(doc, exc)
         return True
 
-    def _count(self, key: tuple[str, int]) -> int:
-        self._attempts[key] = self._attempts.get(key, 0) + 1
-        return self._attempts[key]
+    async def _failed(self, doc: Document, exc: MystiraError) -> bool | None:
+        key = _key(doc)
+        reason = f"{type(exc).__name__}: {exc}"
+        attempt = await self.attempts.failed(self.container, key, reason)
+        if isinstance(exc, ForeignKeyViolation):
+            give_up = attempt.failing_for_s >= self.parent_wait_s
+        else:
+            give_up = attempt.count >= POISON_ATTEMPTS
+        if not give_up:
+            self._failing.add(key)
+            self.stats.retried += 1
+            return None
+        await self._dead_letter(doc, key, reason, attempt)
+        return False
 
-    async def _dead_letter(self, doc: Document, key: tuple[str, int], exc: Exception) -> None:
+    async def _forget(self, keys: list[Key]) -> None:
+        if keys:
+            await self.attempts.forget(self.container, keys)
+            self._failing.difference_update(keys)
+
+    async def _dead_letter(self, doc: Document, key: Key, reason: str, attempt: Attempt) -> None:
         letter = DeadLetter(
-            self.container,
-            key[0],
-            key[1],
-            f"{type(exc).__name__}: {exc}",
-            self._attempts.pop(key, 0),
-            datetime.now(UTC),
-            doc,
+            self.container, key[0], key[1], reason, attempt.count, datetime.now(UTC), doc
         )
         await self.dead_letters.add(letter)
         self.stats.dead_lettered += 1
         log.error("dead-lettered %s/%s v%s: %s", self.container, key[0], key[1], letter.error)
 
 
-def _key(doc: Document) -> tuple[str, int]:
-    return str(doc.get("id")), int(doc.get("_version", 0))
+def _transient(exc: MystiraError) -> bool:
+    """Not the change's fault, so never counted as an attempt: the store could not be
+    reached (an open breaker or a throttle is not retried at once, but is no verdict)."""
+    return exc.transient or isinstance(exc, StoreUnavailable)
+
+
+def _key(doc: Document) -> Key:
+    return str(doc.get("id")), filing_version(doc)

@@ -31,6 +31,7 @@ from mystira_data.polyglot.versions import (
     version_of,
 )
 from mystira_data.query import Page, Query
+from mystira_data.relational.mapping import check_storable
 
 WRITE_ATTEMPTS = 50
 
@@ -183,10 +184,16 @@ class PolyglotRepository:
 
 
 def validated(container: str, doc: Document) -> Document:
-    """The document normalised through its model (InvalidDocument names the bad field)."""
+    """The document normalised through its model (InvalidDocument names the bad field).
+
+    Also refused: what the relational side could never store (NUL text, overlong ids), in
+    every phase, so no store acknowledges a document the other would refuse forever.
+    """
     spec = catalog.get(container)
     codec = codec_for(spec.model)
-    return codec.encode(codec.decode(doc))
+    body = codec.encode(codec.decode(doc))
+    check_storable(container, body)
+    return body
 
 
 def pk_of(container: str, doc: Document) -> Any:

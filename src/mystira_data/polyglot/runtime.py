@@ -17,6 +17,7 @@ from mystira_data.bootstrap import Stores
 from mystira_data.documents.port import Document
 from mystira_data.domain.base import stored_defaults
 from mystira_data.errors import ConfigError, ForeignKeyViolation, StoreUnavailable
+from mystira_data.polyglot.attempts import RelationalAttempts
 from mystira_data.polyglot.control import PhaseControl
 from mystira_data.polyglot.durable import (
     OutboxSource,
@@ -103,6 +104,7 @@ class Polyglot:
         else:
             source = OutboxSource(rel)
             apply, apply_many, log = self.apply_to_documents, self.apply_many_to_documents, "outbox"
+        pp = self.stores.settings.polyglot_persistence
         return Processor(
             container,
             source,
@@ -112,16 +114,23 @@ class Polyglot:
             owner=owner,
             batch_size=batch_size,
             apply_many=apply_many,
+            attempts=RelationalAttempts(rel, direction.value),
+            parent_wait_s=pp.parent_wait_ms / 1000,
         )
 
     async def apply_to_relational(self, container: str, doc: Document) -> Any:
-        """Version-guarded apply; a parent that has not arrived yet is copied first."""
+        """Version-guarded apply; a parent that has not arrived yet is copied first.
+
+        A parent in neither store is a `ForeignKeyViolation` naming it ("parent
+        Accounts/<id> missing"): the reason a dead letter or a quarantine then shows.
+        """
         with stored_defaults():  # copying a stored doc: absent fields must not read as "now"
             try:
                 return await self.raw_relational.upsert_if_newer(container, [doc], outbox=False)
-            except ForeignKeyViolation:
-                if not await self._copy_parent(container, doc):
-                    raise
+            except ForeignKeyViolation as exc:
+                missing = await self._copy_parent(container, doc)
+                if missing is not None:
+                    raise missing from exc
                 return await self.raw_relational.upsert_if_newer(container, [doc], outbox=False)
 
     async def apply_many_to_relational(self, container: str, docs: list[Document]) -> Any:
@@ -133,20 +142,24 @@ class Polyglot:
     async def apply_many_to_documents(self, container: str, docs: list[Document]) -> Any:
         return await batch_apply(self.documents)(container, docs)
 
-    async def _copy_parent(self, container: str, doc: Document) -> bool:
-        """Copy ``doc``'s parent row (V002 foreign key) from the document store, if there."""
+    async def _copy_parent(self, container: str, doc: Document) -> ForeignKeyViolation | None:
+        """Copy ``doc``'s parent row (V002 foreign key) from the document store, if there;
+        else the error naming the missing parent."""
         link = PARENT_LINKS.get(container)
         if link is None or not doc.get(link.field):
-            return False
+            return ForeignKeyViolation(f"{container}/{doc.get('id')}: a parent row is missing")
         parent_id = doc[link.field]
         q = Query(
             filters=(Filter("id", Op.EQ, parent_id),), cross_partition=True, include_deleted=True
         )
         found = (await self.documents.query(link.parent, q)).items
         if not found:
-            return False
+            return ForeignKeyViolation(
+                f"{container}/{doc.get('id')}: parent {link.parent}/{parent_id} missing",
+                path=link.field,
+            )
         await self.apply_to_relational(link.parent, found[0])
-        return True
+        return None
 
     async def apply_to_documents(self, container: str, doc: Document) -> Any:
         return await apply_if_newer(self.documents, container, doc)

@@ -37,12 +37,11 @@ from pydantic_core import SchemaSerializer, from_json, to_json
 from mystira_data import catalog
 from mystira_data.domain.codec import JsonCodec, codec_for, stored_variant
 from mystira_data.errors import InvalidDocument, InvalidQuery
-from mystira_data.relational import tables
+from mystira_data.relational import limits, tables
 from mystira_data.relational.types import Elapsed, Timestamp
 
 Document = dict[str, Any]
 
-MAX_VERSION = 2**63 - 1  # BIGINT
 _ETAG = re.compile(r'^(?:W/)?"?v([0-9]{1,19})"?$')
 
 
@@ -125,6 +124,7 @@ class TableMapping:
 
     def prepare(self, doc: Mapping[str, Any]) -> Prepared:
         """Validate ``doc`` and build its row; `InvalidDocument` names the offending field."""
+        limits.refuse_nul(doc)
         model = self.codec.decode(doc)
         body = self.codec.encode(model)
         version = _version(doc)
@@ -163,7 +163,7 @@ class TableMapping:
         version = _version(doc)
         if version is None:
             raise InvalidDocument("a versioned upsert needs _version", path="_version")
-        return self._copy.row(model, version, _deleted(doc), updated_at)
+        return _without_nul(self._copy.row(model, version, _deleted(doc), updated_at), model)
 
     def copy_row_json(self, text: str, updated_at: datetime, default_version: int) -> CopyRow:
         """`copy_row` of a stored document given as its JSON text.
@@ -183,15 +183,16 @@ class TableMapping:
         version = _version(system)
         if version is None:
             raise InvalidDocument("a versioned upsert needs _version", path="_version")
-        return self._copy.row(model, version, _deleted(system), updated_at)
+        return _without_nul(self._copy.row(model, version, _deleted(system), updated_at), model)
 
     def _check_length(self, f: FieldMap, value: Any) -> None:
-        if f.max_length is not None and isinstance(value, str) and len(value) > f.max_length:
-            raise InvalidDocument(
-                f"longer than {f.max_length} characters, the limit of column "
-                f"{self.table.name}.{f.column.name}",
-                path=f.name,
-            )
+        limits.check_length(value, f.max_length, f.name, f"{self.table.name}.{f.column.name}")
+
+    def check_storable(self, doc: Mapping[str, Any]) -> None:
+        """Refuse what this table can never hold, before any store is written (see `limits`)."""
+        limits.refuse_nul(doc)
+        for f in self.fields:
+            self._check_length(f, doc.get(f.name))
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -260,12 +261,7 @@ class _CopyLayout:
                 continue
             if isinstance(value, Enum):
                 value = value.value  # what the JSON dump holds
-            if f.max_length is not None and isinstance(value, str) and len(value) > f.max_length:
-                raise InvalidDocument(
-                    f"longer than {f.max_length} characters, the limit of column "
-                    f"{self._table}.{f.column.name}",
-                    path=f.name,
-                )
+            limits.check_length(value, f.max_length, f.name, f"{self._table}.{f.column.name}")
             if f.empty_is_null and value == "":
                 extra[f.name] = value  # as in `TableMapping.prepare`
                 continue
@@ -289,6 +285,21 @@ def _serializer(info: FieldInfo) -> SchemaSerializer:
     if info.metadata:
         annotated = Annotated[(annotated, *info.metadata)]
     return TypeAdapter(annotated).serializer
+
+
+def _without_nul(row: CopyRow, model: BaseModel) -> CopyRow:
+    """``row``, unless its text holds a NUL character (`InvalidDocument` naming the field).
+
+    The bulk path's check: every text of a record is a column value or a JSON text, where
+    pydantic-core writes NUL as the escape ``\\u0000``, so a substring test per value costs
+    next to nothing. A hit (or ordinary text that merely contains that escape) is settled
+    by walking the model's fields, which names the path.
+    """
+    for value in row.record:
+        if isinstance(value, str) and (limits.NUL in value or "\\u0000" in value):
+            limits.refuse_nul(model.model_dump(mode="json", by_alias=True))
+            break
+    return row
 
 
 def stored(body: Mapping[str, Any], version: int, deleted: bool) -> Document:
@@ -316,12 +327,7 @@ def _parse(text: str, default_version: int) -> Mapping[str, Any]:
 
 
 def _version(doc: Mapping[str, Any]) -> int | None:
-    value = doc.get("_version")
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_VERSION:
-        raise InvalidDocument(f"must be an integer within 0..{MAX_VERSION}", path="_version")
-    return value
+    return limits.check_version(doc.get("_version"))
 
 
 def _deleted(doc: Mapping[str, Any]) -> bool:
@@ -404,6 +410,20 @@ def mapping_for(container: str) -> TableMapping:
         raise InvalidQuery(
             f"container {container!r} has no relational table (relational: {known})"
         ) from None
+
+
+def check_storable(container: str, doc: Mapping[str, Any]) -> None:
+    """The write door, shared by both stores: `InvalidDocument` (naming the field) for a
+    document the relational side could never store, whichever store takes it first.
+
+    ``_version`` is checked for every container (it is a BIGINT in every bookkeeping table);
+    text for the containers that have a table, whatever their phase today, since each may
+    move to PostgreSQL later.
+    """
+    limits.check_version(doc.get("_version"))
+    m = mappings().get(container)
+    if m is not None:
+        m.check_storable(doc)
 
 
 def to_row(container: str, doc: Mapping[str, Any]) -> dict[str, Any]:

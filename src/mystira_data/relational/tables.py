@@ -240,6 +240,20 @@ dead_letters = sa.Table(
     ),
 )
 
+# Failed replication attempts per change (V0004), so the bound before a dead letter holds
+# across processes and polls; a row is deleted once its change is applied or dead-lettered.
+apply_attempts = sa.Table(
+    "_polyglot_apply_attempts",
+    metadata,
+    sa.Column("container", sa.String(100), primary_key=True),
+    sa.Column("direction", sa.String(20), primary_key=True),
+    sa.Column("entity_id", sa.String(255), primary_key=True),
+    sa.Column("_version", sa.BigInteger, primary_key=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("1")),
+    sa.Column("first_failed_at", Timestamp, nullable=False, server_default=NOW),
+    sa.Column("last_error", sa.Text),
+)
+
 verify_runs = sa.Table(
     "_polyglot_verify_runs",
     metadata,
@@ -269,5 +283,6 @@ POLYGLOT_TABLES: tuple[sa.Table, ...] = (
     phase,
     phase_history,
     dead_letters,
+    apply_attempts,
     verify_runs,
 )

@@ -1,0 +1,66 @@
+"""`Attempts`: the table on PostgreSQL and SQLite and its memory twin keep the same counts.
+
+Two instances over one store stand for two processes: their failures add up, never reset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from mystira_data.polyglot.attempts import Attempts, MemoryAttempts, RelationalAttempts
+from mystira_data.relational import RelationalStore
+from tests.integration.relational.conftest import empty_all, sqlite_url
+
+Make = Callable[[str], Attempts]
+
+
+@pytest.fixture(params=["memory", "postgres", "sqlite"])
+async def attempts(
+    request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path
+) -> AsyncIterator[Make]:
+    """A factory of `Attempts` for a direction; every call shares the same state."""
+    if request.param == "memory":
+        twins = {d: MemoryAttempts() for d in ("relational", "document")}
+        yield lambda direction: twins[direction]
+        return
+    postgres = request.param == "postgres"
+    url = request.getfixturevalue("pg_url") if postgres else sqlite_url(sqlite_template, tmp_path)
+    async with RelationalStore(url) as store:
+        if postgres:
+            await empty_all(store)
+        yield lambda direction: RelationalAttempts(store, direction)
+
+
+async def test_failures_add_up_across_instances_and_directions_are_apart(
+    attempts: Make,
+) -> None:
+    one, two = attempts("relational"), attempts("relational")
+    first = await one.failed("Accounts", ("a1", 3), "InvalidDocument: NUL")
+    assert first.count == 1
+    assert first.failing_for_s >= 0
+    assert (await two.failed("Accounts", ("a1", 3), "again")).count == 2
+    assert (await one.failed("Accounts", ("a1", 4), "a newer version")).count == 1
+    assert (await one.failed("GameSessions", ("a1", 3), "other container")).count == 1
+    assert (await attempts("document").failed("Accounts", ("a1", 3), "x")).count == 1
+
+    await two.forget("Accounts", [("a1", 3), ("never-failed", 1)])
+    assert (await one.failed("Accounts", ("a1", 3), "starts over")).count == 1
+    assert (await one.failed("Accounts", ("a1", 4), "kept")).count == 2
+
+
+async def test_concurrent_failures_of_one_change_all_count(attempts: Make) -> None:
+    workers = [attempts("relational") for _ in range(8)]
+    await asyncio.gather(*(w.failed("Accounts", ("a1", 1), "x") for w in workers))
+    assert (await workers[0].failed("Accounts", ("a1", 1), "x")).count == 9
+
+
+async def test_a_nul_in_the_id_or_reason_is_recorded_not_refused(attempts: Make) -> None:
+    one = attempts("relational")
+    assert (await one.failed("Accounts", ("a\u0000b", 1), "bad \u0000 text")).count == 1
+    assert (await one.failed("Accounts", ("a\u0000b", 1), "again")).count == 2
+    await one.forget("Accounts", [("a\u0000b", 1)])
+    assert (await one.failed("Accounts", ("a\u0000b", 1), "fresh")).count == 1
