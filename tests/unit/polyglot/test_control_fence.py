@@ -10,8 +10,8 @@ a paused write gives up after 5 s.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import pytest
