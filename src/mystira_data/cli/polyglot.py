@@ -17,7 +17,7 @@ from rich.table import Table
 from mystira_data import catalog
 from mystira_data.bootstrap import open_stores
 from mystira_data.cli.common import console, fail, run
-from mystira_data.errors import MystiraError
+from mystira_data.errors import MystiraError, StoreUnavailable
 from mystira_data.polyglot.phase_record import PendingSwitch, PhaseRecord, Transition
 from mystira_data.polyglot.runtime import Polyglot, build
 from mystira_data.polyglot.simulator import SimulationReport, simulate
@@ -192,14 +192,29 @@ class Progress:
 
 
 async def _worker(poly: Polyglot, names: list[str], progress: Progress) -> None:
+    """Replicate until interrupted; a store that goes away is waited for, not fatal."""
     owner = f"replicate-{uuid.uuid4().hex[:8]}"
     while True:
         moved = 0
         for name in names:
-            moved += await poly.replicate_once(name, owner=owner)
+            try:
+                moved += await poly.replicate_once(name, owner=owner)
+            except StoreUnavailable as exc:
+                _say_waiting(name, exc)
+                await asyncio.sleep(OUTAGE_PAUSE_S)
         progress.applied += moved
         if not moved:
             await asyncio.sleep(0.2)
+
+
+OUTAGE_PAUSE_S = 1.0
+
+
+def _say_waiting(container: str, exc: StoreUnavailable) -> None:
+    console.print(
+        f"{datetime.now(UTC):%H:%M:%S} {container}: store unavailable, waiting ({exc})",
+        markup=False,
+    )
 
 
 async def _report(poly: Polyglot, names: list[str], progress: Progress, every_s: float) -> None:

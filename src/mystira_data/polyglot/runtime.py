@@ -7,6 +7,7 @@ phase control, the replication processors of both directions, and the lag/guard 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -49,6 +50,7 @@ from mystira_data.query import Filter, Op, Query
 from mystira_data.relational.store import RelationalStore
 from mystira_data.settings import Phase
 
+log = logging.getLogger(__name__)
 DEFAULT_MAX_LAG_S = 5.0
 
 
@@ -223,7 +225,18 @@ class Polyglot:
         await self.repository.secondary.drain()
 
     async def flush_sync_log(self) -> None:
-        await persist_sync_failures(self.raw_relational, self.repository.secondary.sync_log.drain())
+        """Record this process's failed secondary writes; with the relational store down they
+        are only logged (each write is in the primary's log, which replication replays)."""
+        failures = self.repository.secondary.sync_log.drain()
+        try:
+            await persist_sync_failures(self.raw_relational, failures)
+        except StoreUnavailable as exc:
+            log.warning(
+                "%d failed secondary write(s) not recorded in the sync log (%s); replication "
+                "still copies them from the primary's log",
+                len(failures),
+                exc,
+            )
 
     async def lag(self, container: str) -> Lag:
         """Unapplied changes of the active direction and the age of the oldest."""

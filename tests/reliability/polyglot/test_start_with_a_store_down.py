@@ -1,0 +1,219 @@
+"""A process that starts while a store is down serves every container whose primary answers.
+
+The phase record lives in PostgreSQL; a process that cannot reach it routes by the record's
+mirror in the document store (`polyglot.phase_copies`). These tests start `mystira simulate`
+with PostgreSQL unreachable (DualWriteCosmosRead) and with the Cosmos API server unreachable
+(DualWritePostgresRead), cut PostgreSQL off right after a process read its phases, and flip a
+phase in one process while another, cut off from PostgreSQL, holds its writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import stamina
+from sqlalchemy.engine import make_url
+from typer.testing import CliRunner, Result
+
+from mystira_data.bootstrap import open_stores
+from mystira_data.cli.app import app
+from mystira_data.errors import StoreUnavailable
+from mystira_data.polyglot.runtime import Polyglot, build
+from mystira_data.polyglot.simulator import simulate
+from mystira_data.settings import Phase, Settings, load_settings
+from tests import pg
+from tests.emulators.cosmos import CosmosServer, allow_sdk_warnings
+from tests.faultproxy import FaultProxy
+
+runner = CliRunner()
+CONTAINERS = ("Accounts", "GameSessions", "PlayerScenarioScores")  # parents first
+DEAD_PG = "postgresql://postgres@127.0.0.1:1/unreachable"
+PG_KEY = "MYSTIRA__CONNECTIONSTRINGS__POSTGRESQL"
+COSMOS_KEY = "MYSTIRA__CONNECTIONSTRINGS__COSMOSDB"
+FAST = {
+    "MYSTIRA__POLYGLOTPERSISTENCE__BREAKEROPENSECONDS": "0.5",
+    "MYSTIRA__POLYGLOTPERSISTENCE__DUALWRITETIMEOUTMS": "2000",
+    "MYSTIRA__POLYGLOTPERSISTENCE__PHASESWITCHMARGINMS": "50",
+    "MYSTIRA__POLYGLOTPERSISTENCE__PHASESWITCHDRAINMS": "100",
+}
+
+
+@pytest.fixture(autouse=True)
+def _fast_retries() -> Iterator[None]:
+    with stamina.set_testing(True, attempts=2, cap=True):
+        yield
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    with pg.fresh_database(pg.server_url(), prefix="mystira_start_") as url:
+        yield url
+
+
+def mystira(data: Path, env: dict[str, str], *args: str) -> Result:
+    return runner.invoke(app, ["--data-dir", str(data), *args], env={**FAST, **env})
+
+
+def ok(result: Result) -> str:
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def failed_writes(output: str) -> tuple[int, int]:
+    """(acknowledged, failed) from the simulate table's data row."""
+    row = re.search(r"│\s*(\d+)\s*│\s*\d+\s*│\s*(\d+)\s*│", output)
+    assert row is not None, output
+    return int(row.group(1)), int(row.group(2))
+
+
+def prepare(data: Path, env: dict[str, str], phase: Phase) -> None:
+    """A migrated install with every relational container moved to ``phase``."""
+    ok(mystira(data, env, "db", "upgrade"))
+    if COSMOS_KEY in env:
+        ok(mystira(data, env, "cosmos", "provision"))
+    ok(mystira(data, env, "seed", "--demo", "--accounts", "5"))
+    for step in (Phase.DUAL_WRITE_COSMOS_READ, Phase.DUAL_WRITE_POSTGRES_READ):
+        for container in CONTAINERS:
+            args = ["phase", "set", container, step.value]
+            if step is Phase.DUAL_WRITE_POSTGRES_READ:
+                ok(mystira(data, env, "replicate", "--once"))
+                args += ["--force", "--reason", "test setup"]
+            ok(mystira(data, env, *args))
+        if step is phase:
+            return
+
+
+def converge(data: Path, env: dict[str, str]) -> None:
+    ok(mystira(data, env, "replicate", "--once"))
+    out = ok(mystira(data, env, "verify", "--all"))
+    assert out.count("→ clean") == len(CONTAINERS), out
+
+
+def test_simulate_starts_with_postgres_unreachable(tmp_path: Path, pg_url: str) -> None:
+    env = {PG_KEY: pg_url}
+    prepare(tmp_path, env, Phase.DUAL_WRITE_COSMOS_READ)
+    out = ok(mystira(tmp_path, {PG_KEY: DEAD_PG}, "simulate", "--players", "5", "--writes", "80"))
+    acknowledged, failed = failed_writes(out)
+    assert failed == 0
+    assert acknowledged >= 80
+    converge(tmp_path, env)
+
+
+def test_simulate_starts_with_the_cosmos_server_unreachable(
+    tmp_path: Path, pg_url: str, cosmos_server: CosmosServer
+) -> None:
+    allow_sdk_warnings()
+    live = cosmos_server.connection_string + "DisableServerCertificateValidation=True;"
+    env = {
+        PG_KEY: pg_url,
+        COSMOS_KEY: live,
+        "MYSTIRA__CONNECTIONSTRINGS__COSMOSDATABASE": f"start-{tmp_path.name[-12:]}",
+    }
+    prepare(tmp_path, env, Phase.DUAL_WRITE_POSTGRES_READ)
+    dead = re.sub(r"https://[^/;]+", "https://127.0.0.1:1", live)
+    out = ok(mystira(tmp_path, {**env, COSMOS_KEY: dead}, "simulate", "--writes", "60"))
+    acknowledged, failed = failed_writes(out)
+    assert failed == 0
+    assert acknowledged >= 60
+    converge(tmp_path, env)
+
+
+# -- in one process: PostgreSQL cut off after start, and a flip seen through the mirror ------
+
+
+def settings_for(data: Path, url: str, **polyglot: object) -> Settings:
+    return load_settings(
+        data_dir=data,
+        ConnectionStrings={"PostgreSql": url},
+        PolyglotPersistence={
+            "BreakerOpenSeconds": 0.5,
+            "DualWriteTimeoutMs": 2000,
+            "PhaseSwitchMarginMs": 200,
+            "PhaseSwitchDrainMs": 200,
+            **polyglot,
+        },
+    )
+
+
+@pytest.fixture
+async def proxy(pg_url: str) -> AsyncIterator[tuple[FaultProxy, str]]:
+    url = make_url(pg_url)
+    started = await FaultProxy(url.host or "127.0.0.1", url.port or 5432).start()
+    via = url.set(host="127.0.0.1", port=started.port).render_as_string(hide_password=False)
+    try:
+        yield started, via
+    finally:
+        await started.stop()
+
+
+async def test_postgres_cut_off_right_after_start_loses_no_write(
+    tmp_path: Path, pg_url: str, proxy: tuple[FaultProxy, str]
+) -> None:
+    faults, via = proxy
+    # The CLI runs its own event loop: from async tests it runs in a thread.
+    await asyncio.to_thread(prepare, tmp_path, {PG_KEY: pg_url}, Phase.DUAL_WRITE_COSMOS_READ)
+    async with open_stores(settings_for(tmp_path, via)) as stores:
+        poly = build(stores, refresh_s=0.2)
+        try:
+            assert await poly.control.phase("Accounts") is Phase.DUAL_WRITE_COSMOS_READ
+            faults.drop()  # PostgreSQL goes away once the process has started
+            report = await simulate(poly.repository, players=5, writes=80, seed=7)
+        finally:
+            await poly.repository.secondary.close()
+    assert report.failed == 0, report.errors[:5]
+    assert poly.repository.secondary.sync_log.failed > 0  # the outage was real
+    faults.restore()
+    await asyncio.to_thread(converge, tmp_path, {PG_KEY: pg_url})
+
+
+async def test_a_process_cut_off_from_the_record_holds_writes_through_a_flip(
+    tmp_path: Path, pg_url: str
+) -> None:
+    await asyncio.to_thread(prepare, tmp_path, {PG_KEY: pg_url}, Phase.DUAL_WRITE_COSMOS_READ)
+    async with (
+        open_stores(settings_for(tmp_path, pg_url)) as a_stores,
+        open_stores(settings_for(tmp_path, DEAD_PG)) as b_stores,
+    ):
+        a, b = build(a_stores, refresh_s=0.3), build(b_stores, refresh_s=0.3)
+        try:
+            await b_can_write_the_document_primary(b)
+            switch = asyncio.create_task(
+                a.control.set(
+                    "Accounts", Phase.DUAL_WRITE_POSTGRES_READ, force=True, reason="test"
+                )
+            )
+            await until_held(b)
+            late = {"id": "b-late", "email": "late@example.org", "displayName": "Late"}
+            write = asyncio.create_task(b.repository.create("Accounts", late))
+            await switch
+            assert not await a.stores.documents.count("Accounts", by_id("b-late"))
+            with pytest.raises(StoreUnavailable):  # routed to the new primary, unreachable
+                await write
+            assert not await a.stores.documents.count("Accounts", by_id("b-late"))
+        finally:
+            for poly in (a, b):
+                await poly.repository.secondary.close()
+
+
+async def b_can_write_the_document_primary(b: Polyglot) -> None:
+    early = {"id": "b-early", "email": "early@example.org", "displayName": "Early"}
+    await b.repository.create("Accounts", early)
+    assert (await b.control.record("Accounts")).source.value == "mirror"
+
+
+async def until_held(poly: Polyglot) -> None:
+    for _ in range(600):
+        if (await poly.control.record("Accounts")).held:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the process never saw the announced switch")
+
+
+def by_id(doc_id: str):  # type: ignore[no-untyped-def]
+    from mystira_data.query import Filter, Op, Query
+
+    return Query(filters=(Filter("id", Op.EQ, doc_id),), cross_partition=True)
