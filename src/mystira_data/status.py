@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from mystira_data import catalog
 from mystira_data.cache.port import Cache
 from mystira_data.catalog import ContainerSpec
+from mystira_data.errors import StoreUnavailable
 from mystira_data.polyglot.durable import RelationalDeadLetters
+from mystira_data.polyglot.phase_copies import MirroredPhaseStore
 from mystira_data.polyglot.runtime import Polyglot
 from mystira_data.polyglot.versions import EntityStore
 from mystira_data.query import Query, every
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -21,7 +26,7 @@ class ContainerStatus:
     partition_key: str
     placement: str
     phase: str
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int | str] = field(default_factory=dict)  # "unavailable": store down
     lag: dict[str, Any] | None = None
     dead_letters: int = 0
     dead_letter_reasons: list[dict[str, Any]] = field(default_factory=list)  # newest first
@@ -47,9 +52,11 @@ class SystemStatus:
     cache: dict[str, Any]
     shadow_reads: dict[str, Any]
     sync_failures: int
+    phase_source: str = "record"  # record | mirror | local: where this process read phases
 
     def as_json(self) -> dict[str, Any]:
         return {
+            "phaseSource": self.phase_source,
             "breakers": self.breakers,
             "cache": self.cache,
             "shadowReads": self.shadow_reads,
@@ -77,13 +84,28 @@ def relational_label(poly: Polyglot) -> str:
     return f"{name}-relational" if name == poly.stores.documents.name else name
 
 
+UNAVAILABLE = "unavailable"
+
+
+async def _or_unavailable(work: Awaitable[T], fallback: T) -> T:
+    """A store that is down shows as such in its column; the other store's side still shows."""
+    try:
+        return await work
+    except StoreUnavailable:
+        return fallback
+
+
 async def container_status(
     poly: Polyglot,
     spec: ContainerSpec,
     dead: dict[str, int],
     letters: dict[str, list[dict[str, Any]]] | None = None,
 ) -> ContainerStatus:
-    counts = {poly.stores.documents.name: await live_count(poly.documents, spec)}
+    counts: dict[str, int | str] = {
+        poly.stores.documents.name: await _or_unavailable(
+            live_count(poly.documents, spec), UNAVAILABLE
+        )
+    }
     row = ContainerStatus(
         spec.name,
         spec.area,
@@ -95,20 +117,27 @@ async def container_status(
         dead_letter_reasons=(letters or {}).get(spec.name, []),
     )
     if spec.is_relational:
-        counts[relational_label(poly)] = await live_count(poly.relational, spec)
-        lag = await poly.lag(spec.name)
-        row.lag = {
-            "direction": lag.direction,
-            "pending": lag.pending,
-            "oldestAgeSeconds": lag.oldest_age_s,
-        }
+        counts[relational_label(poly)] = await _or_unavailable(
+            live_count(poly.relational, spec), UNAVAILABLE
+        )
+        row.lag = await _or_unavailable(_lag(poly, spec.name), {"pending": UNAVAILABLE})
     return row
+
+
+async def _lag(poly: Polyglot, container: str) -> dict[str, Any]:
+    lag = await poly.lag(container)
+    return {
+        "direction": lag.direction,
+        "pending": lag.pending,
+        "oldestAgeSeconds": lag.oldest_age_s,
+    }
 
 
 async def collect(poly: Polyglot) -> SystemStatus:
     """Status of every catalog container plus the process-wide health signals."""
     letters = RelationalDeadLetters(poly.raw_relational, "")
-    dead, reasons = await letters.open_count(), await letters.open_letters()
+    dead = await _or_unavailable(letters.open_count(), {})
+    reasons = await _or_unavailable(letters.open_letters(), {})
     rows = [await container_status(poly, spec, dead, reasons) for spec in catalog.CONTAINERS]
     cache = poly.stores.cache
     cache_info: dict[str, Any] = {"mode": "not opened"}
@@ -120,6 +149,8 @@ async def collect(poly: Polyglot) -> SystemStatus:
         cache_info,
         poly.repository.shadow.snapshot() if poly.repository.shadow else {"enabled": False},
         poly.repository.secondary.sync_log.failed,
+        poly.control.store.source.value if isinstance(poly.control.store, MirroredPhaseStore)
+        else "record",
     )
 
 

@@ -39,8 +39,8 @@ async def collect(settings: Settings) -> status.SystemStatus:
 def print_status(result: status.SystemStatus) -> None:
     console.print(render(result.containers))
     console.print(
-        f"breakers: {result.breakers}; cache: {result.cache.get('mode')}; "
-        f"shadow reads: {result.shadow_reads}",
+        f"phases from: {result.phase_source}; breakers: {result.breakers}; "
+        f"cache: {result.cache.get('mode')}; shadow reads: {result.shadow_reads}",
         markup=False,
     )
     print_dead_letters(result.containers)
@@ -91,5 +91,7 @@ def render(rows: list[status.ContainerStatus]) -> Table:
 
 
 def _lag(lag: dict[str, object]) -> str:
+    if lag["pending"] == status.UNAVAILABLE:
+        return status.UNAVAILABLE
     age = lag.get("oldestAgeSeconds")
     return f"{lag['pending']}" + (f" ({age:.1f}s)" if isinstance(age, float) else "")
