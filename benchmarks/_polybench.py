@@ -34,6 +34,7 @@ from relational_bulk import ACCOUNTS, game_sessions  # noqa: E402
 from mystira_data.bootstrap import open_stores  # noqa: E402
 from mystira_data.documents.sqlite import SqliteDocumentStore  # noqa: E402
 from mystira_data.polyglot.runtime import Polyglot, build  # noqa: E402
+from mystira_data.relational import migrate  # noqa: E402
 from mystira_data.settings import Phase, load_settings  # noqa: E402
 from tests import pg  # noqa: E402
 
@@ -66,6 +67,7 @@ async def polyglot(
     url: str, data_dir: Path, phase: Phase = Phase.COSMOS_ONLY, **polyglot: Any
 ) -> AsyncIterator[Polyglot]:
     """The polyglot layer on PostgreSQL (migrated) + the SQLite document store in data_dir."""
+    await migrate.upgrade(url)  # only `db upgrade` migrates at open; a benchmark does it here
     async with open_stores(settings_for(url, data_dir, phase, **polyglot)) as stores:
         await stores.documents.ensure_containers()
         poly = build(stores)

@@ -25,8 +25,10 @@ import pytest
 from mystira_data.bootstrap import open_stores
 from mystira_data.errors import ConcurrencyConflict, StoreUnavailable
 from mystira_data.polyglot.runtime import Polyglot, build
+from mystira_data.relational import migrate
 from mystira_data.settings import Phase, load_settings
 from tests import pg
+from tests.integration.relational.conftest import run_async
 
 CONTAINER = "Accounts"
 IDS = ("acc-1", "acc-2", "acc-3")
@@ -50,6 +52,7 @@ def relational(request: pytest.FixtureRequest) -> Iterator[str]:
         yield ""
         return
     with pg.fresh_database(pg.server_url()) as url:
+        run_async(migrate.upgrade(url))  # only `db upgrade` migrates PostgreSQL
         yield url
 
 
