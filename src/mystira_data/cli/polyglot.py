@@ -31,6 +31,7 @@ async def polyglot(settings: Settings) -> AsyncIterator[Polyglot]:
     """The polyglot layer over freshly opened stores (closed on exit)."""
     async with open_stores(settings) as stores:
         poly = build(stores)
+        await poly.control.all_phases()  # a configuration the phase record refuses stops here
         try:
             yield poly
         finally:

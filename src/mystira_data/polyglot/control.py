@@ -205,9 +205,9 @@ class PhaseControl:
         if self._view_at is not None and sent < self._view_at:
             return  # a newer view arrived while this load was in flight
         if not self._config_checked and _authoritative(records):
-            self._config_checked = True
-            if await self._check_config(records):
+            if await self._check_config(records):  # raises until the configuration fits
                 records = await self.store.load()
+            self._config_checked = True
         self._records = records
         self._fence_starts = {
             c: sent + r.pending.fence_in_s for c, r in records.items() if r.pending is not None

@@ -217,3 +217,34 @@ def by_id(doc_id: str):  # type: ignore[no-untyped-def]
     from mystira_data.query import Filter, Op, Query
 
     return Query(filters=(Filter("id", Op.EQ, doc_id),), cross_partition=True)
+
+
+def test_status_with_postgres_down_shows_the_document_side(tmp_path: Path, pg_url: str) -> None:
+    prepare(tmp_path, {PG_KEY: pg_url}, Phase.DUAL_WRITE_COSMOS_READ)
+    out = ok(mystira(tmp_path, {PG_KEY: DEAD_PG}, "status"))
+    assert "phases from: mirror" in out
+    accounts = next(line for line in out.splitlines() if "Accounts" in line)
+    assert "unavailable" in accounts
+    assert "DualWriteCosmosRead" in accounts
+    assert re.search(r"│\s*[1-9]\d*\s*│", accounts)  # the document store's count still shows
+
+
+def test_a_configured_phase_beyond_the_record_is_refused(tmp_path: Path, pg_url: str) -> None:
+    env = {PG_KEY: pg_url}
+    ok(mystira(tmp_path, env, "db", "upgrade"))
+    ok(mystira(tmp_path, env, "seed", "--demo", "--accounts", "3"))
+    jump = {**env, "MYSTIRA__POLYGLOTPERSISTENCE__PHASE": "PostgresOnly"}
+    refused = mystira(tmp_path, jump, "simulate", "--writes", "5")
+    assert refused.exit_code == 2, refused.output
+    assert "mystira phase set" in refused.output
+    assert "Traceback" not in refused.output
+    out = ok(mystira(tmp_path, env, "phase", "get", "--json"))
+    assert '"Accounts": "CosmosOnly"' in out  # the durable record won; nothing moved
+
+
+def test_an_empty_install_starts_at_the_configured_phase(tmp_path: Path, pg_url: str) -> None:
+    env = {PG_KEY: pg_url, "MYSTIRA__POLYGLOTPERSISTENCE__PHASE": "DualWriteCosmosRead"}
+    ok(mystira(tmp_path, env, "db", "upgrade"))
+    out = ok(mystira(tmp_path, env, "phase", "get", "Accounts"))
+    assert "Accounts: DualWriteCosmosRead" in out
+    assert "initial phase from configuration" in out  # recorded: the record wins from now on
