@@ -41,6 +41,8 @@ async def seed_primary_only(data: Path) -> None:
     """Documents written to the primary only, as if every inline secondary write failed."""
     settings = load_settings(data_dir=data, PolyglotPersistence=ENV_PHASE)
     async with open_stores(settings) as stores:
+        # Still empty: the configured phase becomes the record (later it would be refused).
+        await build(stores).control.all_phases()
         for n in range(SESSIONS):
             account = f"acc{n % 300:03d}"
             if n < 300:
