@@ -11,7 +11,6 @@ from mystira_data.cache.port import Cache
 from mystira_data.catalog import ContainerSpec
 from mystira_data.errors import StoreUnavailable
 from mystira_data.polyglot.durable import RelationalDeadLetters
-from mystira_data.polyglot.phase_copies import MirroredPhaseStore
 from mystira_data.polyglot.runtime import Polyglot
 from mystira_data.polyglot.versions import EntityStore
 from mystira_data.query import Query, every
@@ -149,8 +148,7 @@ async def collect(poly: Polyglot) -> SystemStatus:
         cache_info,
         poly.repository.shadow.snapshot() if poly.repository.shadow else {"enabled": False},
         poly.repository.secondary.sync_log.failed,
-        poly.control.store.source.value if isinstance(poly.control.store, MirroredPhaseStore)
-        else "record",
+        poly.control.source.value,
     )
 
 

@@ -179,6 +179,11 @@ class PhaseControl:
         phase = await self.phase(container)
         return self._records.get(container) or PhaseRecord(phase)
 
+    @property
+    def source(self) -> Source:
+        """Where the current view came from (the record, or one of its copies)."""
+        return next((r.source for r in self._records.values()), Source.RECORD)
+
     async def all_phases(self) -> dict[str, Phase]:
         return {c.name: await self.phase(c.name) for c in catalog.CONTAINERS}
 

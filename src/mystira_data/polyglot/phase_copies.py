@@ -37,7 +37,14 @@ from typing import Any
 
 from mystira_data import catalog
 from mystira_data.documents.port import Document, DocumentStore
-from mystira_data.errors import ConfigError, MystiraError, NotFound, StoreUnavailable
+from mystira_data.errors import (
+    AlreadyExists,
+    ConcurrencyConflict,
+    ConfigError,
+    MystiraError,
+    NotFound,
+    StoreUnavailable,
+)
 from mystira_data.polyglot.phase_record import PhaseRecord, PhaseStore, Source, Transition
 from mystira_data.settings import Phase
 
@@ -45,6 +52,7 @@ log = logging.getLogger(__name__)
 
 CONTROL = catalog.CONTROL_CONTAINER
 LOCAL_FILE = "phase-records.json"
+PUT_ATTEMPTS = 5
 PRIMARY_RETRY_S = 1.0  # after the record's store failed, read the mirror until then
 
 
@@ -105,6 +113,14 @@ class DocumentMirror:
         await self.documents.upsert(CONTROL, self._doc(container, copy), if_match=etag)
 
     async def _put(self, container: str, copy: Copy) -> str | None:
+        for _ in range(PUT_ATTEMPTS):  # another process may write between our read and write
+            try:
+                return await self._put_once(container, copy)
+            except (AlreadyExists, ConcurrencyConflict):
+                continue
+        raise ConcurrencyConflict(f"{CONTROL}/{container}: contended, copy not written")
+
+    async def _put_once(self, container: str, copy: Copy) -> str | None:
         try:
             stored: Document | None = await self.documents.read(CONTROL, container, container)
         except NotFound:
@@ -167,7 +183,6 @@ class MirroredPhaseStore:
     _mirrored: dict[str, int] = field(default_factory=dict)  # container → order we know stored
     _local: dict[str, Copy] = field(default_factory=dict)
     _retry_at: float = float("-inf")
-    source: Source = Source.RECORD
 
     # -- reading -----------------------------------------------------------------------------
     async def load(self) -> dict[str, PhaseRecord]:
@@ -178,7 +193,6 @@ class MirroredPhaseStore:
                 self._retry_at = self.clock() + self.retry_s
                 log.warning("phase record unavailable (%s); reading its mirror", exc)
             else:
-                self.source = Source.RECORD
                 await self._copy(records)
                 return records
         return await self._load_copies()
@@ -192,9 +206,7 @@ class MirroredPhaseStore:
                 raise StoreUnavailable(
                     f"phase record and its mirror unavailable, no local copy ({exc})"
                 ) from exc
-            self.source = Source.LOCAL
             return self._records(local, Source.LOCAL, held=True)
-        self.source = Source.MIRROR
         return self._records(copies, Source.MIRROR, held=False)
 
     def _records(
