@@ -10,8 +10,12 @@ phase in one process while another, cut off from PostgreSQL, holds its writes.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import re
-from collections.abc import AsyncIterator, Iterator
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -248,3 +252,50 @@ def test_an_empty_install_starts_at_the_configured_phase(tmp_path: Path, pg_url:
     out = ok(mystira(tmp_path, env, "phase", "get", "Accounts"))
     assert "Accounts: DualWriteCosmosRead" in out
     assert "initial phase from configuration" in out  # recorded: the record wins from now on
+
+
+async def test_a_running_replicator_waits_out_postgres_and_goes_on(
+    tmp_path: Path, pg_url: str, proxy: tuple[FaultProxy, str]
+) -> None:
+    faults, via = proxy
+    await asyncio.to_thread(prepare, tmp_path, {PG_KEY: pg_url}, Phase.DUAL_WRITE_COSMOS_READ)
+    faults.drop()
+    sim = await asyncio.to_thread(mystira, tmp_path, {PG_KEY: via}, "simulate", "--writes", "60")
+    assert failed_writes(ok(sim))[1] == 0
+    log = tmp_path / "replicate.log"
+    proc = replicator(tmp_path, via, log)
+    try:
+        await until_true(lambda: b"waiting" in log.read_bytes(), proc)  # saw the outage
+        faults.restore()
+        await until_true(lambda: pending(tmp_path, pg_url) == 0, proc)  # and went on
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    await asyncio.to_thread(converge, tmp_path, {PG_KEY: pg_url})
+
+
+def replicator(data: Path, url: str, log: Path) -> subprocess.Popen[bytes]:
+    """A long-running `mystira replicate` process, its output in ``log``."""
+    env = {**os.environ, **FAST, PG_KEY: url, "PYTHONUNBUFFERED": "1"}
+    with log.open("wb") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "mystira_data", "--data-dir", str(data), "replicate"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def pending(data: Path, url: str) -> int:
+    """Changes not yet replicated, summed over the containers (`status --json`)."""
+    rows = json.loads(ok(mystira(data, {PG_KEY: url}, "status", "--json")))
+    return sum(int(r["lag"]["pending"]) for r in rows if r["lag"] is not None)
+
+
+async def until_true(check: Callable[[], bool], proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(600):
+        assert proc.poll() is None, "the replicator exited"
+        if await asyncio.to_thread(check):
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError("condition never became true")
