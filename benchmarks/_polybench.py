@@ -33,7 +33,7 @@ from relational_bulk import ACCOUNTS, game_sessions  # noqa: E402
 
 from mystira_data.bootstrap import open_stores  # noqa: E402
 from mystira_data.documents.sqlite import SqliteDocumentStore  # noqa: E402
-from mystira_data.polyglot.runtime import Polyglot, build  # noqa: E402
+from mystira_data.polyglot.layer import Polyglot, build  # noqa: E402
 from mystira_data.relational import migrate  # noqa: E402
 from mystira_data.settings import Phase, load_settings  # noqa: E402
 from tests import pg  # noqa: E402

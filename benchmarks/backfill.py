@@ -44,8 +44,8 @@ from _polybench import (
     sqlite_store,
 )
 
-from mystira_data.polyglot.backfill import backfill
-from mystira_data.polyglot.phases import Side
+from mystira_data.polyglot.consistency.backfill import backfill
+from mystira_data.polyglot.phase.rules import Side
 from mystira_data.query import Order, Query
 from mystira_data.relational import bulk
 from mystira_data.relational.mapping import mapping_for

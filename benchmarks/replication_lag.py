@@ -54,8 +54,9 @@ from mystira_data.bootstrap import DOCUMENTS_FILE
 from mystira_data.documents.port import Document
 from mystira_data.documents.sqlite import SqliteDocumentStore
 from mystira_data.errors import MystiraError
-from mystira_data.polyglot.durable import RelationalDeadLetters, RelationalLeaseStore
-from mystira_data.polyglot.replication import Processor
+from mystira_data.polyglot.replication.processor import Processor
+from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters
+from mystira_data.polyglot.state.leases import RelationalLeaseStore
 
 CONTAINER = "GameSessions"
 Write = tuple[str, int, float, float]  # id, _version, started, acknowledged (monotonic)

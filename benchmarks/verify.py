@@ -53,7 +53,7 @@ from _polybench import (
     sqlite_store,
 )
 
-from mystira_data.polyglot.verify import stream_by_id
+from mystira_data.polyglot.consistency.streams import stream_by_id
 
 CONTAINER = "GameSessions"
 PHASE = Phase.DUAL_WRITE_COSMOS_READ

@@ -96,7 +96,7 @@ class PolyglotPersistence(_Section):
     enable_compensation: bool = Field(default=True, alias="EnableCompensation")
     dual_write_timeout_ms: int = Field(default=5000, ge=1, le=600_000, alias="DualWriteTimeoutMs")
     secondary_write_mode: str = Field(default="inline", alias="SecondaryWriteMode")
-    # In async mode, apply the queued secondary writes in a child process (polyglot/offload.py)
+    # In async mode, apply the queued secondary writes in a child process (polyglot/write/writer_process.py)
     # so their CPU does not delay the callers; off: on the callers' event loop.
     async_writer_process: bool = Field(default=True, alias="AsyncWriterProcess")
     enable_consistency_validation: bool = Field(default=False, alias="EnableConsistencyValidation")
@@ -112,7 +112,7 @@ class PolyglotPersistence(_Section):
     breaker_open_seconds: float = Field(
         default=30.0, gt=0, le=3600, alias="BreakerOpenSeconds"
     )
-    # A switch of the primary store is scheduled, then fenced (polyglot/control.py): writes
+    # A switch of the primary store is scheduled, then fenced (polyglot/phase/control.py): writes
     # pause everywhere from "refresh interval + margin" after it is scheduled until the flip.
     phase_switch_margin_ms: int = Field(default=1000, ge=0, le=600_000, alias="PhaseSwitchMarginMs")
     # How long a write that started before the fence may still be landing in the old primary;

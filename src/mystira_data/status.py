@@ -10,9 +10,9 @@ from mystira_data import catalog
 from mystira_data.cache.port import Cache
 from mystira_data.catalog import ContainerSpec
 from mystira_data.errors import StoreUnavailable
-from mystira_data.polyglot.durable import RelationalDeadLetters
-from mystira_data.polyglot.runtime import Polyglot
-from mystira_data.polyglot.versions import EntityStore
+from mystira_data.polyglot.layer import Polyglot
+from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters
+from mystira_data.polyglot.write.guarded import EntityStore
 from mystira_data.query import Query, every
 
 T = TypeVar("T")

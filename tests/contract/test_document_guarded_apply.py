@@ -8,7 +8,7 @@ the newest version of each document, tombstones included, and write nothing olde
 from __future__ import annotations
 
 from mystira_data.documents.port import DocumentStore
-from mystira_data.polyglot.versions import apply_if_newer, batch_apply
+from mystira_data.polyglot.write.guarded import apply_if_newer, batch_apply
 from tests.contract.document_stores import Docs, collect
 
 

@@ -29,7 +29,7 @@ from mystira_data.cache.port import CacheMode, CacheStats, Expiry, Value
 from mystira_data.cache.redis import RedisCache, connect_redis
 from mystira_data.errors import CircuitOpen, StoreUnavailable
 from mystira_data.lifecycle import Opened
-from mystira_data.polyglot.resilience import BreakerState, CircuitBreaker
+from mystira_data.resilience import BreakerState, CircuitBreaker
 
 T = TypeVar("T")
 

@@ -21,11 +21,11 @@ from rich.text import Text
 from mystira_data import catalog
 from mystira_data.cli.common import console, err_console, fail, run
 from mystira_data.cli.polyglot import polyglot
-from mystira_data.polyglot.backfill import BackfillReport, backfill, pending_total
-from mystira_data.polyglot.phases import ROUTES, Side
-from mystira_data.polyglot.repair import RepairResult, repair
-from mystira_data.polyglot.runtime import Polyglot
-from mystira_data.polyglot.verify import Difference, VerifyReport
+from mystira_data.polyglot.consistency.backfill import BackfillReport, backfill, pending_total
+from mystira_data.polyglot.consistency.repair import RepairResult, repair
+from mystira_data.polyglot.consistency.verify import Difference, VerifyReport
+from mystira_data.polyglot.layer import Polyglot
+from mystira_data.polyglot.phase.rules import ROUTES, Side
 from mystira_data.settings import Phase, Settings
 
 

@@ -16,11 +16,11 @@ from mystira_data.cli.common import console, fail, options
 from mystira_data.cli.seed import seed_all
 from mystira_data.cli.status import print_status
 from mystira_data.errors import MystiraError
-from mystira_data.polyglot.backfill import backfill
-from mystira_data.polyglot.phases import Side
-from mystira_data.polyglot.runtime import Polyglot, build
-from mystira_data.polyglot.simulator import simulate
+from mystira_data.polyglot.consistency.backfill import backfill
+from mystira_data.polyglot.layer import Polyglot, build
+from mystira_data.polyglot.phase.rules import Side
 from mystira_data.settings import Phase, Settings, load_settings
+from mystira_data.simulator import simulate
 
 PARENTS_FIRST = ("Accounts", "GameSessions")
 WALK = (Phase.DUAL_WRITE_COSMOS_READ, Phase.DUAL_WRITE_POSTGRES_READ, Phase.POSTGRES_ONLY)

@@ -18,10 +18,10 @@ from mystira_data import catalog
 from mystira_data.bootstrap import open_stores
 from mystira_data.cli.common import console, fail, run
 from mystira_data.errors import MystiraError, StoreUnavailable
-from mystira_data.polyglot.phase_record import PendingSwitch, PhaseRecord, Transition
-from mystira_data.polyglot.runtime import Polyglot, build
-from mystira_data.polyglot.simulator import SimulationReport, simulate
+from mystira_data.polyglot.layer import Polyglot, build
+from mystira_data.polyglot.phase.record import PendingSwitch, PhaseRecord, Transition
 from mystira_data.settings import Phase, Settings
+from mystira_data.simulator import SimulationReport, simulate
 
 phase_app = typer.Typer(help="Read or change a container's migration phase.", no_args_is_help=True)
 

@@ -11,7 +11,7 @@ from rich.table import Table
 from mystira_data import status
 from mystira_data.bootstrap import open_stores
 from mystira_data.cli.common import console, run
-from mystira_data.polyglot.runtime import build
+from mystira_data.polyglot.layer import build
 from mystira_data.settings import Settings
 
 

@@ -15,8 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from mystira_data.cli.app import app
-from mystira_data.polyglot.durable import RelationalPhaseStore
-from mystira_data.polyglot.phase_record import Transition
+from mystira_data.polyglot.phase.record import Transition
+from mystira_data.polyglot.state.phases import RelationalPhaseStore
 from mystira_data.settings import Phase
 from tests.integration.consistency.data import account, embedded
 

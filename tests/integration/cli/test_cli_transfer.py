@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from mystira_data.cli.app import app
-from mystira_data.polyglot.durable import RelationalPhaseStore
-from mystira_data.polyglot.phase_record import Transition
-from mystira_data.polyglot.phases import ROUTES, Side
+from mystira_data.polyglot.phase.record import Transition
+from mystira_data.polyglot.phase.rules import ROUTES, Side
+from mystira_data.polyglot.state.phases import RelationalPhaseStore
 from mystira_data.settings import Phase
 from tests.integration.consistency.data import account, embedded, live_count
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from mystira_data.bootstrap import open_stores
 from mystira_data.cli.app import app
-from mystira_data.polyglot.durable import RelationalPhaseStore
+from mystira_data.polyglot.state.phases import RelationalPhaseStore
 from mystira_data.settings import Phase, load_settings
 
 runner = CliRunner()

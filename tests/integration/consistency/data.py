@@ -11,8 +11,8 @@ from typing import Any
 
 from mystira_data.bootstrap import open_stores
 from mystira_data.documents.port import Document
-from mystira_data.polyglot.repository import validated
-from mystira_data.polyglot.runtime import Polyglot, build
+from mystira_data.polyglot.layer import Polyglot, build
+from mystira_data.polyglot.write.repository import validated
 from mystira_data.query import Filter, Op, Query
 from mystira_data.settings import load_settings
 

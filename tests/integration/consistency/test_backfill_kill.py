@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 
 from mystira_data.bootstrap import DOCUMENTS_FILE, RELATIONAL_FILE
 from mystira_data.cli.app import app
-from mystira_data.polyglot.backfill import DONE, checkpoint_name
-from mystira_data.polyglot.phases import Side
+from mystira_data.polyglot.consistency.backfill import DONE, checkpoint_name
+from mystira_data.polyglot.phase.rules import Side
 from tests.integration.consistency.data import embedded, live_count, seed
 
 SESSIONS = 5_000

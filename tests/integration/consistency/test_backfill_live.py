@@ -9,12 +9,12 @@ from typing import Any, cast
 import pytest
 
 from mystira_data.documents.port import Document
-from mystira_data.polyglot.backfill import backfill
-from mystira_data.polyglot.phases import Side
-from mystira_data.polyglot.repository import PolyglotRepository
-from mystira_data.polyglot.runtime import Polyglot
-from mystira_data.polyglot.simulator import SimulationReport, simulate
+from mystira_data.polyglot.consistency.backfill import backfill
+from mystira_data.polyglot.layer import Polyglot
+from mystira_data.polyglot.phase.rules import Side
+from mystira_data.polyglot.write.repository import PolyglotRepository
 from mystira_data.settings import Phase
+from mystira_data.simulator import SimulationReport, simulate
 from tests.integration.consistency.data import CONTAINERS, by_id, live_count, replicate_all, seed
 
 # Sessions written straight into the document store before the backfill (plus one Account per

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from mystira_data.polyglot.backfill import DONE, backfill, checkpoint_name
-from mystira_data.polyglot.durable import read_checkpoint
-from mystira_data.polyglot.phases import Side
-from mystira_data.polyglot.runtime import Polyglot
+from mystira_data.polyglot.consistency.backfill import DONE, backfill, checkpoint_name
+from mystira_data.polyglot.layer import Polyglot
+from mystira_data.polyglot.phase.rules import Side
+from mystira_data.polyglot.state.verify_log import read_checkpoint
 from tests.integration.consistency.data import live_count, seed
 
 SESSIONS, PAGE = 1_000, 200

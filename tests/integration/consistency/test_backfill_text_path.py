@@ -13,10 +13,10 @@ from typing import Any, Protocol, runtime_checkable
 import pytest
 import sqlalchemy as sa
 
-from mystira_data.polyglot import backfill as backfill_module
-from mystira_data.polyglot.backfill import BackfillReport, backfill
-from mystira_data.polyglot.phases import Side
-from mystira_data.polyglot.runtime import Polyglot
+from mystira_data.polyglot.consistency import backfill as backfill_module
+from mystira_data.polyglot.consistency.backfill import BackfillReport, backfill
+from mystira_data.polyglot.layer import Polyglot
+from mystira_data.polyglot.phase.rules import Side
 from mystira_data.relational import tables as t
 from mystira_data.relational.store import RelationalStore
 from tests.integration.consistency.data import account, put_all, session

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from mystira_data.domain.base import STORED_DEFAULT_ID
-from mystira_data.polyglot.backfill import backfill
-from mystira_data.polyglot.phases import Side
-from mystira_data.polyglot.runtime import Polyglot
+from mystira_data.polyglot.consistency.backfill import backfill
+from mystira_data.polyglot.layer import Polyglot
+from mystira_data.polyglot.phase.rules import Side
 from mystira_data.settings import Phase
 from tests.integration.consistency.data import put_all
 

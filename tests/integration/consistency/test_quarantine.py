@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from mystira_data.cli.app import app
-from mystira_data.polyglot.backfill import backfill
-from mystira_data.polyglot.phases import Side
-from mystira_data.polyglot.runtime import Polyglot
+from mystira_data.polyglot.consistency.backfill import backfill
+from mystira_data.polyglot.layer import Polyglot
+from mystira_data.polyglot.phase.rules import Side
 from mystira_data.relational import tables as t
 from tests.integration.consistency.data import (
     CONTAINERS,

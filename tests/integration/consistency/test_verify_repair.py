@@ -11,11 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 from mystira_data.documents.port import Document
-from mystira_data.polyglot.backfill import backfill
-from mystira_data.polyglot.phases import Side
-from mystira_data.polyglot.repair import repair
-from mystira_data.polyglot.repository import validated
-from mystira_data.polyglot.runtime import Polyglot
+from mystira_data.polyglot.consistency.backfill import backfill
+from mystira_data.polyglot.consistency.repair import repair
+from mystira_data.polyglot.layer import Polyglot
+from mystira_data.polyglot.phase.rules import Side
+from mystira_data.polyglot.write.repository import validated
 from mystira_data.settings import Phase
 from tests.integration.consistency.data import (
     CONTAINERS,

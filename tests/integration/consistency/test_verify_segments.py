@@ -20,12 +20,17 @@ import sqlalchemy as sa
 from mystira_data import catalog
 from mystira_data.bootstrap import open_stores
 from mystira_data.documents.port import Document
-from mystira_data.polyglot.backfill import backfill
-from mystira_data.polyglot.phases import Side
-from mystira_data.polyglot.repository import validated
-from mystira_data.polyglot.runtime import Polyglot, build
-from mystira_data.polyglot.segments import RowMaker, SegmentChecksums, render, row_text_sql
-from mystira_data.polyglot.verify import VerifyReport, verify
+from mystira_data.polyglot.consistency.backfill import backfill
+from mystira_data.polyglot.consistency.segments import (
+    RowMaker,
+    SegmentChecksums,
+    render,
+    row_text_sql,
+)
+from mystira_data.polyglot.consistency.verify import VerifyReport, verify
+from mystira_data.polyglot.layer import Polyglot, build
+from mystira_data.polyglot.phase.rules import Side
+from mystira_data.polyglot.write.repository import validated
 from mystira_data.relational.mapping import mapping_for
 from mystira_data.settings import Phase, load_settings
 from tests.integration.consistency.data import account, account_id, put_all

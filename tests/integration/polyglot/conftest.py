@@ -12,7 +12,7 @@ import pytest
 import stamina
 
 from mystira_data.bootstrap import open_stores
-from mystira_data.polyglot.runtime import Polyglot, build
+from mystira_data.polyglot.layer import Polyglot, build
 from mystira_data.settings import Settings, load_settings
 from tests import pg
 from tests.emulators.cosmos import CosmosServer, allow_sdk_warnings

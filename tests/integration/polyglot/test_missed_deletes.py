@@ -13,9 +13,9 @@ import pytest
 
 from mystira_data.documents.port import Document
 from mystira_data.errors import StoreUnavailable
-from mystira_data.polyglot.repository import PolyglotRepository
-from mystira_data.polyglot.runtime import Polyglot
-from mystira_data.polyglot.versions import ApplyMany, current
+from mystira_data.polyglot.layer import Polyglot
+from mystira_data.polyglot.write.guarded import ApplyMany, current
+from mystira_data.polyglot.write.repository import PolyglotRepository
 from mystira_data.settings import Phase
 from tests.integration.polyglot.test_phases_crud import START, walk_to
 

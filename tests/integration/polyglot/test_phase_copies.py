@@ -15,13 +15,13 @@ import pytest
 from mystira_data import catalog
 from mystira_data.documents.sqlite import SqliteDocumentStore
 from mystira_data.errors import StoreUnavailable
-from mystira_data.polyglot.phase_copies import (
+from mystira_data.polyglot.phase.copies import (
     Copy,
     DocumentMirror,
     LocalCopy,
     MirroredPhaseStore,
 )
-from mystira_data.polyglot.phase_record import MemoryPhaseStore, Source, Transition
+from mystira_data.polyglot.phase.record import MemoryPhaseStore, Source, Transition
 from mystira_data.settings import Phase
 
 C = "Accounts"

@@ -24,7 +24,7 @@ import pytest
 
 from mystira_data.bootstrap import open_stores
 from mystira_data.errors import ConcurrencyConflict, StoreUnavailable
-from mystira_data.polyglot.runtime import Polyglot, build
+from mystira_data.polyglot.layer import Polyglot, build
 from mystira_data.relational import migrate
 from mystira_data.settings import Phase, load_settings
 from tests import pg

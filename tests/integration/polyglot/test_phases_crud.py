@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mystira_data.errors import NotFound, PhaseTransitionRefused
-from mystira_data.polyglot.runtime import Polyglot
+from mystira_data.polyglot.layer import Polyglot
 from mystira_data.query import Op, Query
 from mystira_data.settings import Phase
 

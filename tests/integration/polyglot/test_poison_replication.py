@@ -13,9 +13,9 @@ import sqlalchemy as sa
 
 from mystira_data import status
 from mystira_data.documents.port import Document
-from mystira_data.polyglot.backfill import backfill
-from mystira_data.polyglot.phases import Side
-from mystira_data.polyglot.runtime import Polyglot
+from mystira_data.polyglot.consistency.backfill import backfill
+from mystira_data.polyglot.layer import Polyglot
+from mystira_data.polyglot.phase.rules import Side
 from mystira_data.relational import tables as t
 from mystira_data.settings import Phase
 from tests.integration.consistency.data import account, account_id, live_count, put_all, session

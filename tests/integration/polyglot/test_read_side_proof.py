@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 
 from mystira_data.errors import PhaseTransitionRefused
-from mystira_data.polyglot.backfill import backfill
-from mystira_data.polyglot.phases import Side
-from mystira_data.polyglot.runtime import LIVE, Polyglot
+from mystira_data.polyglot.consistency.backfill import backfill
+from mystira_data.polyglot.layer import LIVE, Polyglot
+from mystira_data.polyglot.phase.rules import Side
 from mystira_data.settings import Phase
 
 ACCOUNTS = 12

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from mystira_data.errors import StoreUnavailable
-from mystira_data.polyglot.runtime import Polyglot
-from mystira_data.polyglot.shadow import ShadowReader
+from mystira_data.polyglot.layer import Polyglot
+from mystira_data.polyglot.write.shadow import ShadowReader
 from mystira_data.settings import Phase
 
 START = "2026-01-01T00:00:00Z"

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from mystira_data.polyglot import offload
-from mystira_data.polyglot.offload import WriterProcess
-from mystira_data.polyglot.phases import ROUTES
-from mystira_data.polyglot.runtime import Polyglot
-from mystira_data.polyglot.versions import current
+from mystira_data.polyglot.layer import Polyglot
+from mystira_data.polyglot.phase.rules import ROUTES
+from mystira_data.polyglot.write import writer_process as offload
+from mystira_data.polyglot.write.guarded import current
+from mystira_data.polyglot.write.writer_process import WriterProcess
 from mystira_data.settings import Phase
 from tests.integration.polyglot.conftest import Factory
 from tests.integration.relational.conftest import empty_all

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mystira_data.polyglot.attempts import Attempts, MemoryAttempts, RelationalAttempts
+from mystira_data.polyglot.replication.attempts import Attempts, MemoryAttempts, RelationalAttempts
 from mystira_data.relational import RelationalStore
 from tests.integration.relational.conftest import empty_all, sqlite_url
 

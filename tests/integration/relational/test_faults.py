@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from mystira_data.errors import StoreUnavailable
-from mystira_data.polyglot.resilience import CircuitBreaker, Policy, Resilient
 from mystira_data.query import Query
 from mystira_data.relational import RelationalStore, migrate
+from mystira_data.resilience import CircuitBreaker, Policy, Resilient
 from tests import pg
 
 from .docs import account

@@ -12,8 +12,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from mystira_data.errors import ConfigError
-from mystira_data.polyglot.durable import RelationalPhaseStore
-from mystira_data.polyglot.phase_record import PhaseRecord
+from mystira_data.polyglot.phase.record import PhaseRecord
+from mystira_data.polyglot.state.phases import RelationalPhaseStore
 from mystira_data.relational import RelationalStore, migrate
 from mystira_data.relational.engine import create_engine
 from mystira_data.relational.tables import metadata

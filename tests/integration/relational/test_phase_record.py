@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from mystira_data.polyglot.durable import RelationalPhaseStore
-from mystira_data.polyglot.phase_record import Transition
+from mystira_data.polyglot.phase.record import Transition
+from mystira_data.polyglot.state.phases import RelationalPhaseStore
 from mystira_data.relational import RelationalStore
 from mystira_data.settings import Phase
 

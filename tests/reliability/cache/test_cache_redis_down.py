@@ -10,7 +10,7 @@ import pytest
 from mystira_data.cache import CachedRepository, Expiry, TieredCache
 from mystira_data.documents.port import Document
 from mystira_data.documents.sqlite import SqliteDocumentStore
-from mystira_data.polyglot.resilience import CircuitBreaker
+from mystira_data.resilience import CircuitBreaker
 from mystira_data.settings import Caching
 from tests.redis_server import RedisServer, free_port
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 
 from mystira_data.errors import PhaseTransitionRefused
-from mystira_data.polyglot.backfill import backfill
-from mystira_data.polyglot.phases import Side, needs_proof
-from mystira_data.polyglot.runtime import Polyglot
-from mystira_data.polyglot.simulator import simulate
-from mystira_data.polyglot.versions import current
+from mystira_data.polyglot.consistency.backfill import backfill
+from mystira_data.polyglot.layer import Polyglot
+from mystira_data.polyglot.phase.rules import Side, needs_proof
+from mystira_data.polyglot.write.guarded import current
 from mystira_data.settings import Phase
+from mystira_data.simulator import simulate
 from tests.reliability.polyglot.test_secondary_down import catch_up
 
 PATH = [

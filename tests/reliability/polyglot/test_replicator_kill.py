@@ -13,8 +13,8 @@ from contextlib import closing
 from pathlib import Path
 
 from mystira_data.bootstrap import RELATIONAL_FILE, open_stores
-from mystira_data.polyglot.repository import validated
-from mystira_data.polyglot.runtime import build
+from mystira_data.polyglot.layer import build
+from mystira_data.polyglot.write.repository import validated
 from mystira_data.query import Query
 from mystira_data.settings import load_settings
 

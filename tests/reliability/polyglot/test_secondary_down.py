@@ -18,10 +18,10 @@ import stamina
 from sqlalchemy.engine import make_url
 
 from mystira_data.bootstrap import open_stores
-from mystira_data.polyglot.runtime import Polyglot, build
-from mystira_data.polyglot.simulator import SimulationReport, simulate
-from mystira_data.polyglot.versions import current
+from mystira_data.polyglot.layer import Polyglot, build
+from mystira_data.polyglot.write.guarded import current
 from mystira_data.settings import load_settings
+from mystira_data.simulator import SimulationReport, simulate
 from tests import pg
 from tests.faultproxy import FaultProxy
 from tests.integration.relational.conftest import run_async

@@ -26,9 +26,9 @@ from typer.testing import CliRunner, Result
 from mystira_data.bootstrap import open_stores
 from mystira_data.cli.app import app
 from mystira_data.errors import StoreUnavailable
-from mystira_data.polyglot.runtime import Polyglot, build
-from mystira_data.polyglot.simulator import simulate
+from mystira_data.polyglot.layer import Polyglot, build
 from mystira_data.settings import Phase, Settings, load_settings
+from mystira_data.simulator import simulate
 from tests import pg
 from tests.emulators.cosmos import CosmosServer, allow_sdk_warnings
 from tests.faultproxy import FaultProxy

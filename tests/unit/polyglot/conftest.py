@@ -10,10 +10,10 @@ import stamina
 
 from mystira_data import catalog
 from mystira_data.documents.sqlite import SqliteDocumentStore
-from mystira_data.polyglot.control import PhaseControl
-from mystira_data.polyglot.phase_record import MemoryPhaseStore
-from mystira_data.polyglot.repository import PolyglotRepository
-from mystira_data.polyglot.secondary import SecondaryWriter, SyncLog
+from mystira_data.polyglot.phase.control import PhaseControl
+from mystira_data.polyglot.phase.record import MemoryPhaseStore
+from mystira_data.polyglot.write.repository import PolyglotRepository
+from mystira_data.polyglot.write.secondary import SecondaryWriter, SyncLog
 from mystira_data.settings import PolyglotPersistence
 
 

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 import pytest
 
 from mystira_data.errors import PhaseTransitionRefused, StoreUnavailable
-from mystira_data.polyglot.control import PhaseControl
-from mystira_data.polyglot.phase_record import MemoryPhaseStore, PhaseRecord
+from mystira_data.polyglot.phase.control import PhaseControl
+from mystira_data.polyglot.phase.record import MemoryPhaseStore, PhaseRecord
 from mystira_data.settings import Phase, PolyglotPersistence
 
 C = "Accounts"

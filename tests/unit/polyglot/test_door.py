@@ -12,8 +12,8 @@ import pytest
 
 from mystira_data.documents.sqlite import SqliteDocumentStore
 from mystira_data.errors import InvalidDocument, NotFound
-from mystira_data.polyglot.phase_record import MemoryPhaseStore
-from mystira_data.polyglot.repository import PolyglotRepository
+from mystira_data.polyglot.phase.record import MemoryPhaseStore
+from mystira_data.polyglot.write.repository import PolyglotRepository
 from mystira_data.relational.mapping import mapping_for
 from mystira_data.settings import Phase
 from mystira_data.transfer import import_jsonl

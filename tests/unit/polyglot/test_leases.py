@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from mystira_data.polyglot.leases import MemoryLeaseStore, balance
+from mystira_data.polyglot.replication.leases import MemoryLeaseStore, balance
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 TTL = timedelta(seconds=10)

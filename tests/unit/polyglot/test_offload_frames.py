@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mystira_data.polyglot.offload import HEADER, MAX_FRAME, ProtocolError, frame, split_frames
+from mystira_data.polyglot.write.writer_process import (
+    HEADER,
+    MAX_FRAME,
+    ProtocolError,
+    frame,
+    split_frames,
+)
 
 
 @given(

@@ -9,9 +9,13 @@ from typing import Any
 import pytest
 
 from mystira_data.errors import CircuitOpen, ForeignKeyViolation, InvalidDocument, StoreUnavailable
-from mystira_data.polyglot.attempts import MemoryAttempts
-from mystira_data.polyglot.leases import MemoryLeaseStore
-from mystira_data.polyglot.replication import POISON_ATTEMPTS, MemoryDeadLetters, Processor
+from mystira_data.polyglot.replication.attempts import MemoryAttempts
+from mystira_data.polyglot.replication.leases import MemoryLeaseStore
+from mystira_data.polyglot.replication.processor import (
+    POISON_ATTEMPTS,
+    MemoryDeadLetters,
+    Processor,
+)
 from tests.unit.polyglot.test_replication import Pair
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from mystira_data.documents.sqlite import SqliteDocumentStore
 from mystira_data.errors import ConcurrencyConflict, InvalidDocument, NotFound, StoreUnavailable
-from mystira_data.polyglot.phase_record import MemoryPhaseStore
-from mystira_data.polyglot.repository import PolyglotRepository
+from mystira_data.polyglot.phase.record import MemoryPhaseStore
+from mystira_data.polyglot.write.repository import PolyglotRepository
 from mystira_data.settings import Phase
 
 Pair = tuple[SqliteDocumentStore, SqliteDocumentStore]

@@ -14,7 +14,7 @@ from mystira_data.errors import (
     StoreUnavailable,
     Throttled,
 )
-from mystira_data.polyglot.resilience import (
+from mystira_data.resilience import (
     BreakerEvent,
     BreakerState,
     CircuitBreaker,

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from mystira_data.errors import InvalidDocument, StoreUnavailable
-from mystira_data.polyglot.secondary import SecondaryWriter, Settled, SyncLog
+from mystira_data.polyglot.write.secondary import SecondaryWriter, Settled, SyncLog
 
 Doc = dict[str, Any]
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mystira_data.polyglot import segments as sg
-from mystira_data.polyglot.compare import same_stored
-from mystira_data.polyglot.repository import validated
-from mystira_data.polyglot.verify import compare_pair
+from mystira_data.polyglot.consistency import segments as sg
+from mystira_data.polyglot.consistency.compare import same_stored
+from mystira_data.polyglot.consistency.verify import compare_pair
+from mystira_data.polyglot.write.repository import validated
 from mystira_data.relational.mapping import mapping_for
 
 

@@ -7,11 +7,11 @@ from typing import Any, cast
 
 from mystira_data.documents.port import Document
 from mystira_data.documents.sqlite import SqliteDocumentStore
-from mystira_data.polyglot.phase_record import MemoryPhaseStore
-from mystira_data.polyglot.repository import PolyglotRepository
-from mystira_data.polyglot.simulator import SimulationReport, simulate
+from mystira_data.polyglot.phase.record import MemoryPhaseStore
+from mystira_data.polyglot.write.repository import PolyglotRepository
 from mystira_data.query import Query, every
 from mystira_data.settings import Phase
+from mystira_data.simulator import SimulationReport, simulate
 
 Pair = tuple[SqliteDocumentStore, SqliteDocumentStore]
 CONTAINERS = ("Accounts", "GameSessions", "PlayerScenarioScores")

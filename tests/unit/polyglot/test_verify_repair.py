@@ -6,8 +6,8 @@ import random
 from typing import Any
 
 from mystira_data.documents.sqlite import SqliteDocumentStore
-from mystira_data.polyglot.repair import repair
-from mystira_data.polyglot.verify import verify
+from mystira_data.polyglot.consistency.repair import repair
+from mystira_data.polyglot.consistency.verify import verify
 
 Pair = tuple[SqliteDocumentStore, SqliteDocumentStore]
 C = "GameSessions"

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from mystira_data.documents.port import Document
 from mystira_data.errors import ConcurrencyConflict, MystiraError
-from mystira_data.polyglot.verify import Difference, VerifyReport
-from mystira_data.polyglot.versions import EntityStore, current, version_of
+from mystira_data.polyglot.consistency.verify import Difference, VerifyReport
+from mystira_data.polyglot.write.guarded import EntityStore, current, version_of
 
 ATTEMPTS = 5
 

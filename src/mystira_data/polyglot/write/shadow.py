@@ -15,8 +15,8 @@ from typing import Any
 
 from mystira_data.documents.port import Document
 from mystira_data.errors import MystiraError
-from mystira_data.polyglot.compare import canonical, content_hash
-from mystira_data.polyglot.versions import EntityStore, current
+from mystira_data.polyglot.consistency.compare import canonical, content_hash
+from mystira_data.polyglot.write.guarded import EntityStore, current
 
 MAX_IDS = 100
 

@@ -8,7 +8,7 @@ every caller whose reply lands meanwhile. A thread would not help (the GIL); a p
 The bound on unsettled writes stays in the calling process (`secondary.SecondaryWriter`):
 this class ships each write to the child as it comes (one small frame, no batch to serialise
 at once on the callers' loop) and reports the child's answers back. The child
-(`offload_child`, started with this interpreter) opens its own stores from the same settings,
+(`writer_child`, started with this interpreter) opens its own stores from the same settings,
 batches what has arrived exactly as the in-process queue does (linger, runs of one
 container), and applies each run with `secondary.apply_group`.
 
@@ -39,12 +39,12 @@ from typing import Any, cast
 import pydantic_core
 
 from mystira_data.documents.port import Document
-from mystira_data.polyglot.secondary import Settled, snapshot
+from mystira_data.polyglot.write.secondary import Settled, snapshot
 from mystira_data.settings import Settings
 
 log = logging.getLogger(__name__)
 
-CHILD_MODULE = "mystira_data.polyglot.offload_child"
+CHILD_MODULE = "mystira_data.polyglot.write.writer_child"
 HEADER = struct.Struct(">I")
 MAX_FRAME = 256 * 1024 * 1024
 READY_TIMEOUT_S = 120.0  # a cold interpreter importing the stack on a loaded machine

@@ -1,6 +1,6 @@
 """Copies of the phase record, so a process starts and routes while the record's store is down.
 
-The record (`phase_record`, kept in the relational store) is the only authority: every move
+The record (`phase.record`, kept in the relational store) is the only authority: every move
 is a compare-and-set there. Two copies let a process that cannot reach it still route:
 
 * the **mirror**, one document per relational container in the document store's
@@ -45,7 +45,7 @@ from mystira_data.errors import (
     NotFound,
     StoreUnavailable,
 )
-from mystira_data.polyglot.phase_record import PhaseRecord, PhaseStore, Source, Transition
+from mystira_data.polyglot.phase.record import PhaseRecord, PhaseStore, Source, Transition
 from mystira_data.settings import Phase
 
 log = logging.getLogger(__name__)

@@ -34,9 +34,9 @@ from typing import Any, Protocol
 
 from mystira_data.documents.port import Document
 from mystira_data.errors import ForeignKeyViolation, MystiraError, StoreUnavailable
-from mystira_data.polyglot.attempts import Attempt, Attempts, Key, MemoryAttempts
-from mystira_data.polyglot.leases import Lease, LeaseStore, balance
-from mystira_data.polyglot.versions import ApplyMany
+from mystira_data.polyglot.replication.attempts import Attempt, Attempts, Key, MemoryAttempts
+from mystira_data.polyglot.replication.leases import Lease, LeaseStore, balance
+from mystira_data.polyglot.write.guarded import ApplyMany
 from mystira_data.query import ChangeBatch
 from mystira_data.relational.limits import filing_version
 

@@ -1,6 +1,6 @@
 """The live phase of every container: durable record + history, cached per process.
 
-The record (`phase_record`) lives in a `PhaseStore` (the relational store's
+The record (`phase.record`) lives in a `PhaseStore` (the relational store's
 ``_polyglot_phase`` tables in production, memory in unit tests). Every process re-reads it at
 most ``refresh_s`` old, so a change reaches all instances within a few seconds. Inside one
 process a switch waits for in-flight writes of that container (a readers-writer `gate.Gate`)
@@ -72,9 +72,9 @@ from enum import Enum
 
 from mystira_data import catalog
 from mystira_data.errors import ConfigError, PhaseTransitionRefused, StoreUnavailable
-from mystira_data.polyglot import phases
-from mystira_data.polyglot.gate import Gate
-from mystira_data.polyglot.phase_record import (
+from mystira_data.polyglot.phase import rules as phases
+from mystira_data.polyglot.phase.gate import Gate
+from mystira_data.polyglot.phase.record import (
     PendingSwitch,
     PhaseRecord,
     PhaseStore,

@@ -1,7 +1,7 @@
 """The durable phase record of each container: its types, and the store port it lives in.
 
 `PhaseStore` is implemented over the relational store's ``_polyglot_phase`` tables
-(`durable.RelationalPhaseStore`) and in memory (`MemoryPhaseStore`, for unit tests and
+(`state.phases.RelationalPhaseStore`) and in memory (`MemoryPhaseStore`, for unit tests and
 single-process tools). `control.PhaseControl` reads and changes records through it; every
 change is a compare-and-set on the record's version.
 """

@@ -8,14 +8,19 @@ write path, so each child change is versioned and replicated like any other writ
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from mystira_data.documents.port import Document
 from mystira_data.errors import ConcurrencyConflict, NotFound
-from mystira_data.query import Filter, Op, Query, every
+from mystira_data.query import Filter, Op, Pageable, Query, every
 
-if TYPE_CHECKING:
-    from mystira_data.polyglot.repository import PolyglotRepository
+
+class PolyglotRepository(Pageable, Protocol):
+    """What the rules need of the repository: its own write path (no import of it here)."""
+
+    async def delete(self, container: str, id: str, partition_key: Any) -> Document: ...
+
+    async def replace(self, container: str, doc: Document) -> Document: ...
 
 
 async def after_delete(repo: PolyglotRepository, container: str, tomb: Document) -> None:

@@ -38,8 +38,8 @@ from mystira_data.domain.base import (
     stored_defaults,
 )
 from mystira_data.errors import InvalidDocument, InvalidQuery
-from mystira_data.polyglot.verify import IdRange, by_id, prefetched
-from mystira_data.polyglot.versions import EntityStore
+from mystira_data.polyglot.consistency.streams import IdRange, by_id, prefetched
+from mystira_data.polyglot.write.guarded import EntityStore
 from mystira_data.relational.mapping import Kind, TableMapping, mapping_for
 from mystira_data.relational.store import RelationalStore
 

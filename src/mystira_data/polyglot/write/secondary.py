@@ -12,7 +12,7 @@ can form even when writes arrive one by one. A batch that fails for a transient 
 (store down, timeout) is recorded as failed as a whole; any other failure replays it write
 by write so one bad document does not take its neighbours down with it.
 
-With an `Offload` (the writer process of `offload.py`), each write is sent to another process
+With an `Offload` (the writer process of `writer_process`), each write is sent to another process
 that batches and applies them, so their CPU (validation, parameter encoding, the driver) no
 longer delays the callers sharing this loop. The bound stays here: at most ``queue_size``
 writes unsettled. A write is settled — counted as applied, or recorded in the sync log — only
@@ -35,7 +35,7 @@ import pydantic_core
 
 from mystira_data.documents.port import Document
 from mystira_data.errors import MystiraError
-from mystira_data.polyglot.versions import ApplyMany
+from mystira_data.polyglot.write.guarded import ApplyMany
 
 log = logging.getLogger(__name__)
 

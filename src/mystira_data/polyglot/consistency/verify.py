@@ -15,21 +15,22 @@ merge-joined as above, so the shortcut can cost time but never hide a difference
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mystira_data.documents.port import Document
 from mystira_data.gc_tuning import relaxed_gc
-from mystira_data.polyglot.compare import canonical, content_hash, differing_paths, same_stored
-from mystira_data.polyglot.versions import EntityStore, current
-from mystira_data.query import Filter, Op, Order, Page, Query, every
-
-if TYPE_CHECKING:
-    from mystira_data.polyglot.segments import SegmentChecksums
-
-PAGE = 1000
+from mystira_data.polyglot.consistency.compare import (
+    canonical,
+    content_hash,
+    differing_paths,
+    same_stored,
+)
+from mystira_data.polyglot.consistency.segments import SegmentChecksums
+from mystira_data.polyglot.consistency.streams import IdRange, by_id, prefetched
+from mystira_data.polyglot.write.guarded import EntityStore, current
 
 
 @dataclass
@@ -76,59 +77,6 @@ class VerifyReport:
             "finishedAt": self.finished_at.isoformat() if self.finished_at else None,
             "differences": [asdict(d) for d in self.differences],
         }
-
-
-IdRange = tuple[str | None, str | None]  # (after, up to and including); None: unbounded
-
-
-def by_id(after: str | None = None, upto: str | None = None) -> Query:
-    """Every document and tombstone with ``after < id <= upto``, ordered by id."""
-    filters = []
-    if after is not None:
-        filters.append(Filter("id", Op.GT, after))
-    if upto is not None:
-        filters.append(Filter("id", Op.LE, upto))
-    return Query(
-        filters=tuple(filters),
-        order_by=(Order("id"),),
-        cross_partition=True,
-        include_deleted=True,
-        page_size=PAGE,
-    )
-
-
-async def stream_by_id(store: EntityStore, container: str) -> AsyncIterator[Document]:
-    """Every document and tombstone, ordered by id, one page in memory at a time."""
-    async for doc in every(store, container, by_id()):
-        yield doc
-
-
-async def prefetched(
-    store: EntityStore, container: str, query: Query
-) -> AsyncGenerator[Document, None]:
-    """Like `every`, but the next page is requested before this one is handed out, so the
-    store works while the caller compares."""
-    page = await store.query(container, query)
-    while True:
-        ahead = _next_page(store, container, query, page)
-        try:
-            for doc in page.items:
-                yield doc
-        except BaseException:  # closed early (or failed): do not leave the request running
-            if ahead is not None:
-                ahead.cancel()
-            raise
-        if ahead is None:
-            return
-        page = await ahead
-
-
-def _next_page(
-    store: EntityStore, container: str, query: Query, page: Page
-) -> asyncio.Task[Page] | None:
-    if page.continuation is None:
-        return None
-    return asyncio.ensure_future(store.query(container, query, continuation=page.continuation))
 
 
 def compare_pair(

@@ -1,6 +1,6 @@
 """The four phases, what each routes where, and which transitions are allowed (pure logic).
 
-Which steps need a fenced switch (see `needs_fence` and polyglot/control.py): only those that
+Which steps need a fenced switch (see `needs_fence` and `phase.control`): only those that
 change the primary. ``_version`` numbers are handed out by one store, the primary, with
 conditional writes, so while every instance writes one primary no two acknowledged writes
 of an id can share a version, whatever each instance believes about the secondary. A step

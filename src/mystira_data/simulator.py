@@ -22,7 +22,7 @@ from typing import Any
 
 from mystira_data.documents.port import Document
 from mystira_data.errors import MystiraError
-from mystira_data.polyglot.repository import PolyglotRepository
+from mystira_data.polyglot.write.repository import PolyglotRepository
 
 AXES = ("honesty", "empathy", "courage", "curiosity")
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)

@@ -18,36 +18,32 @@ from mystira_data.bootstrap import Stores
 from mystira_data.documents.port import Document
 from mystira_data.domain.base import stored_defaults
 from mystira_data.errors import ConfigError, ForeignKeyViolation, StoreUnavailable
-from mystira_data.polyglot.attempts import RelationalAttempts
-from mystira_data.polyglot.control import PhaseControl
-from mystira_data.polyglot.durable import (
-    OutboxSource,
-    RelationalDeadLetters,
-    RelationalLeaseStore,
-    RelationalPhaseStore,
-    last_verify,
-    persist_sync_failures,
-    record_verify,
-)
-from mystira_data.polyglot.offload import WriterProcess
-from mystira_data.polyglot.phase_copies import (
+from mystira_data.polyglot.consistency.segments import SegmentChecksums
+from mystira_data.polyglot.consistency.verify import VerifyReport, verify
+from mystira_data.polyglot.phase.control import PhaseControl
+from mystira_data.polyglot.phase.copies import (
     LOCAL_FILE,
     DocumentMirror,
     LocalCopy,
     MirroredPhaseStore,
 )
-from mystira_data.polyglot.phase_record import Transition
-from mystira_data.polyglot.phases import ROUTES, Side
-from mystira_data.polyglot.replication import ChangeSource, Processor
-from mystira_data.polyglot.repository import PolyglotRepository
-from mystira_data.polyglot.resilience import CircuitBreaker, Policy, Resilient
-from mystira_data.polyglot.secondary import SecondaryWriter, SyncLog
-from mystira_data.polyglot.segments import SegmentChecksums
-from mystira_data.polyglot.shadow import ShadowReader
-from mystira_data.polyglot.verify import VerifyReport, verify
-from mystira_data.polyglot.versions import EntityStore, apply_if_newer, batch_apply
+from mystira_data.polyglot.phase.record import Transition
+from mystira_data.polyglot.phase.rules import ROUTES, Side
+from mystira_data.polyglot.replication.attempts import RelationalAttempts
+from mystira_data.polyglot.replication.processor import ChangeSource, Processor
+from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters, persist_sync_failures
+from mystira_data.polyglot.state.leases import RelationalLeaseStore
+from mystira_data.polyglot.state.outbox import OutboxSource
+from mystira_data.polyglot.state.phases import RelationalPhaseStore
+from mystira_data.polyglot.state.verify_log import last_verify, record_verify
+from mystira_data.polyglot.write.guarded import EntityStore, apply_if_newer, batch_apply
+from mystira_data.polyglot.write.repository import PolyglotRepository
+from mystira_data.polyglot.write.secondary import SecondaryWriter, SyncLog
+from mystira_data.polyglot.write.shadow import ShadowReader
+from mystira_data.polyglot.write.writer_process import WriterProcess
 from mystira_data.query import Filter, Op, Query
 from mystira_data.relational.store import RelationalStore
+from mystira_data.resilience import CircuitBreaker, Policy, Resilient
 from mystira_data.settings import Phase
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""The writer process of `offload`: ``python -m mystira_data.polyglot.offload_child``.
+"""The writer process of `offload`: ``python -m mystira_data.polyglot.write.writer_child``.
 
 Reads the settings, opens its own stores (no migration: the parent's stores are open, so
 the schema is current), says ready, then batches the writes it is sent as the in-process
@@ -22,14 +22,14 @@ from typing import Any
 import pydantic_core
 
 from mystira_data.bootstrap import Stores, open_document_store, relational_url
-from mystira_data.polyglot.offload import frame, read_frame
-from mystira_data.polyglot.runtime import resilient
-from mystira_data.polyglot.secondary import BATCH_MAX, LINGER_S, apply_group, runs
-from mystira_data.polyglot.versions import EntityStore, apply_if_newer, batch_apply
+from mystira_data.polyglot.layer import resilient
+from mystira_data.polyglot.write.guarded import EntityStore, apply_if_newer, batch_apply
+from mystira_data.polyglot.write.secondary import BATCH_MAX, LINGER_S, apply_group, runs
+from mystira_data.polyglot.write.writer_process import frame, read_frame
 from mystira_data.relational.store import RelationalStore
 from mystira_data.settings import Settings
 
-log = logging.getLogger("mystira_data.polyglot.offload_child")
+log = logging.getLogger("mystira_data.polyglot.write.writer_child")
 
 
 async def _pipes(out_fd: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

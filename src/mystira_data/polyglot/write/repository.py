@@ -18,18 +18,18 @@ from mystira_data import catalog
 from mystira_data.documents.port import Document
 from mystira_data.domain.codec import codec_for
 from mystira_data.errors import ConcurrencyConflict, NotFound
-from mystira_data.polyglot import cascade
-from mystira_data.polyglot.control import PhaseControl
-from mystira_data.polyglot.phases import ROUTES, Routing, Side
-from mystira_data.polyglot.secondary import SecondaryWriter
-from mystira_data.polyglot.shadow import ShadowReader
-from mystira_data.polyglot.versions import (
+from mystira_data.polyglot.phase.control import PhaseControl
+from mystira_data.polyglot.phase.rules import ROUTES, Routing, Side
+from mystira_data.polyglot.write import cascade
+from mystira_data.polyglot.write.guarded import (
     EntityStore,
     apply_if_newer,
     batch_apply,
     current,
     version_of,
 )
+from mystira_data.polyglot.write.secondary import SecondaryWriter
+from mystira_data.polyglot.write.shadow import ShadowReader
 from mystira_data.query import Page, Query
 from mystira_data.relational.mapping import check_storable
 

@@ -21,16 +21,13 @@ from typing import Any
 from mystira_data.documents.port import Document, JsonPages
 from mystira_data.errors import InvalidDocument
 from mystira_data.gc_tuning import relaxed_gc
-from mystira_data.polyglot.durable import (
-    RelationalDeadLetters,
-    read_checkpoint,
-    write_checkpoint,
-)
-from mystira_data.polyglot.phases import Side
-from mystira_data.polyglot.replication import DeadLetter
-from mystira_data.polyglot.repository import validated
-from mystira_data.polyglot.runtime import Polyglot
-from mystira_data.polyglot.versions import apply_if_newer
+from mystira_data.polyglot.layer import Polyglot
+from mystira_data.polyglot.phase.rules import Side
+from mystira_data.polyglot.replication.processor import DeadLetter
+from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters
+from mystira_data.polyglot.state.verify_log import read_checkpoint, write_checkpoint
+from mystira_data.polyglot.write.guarded import apply_if_newer
+from mystira_data.polyglot.write.repository import validated
 from mystira_data.query import MAX_PAGE_SIZE, Order, Query
 from mystira_data.relational.limits import filing_version
 from mystira_data.relational.store import BulkBatch

@@ -1,0 +1,1 @@
+"""Consistency: backfill, verify (with segment checksums), compare, repair."""

@@ -1,0 +1,1 @@
+"""Replication: processors tailing the primary's log, leases, durable attempt counts."""

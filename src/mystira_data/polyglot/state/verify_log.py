@@ -1,0 +1,74 @@
+"""Verify runs and named checkpoints (backfill) in ``_polyglot_*`` tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from mystira_data.polyglot.consistency.verify import VerifyReport
+from mystira_data.relational import tables as t
+from mystira_data.relational.store import RelationalStore
+
+
+async def record_verify(store: RelationalStore, report: VerifyReport) -> None:
+    """Keep a verify result; the newest per container feeds the phase guard."""
+    counts = report.counts()
+    async with store.transaction() as conn:
+        await conn.execute(
+            sa.insert(t.verify_runs).values(
+                container=report.container,
+                started_at=report.started_at,
+                finished_at=report.finished_at,
+                primary_store=report.primary,
+                secondary_store=report.secondary,
+                scanned=report.scanned,
+                clean=report.clean,
+                report=report.as_json()
+                if len(report.differences) <= 1000
+                else {**report.as_json(), "differences": "truncated"},
+                **counts,
+            )
+        )
+
+
+async def last_verify(store: RelationalStore, container: str) -> dict[str, Any] | None:
+    v = t.verify_runs
+    stmt = (
+        sa.select(v.c.clean, v.c.finished_at, v.c.missing, v.c.extra, v.c.different, v.c.scanned)
+        .where(v.c.container == container, v.c.finished_at.is_not(None))
+        .order_by(v.c.id.desc())
+        .limit(1)
+    )
+    async with store.reading() as conn:
+        row = (await conn.execute(stmt)).first()
+    return dict(row._mapping) if row is not None else None
+
+
+async def read_checkpoint(store: RelationalStore, container: str, name: str) -> str | None:
+    """A named checkpoint (backfill progress) kept beside the replication leases."""
+    le = t.leases
+    stmt = sa.select(le.c.checkpoint).where(le.c.container == container, le.c.feed_range == name)
+    async with store.reading() as conn:
+        row = (await conn.execute(stmt)).first()
+    return None if row is None else row[0]
+
+
+async def write_checkpoint(
+    store: RelationalStore, container: str, name: str, checkpoint: str | None
+) -> None:
+    le = t.leases
+    now = datetime.now(UTC)
+    async with store.transaction() as conn:
+        done = await conn.execute(
+            sa.update(le)
+            .where(le.c.container == container, le.c.feed_range == name)
+            .values(checkpoint=checkpoint, updated_at=now)
+        )
+        if done.rowcount == 0:
+            await conn.execute(
+                sa.insert(le).values(
+                    container=container, feed_range=name, checkpoint=checkpoint, updated_at=now
+                )
+            )

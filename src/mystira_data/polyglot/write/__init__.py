@@ -1,0 +1,1 @@
+"""The write path: repository, cascades, shadow reads, secondary queue and writer process."""
