@@ -96,8 +96,9 @@ class PolyglotPersistence(_Section):
     enable_compensation: bool = Field(default=True, alias="EnableCompensation")
     dual_write_timeout_ms: int = Field(default=5000, ge=1, le=600_000, alias="DualWriteTimeoutMs")
     secondary_write_mode: str = Field(default="inline", alias="SecondaryWriteMode")
-    # In async mode, apply the queued secondary writes in a child process (polyglot/write/writer_process.py)
-    # so their CPU does not delay the callers; off: on the callers' event loop.
+    # In async mode, apply the queued secondary writes in a child process
+    # (polyglot/write/writer_process.py) so their CPU does not delay the callers; off: on the
+    # callers' event loop.
     async_writer_process: bool = Field(default=True, alias="AsyncWriterProcess")
     enable_consistency_validation: bool = Field(default=False, alias="EnableConsistencyValidation")
     consistency_sample_rate: float = Field(
