@@ -2,7 +2,7 @@
 
 * `environment` — a fresh PostgreSQL database (dropped afterwards) and a temporary data dir
   for the embedded SQLite document store;
-* `polyglot` — `open_stores` + `build` on them, with the phase and polyglot settings given;
+* `polyglot` — `open_platform` on them, with the phase and polyglot settings given;
 * `accounts` / `sessions` — valid, deterministic Accounts and GameSessions documents (the
   sessions are `relational_bulk.game_sessions`, with their ``acc-N`` account ids);
 * `load_documents` — put documents into the SQLite store, through ``create`` (public API) or,
@@ -31,9 +31,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))  # for relational_bulk
 
 from relational_bulk import ACCOUNTS, game_sessions  # noqa: E402
 
-from mystira_data.bootstrap import open_stores  # noqa: E402
+from mystira_data.bootstrap import open_platform  # noqa: E402
 from mystira_data.documents.sqlite import SqliteDocumentStore  # noqa: E402
-from mystira_data.polyglot.layer import Polyglot, build  # noqa: E402
+from mystira_data.polyglot.layer import Polyglot  # noqa: E402
 from mystira_data.relational import migrate  # noqa: E402
 from mystira_data.settings import Phase, load_settings  # noqa: E402
 from tests import pg  # noqa: E402
@@ -68,13 +68,9 @@ async def polyglot(
 ) -> AsyncIterator[Polyglot]:
     """The polyglot layer on PostgreSQL (migrated) + the SQLite document store in data_dir."""
     await migrate.upgrade(url)  # only `db upgrade` migrates at open; a benchmark does it here
-    async with open_stores(settings_for(url, data_dir, phase, **polyglot)) as stores:
-        await stores.documents.ensure_containers()
-        poly = build(stores)
-        try:
-            yield poly
-        finally:
-            await poly.repository.secondary.close()
+    settings = settings_for(url, data_dir, phase, **polyglot)
+    async with open_platform(settings, provision=True) as poly:
+        yield poly
 
 
 def accounts(n: int = ACCOUNTS) -> list[Document]:

@@ -22,6 +22,7 @@ from mystira_data.settings import Settings
 if TYPE_CHECKING:
     from mystira_data.blobs.port import BlobStore
     from mystira_data.cache.port import Cache
+    from mystira_data.polyglot.layer import Polyglot
     from mystira_data.relational.store import RelationalStore
 
 log = logging.getLogger(__name__)
@@ -115,3 +116,29 @@ async def open_stores(
             stores.blobs = await open_blob_store(settings)
             stack.push_async_callback(stores.blobs.close)
         yield stores
+
+
+@asynccontextmanager
+async def open_platform(
+    settings: Settings,
+    *,
+    refresh_s: float = 2.0,
+    cache: bool = False,
+    blobs: bool = False,
+    provision: bool = False,
+) -> AsyncIterator[Polyglot]:
+    """The polyglot layer over freshly opened stores: the one way to open and close it.
+
+    Closing always drains the secondary queue and flushes the sync log, however the block
+    ends. ``provision``: create missing document containers first (tests, demos).
+    """
+    from mystira_data.polyglot.layer import build
+
+    async with open_stores(settings, cache=cache, blobs=blobs) as stores:
+        if provision:
+            await stores.documents.ensure_containers()
+        poly = build(stores, refresh_s=refresh_s)
+        try:
+            yield poly
+        finally:
+            await poly.close()

@@ -11,13 +11,13 @@ from typing import Annotated
 import typer
 
 from mystira_data import status
-from mystira_data.bootstrap import open_stores
+from mystira_data.bootstrap import open_platform
 from mystira_data.cli.common import console, fail, options
 from mystira_data.cli.seed import seed_all
 from mystira_data.cli.status import print_status
 from mystira_data.errors import MystiraError
 from mystira_data.polyglot.consistency.backfill import backfill
-from mystira_data.polyglot.layer import Polyglot, build
+from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.phase.rules import Side
 from mystira_data.settings import Phase, Settings, load_settings
 from mystira_data.simulator import simulate
@@ -47,18 +47,14 @@ def demo_command(
 
 async def _demo(settings: Settings, accounts: int, seed: int, writes: int) -> None:
     await seed_all(settings, None, True, accounts, seed)
-    async with open_stores(settings, cache=True) as stores:
-        poly = build(stores, refresh_s=0)
-        try:
-            await _step(poly, "seeded (CosmosOnly)", writes, seed * 10)
-            for container in PARENTS_FIRST:  # history into PostgreSQL before dual writes
-                await backfill(poly, container, Side.RELATIONAL)
-            for step, phase in enumerate(WALK, start=1):
-                for container in PARENTS_FIRST:
-                    await _advance(poly, container, phase)
-                await _step(poly, f"GameSessions → {phase.value}", writes, seed * 10 + step)
-        finally:
-            await poly.repository.secondary.close()
+    async with open_platform(settings, refresh_s=0, cache=True) as poly:
+        await _step(poly, "seeded (CosmosOnly)", writes, seed * 10)
+        for container in PARENTS_FIRST:  # history into PostgreSQL before dual writes
+            await backfill(poly, container, Side.RELATIONAL)
+        for step, phase in enumerate(WALK, start=1):
+            for container in PARENTS_FIRST:
+                await _advance(poly, container, phase)
+            await _step(poly, f"GameSessions → {phase.value}", writes, seed * 10 + step)
 
 
 async def _advance(poly: Polyglot, container: str, phase: Phase) -> None:

@@ -15,10 +15,10 @@ import typer
 from rich.table import Table
 
 from mystira_data import catalog
-from mystira_data.bootstrap import open_stores
+from mystira_data.bootstrap import open_platform
 from mystira_data.cli.common import console, fail, run
 from mystira_data.errors import MystiraError, StoreUnavailable
-from mystira_data.polyglot.layer import Polyglot, build
+from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.phase.record import PendingSwitch, PhaseRecord, Transition
 from mystira_data.settings import Phase, Settings
 from mystira_data.simulator import SimulationReport, simulate
@@ -29,14 +29,9 @@ phase_app = typer.Typer(help="Read or change a container's migration phase.", no
 @asynccontextmanager
 async def polyglot(settings: Settings) -> AsyncIterator[Polyglot]:
     """The polyglot layer over freshly opened stores (closed on exit)."""
-    async with open_stores(settings) as stores:
-        poly = build(stores)
+    async with open_platform(settings) as poly:
         await poly.control.all_phases()  # a configuration the phase record refuses stops here
-        try:
-            yield poly
-        finally:
-            await poly.repository.secondary.close()
-            await poly.flush_sync_log()
+        yield poly
 
 
 def _container(name: str) -> str:

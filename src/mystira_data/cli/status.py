@@ -9,9 +9,8 @@ import typer
 from rich.table import Table
 
 from mystira_data import status
-from mystira_data.bootstrap import open_stores
+from mystira_data.bootstrap import open_platform
 from mystira_data.cli.common import console, run
-from mystira_data.polyglot.layer import build
 from mystira_data.settings import Settings
 
 
@@ -28,12 +27,8 @@ def status_command(
 
 
 async def collect(settings: Settings) -> status.SystemStatus:
-    async with open_stores(settings, cache=True) as stores:
-        poly = build(stores)
-        try:
-            return await status.collect(poly)
-        finally:
-            await poly.repository.secondary.close()
+    async with open_platform(settings, cache=True) as poly:
+        return await status.collect(poly)
 
 
 def print_status(result: status.SystemStatus) -> None:

@@ -220,6 +220,11 @@ class Polyglot:
         """At a switch's fence: no write for the old secondary stays queued in this process."""
         await self.repository.secondary.drain()
 
+    async def close(self) -> None:
+        """Drain the secondary queue (and stop its writer process), then record what failed."""
+        await self.repository.secondary.close()
+        await self.flush_sync_log()
+
     async def flush_sync_log(self) -> None:
         """Record this process's failed secondary writes; with the relational store down they
         are only logged (each write is in the primary's log, which replication replays)."""

@@ -9,9 +9,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from mystira_data.bootstrap import open_stores
+from mystira_data.bootstrap import open_platform
 from mystira_data.documents.port import Document
-from mystira_data.polyglot.layer import Polyglot, build
+from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.write.repository import validated
 from mystira_data.query import Filter, Op, Query
 from mystira_data.settings import load_settings
@@ -90,10 +90,5 @@ async def replicate_all(poly: Polyglot, container: str, *, timeout_s: float = 60
 @asynccontextmanager
 async def embedded(data_dir: Path) -> AsyncIterator[Polyglot]:
     """The polyglot layer over an embedded data dir (what the CLI opens with --data-dir)."""
-    async with open_stores(load_settings(data_dir=data_dir)) as stores:
-        await stores.documents.ensure_containers()
-        poly = build(stores, refresh_s=0)
-        try:
-            yield poly
-        finally:
-            await poly.repository.secondary.close()
+    async with open_platform(load_settings(data_dir=data_dir), refresh_s=0, provision=True) as poly:
+        yield poly

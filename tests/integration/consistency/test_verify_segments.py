@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from mystira_data import catalog
-from mystira_data.bootstrap import open_stores
+from mystira_data.bootstrap import open_platform
 from mystira_data.documents.port import Document
 from mystira_data.polyglot.consistency.backfill import backfill
 from mystira_data.polyglot.consistency.segments import (
@@ -28,7 +28,7 @@ from mystira_data.polyglot.consistency.segments import (
     row_text_sql,
 )
 from mystira_data.polyglot.consistency.verify import VerifyReport, verify
-from mystira_data.polyglot.layer import Polyglot, build
+from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.phase.rules import Side
 from mystira_data.polyglot.write.repository import validated
 from mystira_data.relational.mapping import mapping_for
@@ -75,16 +75,11 @@ async def sqlite_pg(polyglot_pg_url: str, tmp_path: Path) -> AsyncIterator[Polyg
     settings = load_settings(
         data_dir=tmp_path / "data", ConnectionStrings={"PostgreSql": polyglot_pg_url}
     )
-    async with open_stores(settings) as stores:
-        await stores.documents.ensure_containers()
-        poly = build(stores, refresh_s=0)
+    async with open_platform(settings, refresh_s=0, provision=True) as poly:
         await empty_all(poly.raw_relational)
-        try:
-            for container in ("Accounts", "GameSessions"):
-                await poly.control.set(container, Phase.DUAL_WRITE_COSMOS_READ)
-            yield poly
-        finally:
-            await poly.repository.secondary.close()
+        for container in ("Accounts", "GameSessions"):
+            await poly.control.set(container, Phase.DUAL_WRITE_COSMOS_READ)
+        yield poly
 
 
 async def seed(poly: Polyglot) -> dict[str, Document]:

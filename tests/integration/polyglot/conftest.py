@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import stamina
 
-from mystira_data.bootstrap import open_stores
-from mystira_data.polyglot.layer import Polyglot, build
+from mystira_data.bootstrap import open_platform
+from mystira_data.polyglot.layer import Polyglot
 from mystira_data.settings import Settings, load_settings
 from tests import pg
 from tests.emulators.cosmos import CosmosServer, allow_sdk_warnings
@@ -77,13 +77,8 @@ def open_polyglot(pair: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
     @asynccontextmanager
     async def factory(**overrides: Any) -> AsyncIterator[Polyglot]:
         settings = pair_settings(pair, tmp_path, request, **overrides)
-        async with open_stores(settings) as stores:
-            await stores.documents.ensure_containers()
-            poly = build(stores, refresh_s=0)
-            try:
-                yield poly
-            finally:
-                await poly.repository.secondary.close()
+        async with open_platform(settings, refresh_s=0, provision=True) as poly:
+            yield poly
 
     return factory
 

@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from mystira_data.bootstrap import open_stores
+from mystira_data.bootstrap import open_platform
 from mystira_data.errors import ConcurrencyConflict, StoreUnavailable
-from mystira_data.polyglot.layer import Polyglot, build
+from mystira_data.polyglot.layer import Polyglot
 from mystira_data.relational import migrate
 from mystira_data.settings import Phase, load_settings
 from tests import pg
@@ -72,13 +72,8 @@ def open_runtime(relational: str, mode: str, tmp_path: Path) -> Opener:
 
     @asynccontextmanager
     async def opener() -> AsyncIterator[Polyglot]:
-        async with open_stores(settings) as stores:
-            await stores.documents.ensure_containers()
-            poly = build(stores, refresh_s=REFRESH_S)
-            try:
-                yield poly
-            finally:
-                await poly.repository.secondary.close()
+        async with open_platform(settings, refresh_s=REFRESH_S, provision=True) as poly:
+            yield poly
 
     return opener
 

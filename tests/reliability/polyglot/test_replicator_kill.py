@@ -12,7 +12,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-from mystira_data.bootstrap import RELATIONAL_FILE, open_stores
+from mystira_data.bootstrap import RELATIONAL_FILE, open_platform, open_stores
 from mystira_data.polyglot.layer import build
 from mystira_data.polyglot.write.repository import validated
 from mystira_data.query import Query
@@ -118,7 +118,6 @@ async def test_sigkilled_replicator_restarts_and_converges(tmp_path: Path) -> No
     assert restarted.wait(timeout=300) == 0, log_of(data)
     assert await relational_count(data) == SESSIONS
     settings = load_settings(data_dir=data, PolyglotPersistence=ENV_PHASE)
-    async with open_stores(settings) as stores:
-        poly = build(stores)
+    async with open_platform(settings) as poly:
         for container in ("Accounts", "GameSessions"):
             assert (await poly.verify(container, settle_s=0)).clean

@@ -17,8 +17,8 @@ import pytest
 import stamina
 from sqlalchemy.engine import make_url
 
-from mystira_data.bootstrap import open_stores
-from mystira_data.polyglot.layer import Polyglot, build
+from mystira_data.bootstrap import open_platform
+from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.write.guarded import current
 from mystira_data.settings import load_settings
 from mystira_data.simulator import SimulationReport, simulate
@@ -58,13 +58,11 @@ async def proxied(pg_database: str, tmp_path: Path) -> AsyncIterator[tuple[Polyg
             "BreakerOpenSeconds": 0.5,
         },
     )
-    async with open_stores(settings) as stores:
-        poly = build(stores, refresh_s=0)
-        try:
+    try:
+        async with open_platform(settings, refresh_s=0) as poly:
             yield poly, proxy
-        finally:
-            await poly.repository.secondary.close()
-            await proxy.stop()
+    finally:
+        await proxy.stop()
 
 
 async def test_writes_survive_a_secondary_outage_and_converge(

@@ -23,10 +23,10 @@ import stamina
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
-from mystira_data.bootstrap import open_stores
+from mystira_data.bootstrap import open_platform
 from mystira_data.cli.app import app
 from mystira_data.errors import StoreUnavailable
-from mystira_data.polyglot.layer import Polyglot, build
+from mystira_data.polyglot.layer import Polyglot
 from mystira_data.settings import Phase, Settings, load_settings
 from mystira_data.simulator import simulate
 from tests import pg
@@ -160,14 +160,10 @@ async def test_postgres_cut_off_right_after_start_loses_no_write(
     faults, via = proxy
     # The CLI runs its own event loop: from async tests it runs in a thread.
     await asyncio.to_thread(prepare, tmp_path, {PG_KEY: pg_url}, Phase.DUAL_WRITE_COSMOS_READ)
-    async with open_stores(settings_for(tmp_path, via)) as stores:
-        poly = build(stores, refresh_s=0.2)
-        try:
-            assert await poly.control.phase("Accounts") is Phase.DUAL_WRITE_COSMOS_READ
-            faults.drop()  # PostgreSQL goes away once the process has started
-            report = await simulate(poly.repository, players=5, writes=80, seed=7)
-        finally:
-            await poly.repository.secondary.close()
+    async with open_platform(settings_for(tmp_path, via), refresh_s=0.2) as poly:
+        assert await poly.control.phase("Accounts") is Phase.DUAL_WRITE_COSMOS_READ
+        faults.drop()  # PostgreSQL goes away once the process has started
+        report = await simulate(poly.repository, players=5, writes=80, seed=7)
     assert report.failed == 0, report.errors[:5]
     assert poly.repository.secondary.sync_log.failed > 0  # the outage was real
     faults.restore()
@@ -179,28 +175,23 @@ async def test_a_process_cut_off_from_the_record_holds_writes_through_a_flip(
 ) -> None:
     await asyncio.to_thread(prepare, tmp_path, {PG_KEY: pg_url}, Phase.DUAL_WRITE_COSMOS_READ)
     async with (
-        open_stores(settings_for(tmp_path, pg_url)) as a_stores,
-        open_stores(settings_for(tmp_path, DEAD_PG)) as b_stores,
+        open_platform(settings_for(tmp_path, pg_url), refresh_s=0.3) as a,
+        open_platform(settings_for(tmp_path, DEAD_PG), refresh_s=0.3) as b,
     ):
-        a, b = build(a_stores, refresh_s=0.3), build(b_stores, refresh_s=0.3)
-        try:
-            await b_can_write_the_document_primary(b)
-            switch = asyncio.create_task(
-                a.control.set(
-                    "Accounts", Phase.DUAL_WRITE_POSTGRES_READ, force=True, reason="test"
-                )
+        await b_can_write_the_document_primary(b)
+        switch = asyncio.create_task(
+            a.control.set(
+                "Accounts", Phase.DUAL_WRITE_POSTGRES_READ, force=True, reason="test"
             )
-            await until_held(b)
-            late = {"id": "b-late", "email": "late@example.org", "displayName": "Late"}
-            write = asyncio.create_task(b.repository.create("Accounts", late))
-            await switch
-            assert not await a.stores.documents.count("Accounts", by_id("b-late"))
-            with pytest.raises(StoreUnavailable):  # routed to the new primary, unreachable
-                await write
-            assert not await a.stores.documents.count("Accounts", by_id("b-late"))
-        finally:
-            for poly in (a, b):
-                await poly.repository.secondary.close()
+        )
+        await until_held(b)
+        late = {"id": "b-late", "email": "late@example.org", "displayName": "Late"}
+        write = asyncio.create_task(b.repository.create("Accounts", late))
+        await switch
+        assert not await a.stores.documents.count("Accounts", by_id("b-late"))
+        with pytest.raises(StoreUnavailable):  # routed to the new primary, unreachable
+            await write
+        assert not await a.stores.documents.count("Accounts", by_id("b-late"))
 
 
 async def b_can_write_the_document_primary(b: Polyglot) -> None:
