@@ -31,6 +31,22 @@ class TtlClass(StrEnum):
     LONG = "long"  # content and reference data, read-heavy
 
 
+class OnDelete(StrEnum):
+    """What deleting a parent does to its children (V002's foreign-key rules)."""
+
+    CASCADE = "cascade"  # the children are deleted too
+    SET_NULL = "set-null"  # the children's link field is set to null
+
+
+@dataclass(frozen=True)
+class ParentLink:
+    """A V002 foreign key, in document terms: ``field`` of the child names a ``container`` id."""
+
+    container: str
+    field: str
+    on_delete: OnDelete
+
+
 @dataclass(frozen=True)
 class ContainerSpec:
     name: str
@@ -43,6 +59,12 @@ class ContainerSpec:
     table: str | None = None
     priority: int | None = None
     embedded_in: str | None = None
+    embedded_field: str | None = None  # the parent document's array holding the items
+    parent: ParentLink | None = None
+
+    def __post_init__(self) -> None:
+        if (self.embedded_in is None) != (self.embedded_field is None):
+            raise ValueError(f"{self.name}: embedded_in and embedded_field go together")
 
     @property
     def pk_field(self) -> str:
@@ -59,227 +81,225 @@ class ContainerSpec:
         return self.embedded_in is None
 
 
-def _c(
-    name: str,
-    area: str,
-    model: type[BaseModel],
-    pk: str,
-    placement: Placement,
-    ttl: TtlClass,
-    rationale: str,
-    **extra: object,
-) -> ContainerSpec:
-    return ContainerSpec(name, area, model, pk, placement, ttl, rationale, **extra)  # type: ignore[arg-type]
-
-
-D, R, L, M, S = Placement.DOCUMENT, TtlClass.LONG, TtlClass.LONG, TtlClass.MEDIUM, TtlClass.SHORT
-
 CONTAINERS: tuple[ContainerSpec, ...] = (
-    _c(
-        "Accounts",
-        "users",
-        users.Account,
-        "/id",
-        Placement.RELATIONAL,
-        M,
-        "Transactional, unique email, FK target of sessions.",
+    ContainerSpec(
+        name="Accounts",
+        area="users",
+        model=users.Account,
+        partition_key="/id",
+        placement=Placement.RELATIONAL,
+        ttl_class=TtlClass.MEDIUM,
+        rationale="Transactional, unique email, FK target of sessions.",
         table="accounts",
         priority=1,
     ),
-    _c(
-        "UserProfiles",
-        "users",
-        users.UserProfile,
-        "/id",
-        Placement.SPLIT,
-        M,
-        "Core fields fit rows; preferences and embedded badges stay documents.",
+    ContainerSpec(
+        name="UserProfiles",
+        area="users",
+        model=users.UserProfile,
+        partition_key="/id",
+        placement=Placement.SPLIT,
+        ttl_class=TtlClass.MEDIUM,
+        rationale="Core fields fit rows; preferences and embedded badges stay documents.",
     ),
-    _c(
-        "UserBadges",
-        "users",
-        users.UserBadge,
-        "/userProfileId",
-        Placement.EMBEDDED,
-        M,
-        "Embedded in UserProfile.earnedBadges; a child table with an FK once profiles move.",
+    ContainerSpec(
+        name="UserBadges",
+        area="users",
+        model=users.UserBadge,
+        partition_key="/userProfileId",
+        placement=Placement.EMBEDDED,
+        ttl_class=TtlClass.MEDIUM,
+        rationale=(
+            "Embedded in UserProfile.earnedBadges; a child table with an FK once profiles move."
+        ),
         embedded_in="UserProfiles",
+        embedded_field="earnedBadges",
     ),
-    _c(
-        "GameSessions",
-        "play",
-        play.GameSession,
-        "/accountId",
-        Placement.RELATIONAL,
-        S,
-        "Frequent updates needing ACID; per-account queries.",
+    ContainerSpec(
+        name="GameSessions",
+        area="play",
+        model=play.GameSession,
+        partition_key="/accountId",
+        placement=Placement.RELATIONAL,
+        ttl_class=TtlClass.SHORT,
+        rationale="Frequent updates needing ACID; per-account queries.",
         table="game_sessions",
         priority=2,
+        parent=ParentLink("Accounts", "accountId", OnDelete.CASCADE),
     ),
-    _c(
-        "PlayerScenarioScores",
-        "play",
-        play.PlayerScenarioScore,
-        "/profileId",
-        Placement.RELATIONAL,
-        M,
-        "Leaderboards and joins are analytic SQL.",
+    ContainerSpec(
+        name="PlayerScenarioScores",
+        area="play",
+        model=play.PlayerScenarioScore,
+        partition_key="/profileId",
+        placement=Placement.RELATIONAL,
+        ttl_class=TtlClass.MEDIUM,
+        rationale="Leaderboards and joins are analytic SQL.",
         table="player_scenario_scores",
         priority=3,
+        parent=ParentLink("GameSessions", "gameSessionId", OnDelete.SET_NULL),
     ),
-    _c(
-        "Scenarios",
-        "content",
-        content.Scenario,
-        "/id",
-        D,
-        L,
-        "Deeply nested scenes, branches and media: one document per story.",
+    ContainerSpec(
+        name="Scenarios",
+        area="content",
+        model=content.Scenario,
+        partition_key="/id",
+        placement=Placement.DOCUMENT,
+        ttl_class=TtlClass.LONG,
+        rationale="Deeply nested scenes, branches and media: one document per story.",
     ),
-    _c(
-        "ContentBundles",
-        "content",
-        content.ContentBundle,
-        "/id",
-        D,
-        L,
-        "Curated lists of scenarios, read as a whole.",
+    ContainerSpec(
+        name="ContentBundles",
+        area="content",
+        model=content.ContentBundle,
+        partition_key="/id",
+        placement=Placement.DOCUMENT,
+        ttl_class=TtlClass.LONG,
+        rationale="Curated lists of scenarios, read as a whole.",
     ),
-    _c(
-        "CharacterMaps",
-        "content",
-        content.CharacterMap,
-        "/id",
-        D,
-        L,
-        "Character sheets with free-form metadata.",
+    ContainerSpec(
+        name="CharacterMaps",
+        area="content",
+        model=content.CharacterMap,
+        partition_key="/id",
+        placement=Placement.DOCUMENT,
+        ttl_class=TtlClass.LONG,
+        rationale="Character sheets with free-form metadata.",
     ),
-    _c(
-        "MediaAssets",
-        "media",
-        media.MediaAsset,
-        "/mediaType",
-        D,
-        L,
-        "Media metadata next to its blob; queried by type.",
+    ContainerSpec(
+        name="MediaAssets",
+        area="media",
+        model=media.MediaAsset,
+        partition_key="/mediaType",
+        placement=Placement.DOCUMENT,
+        ttl_class=TtlClass.LONG,
+        rationale="Media metadata next to its blob; queried by type.",
     ),
-    _c(
-        "MediaMetadataFiles",
-        "media",
-        media.MediaMetadataFile,
-        "/id",
-        D,
-        L,
-        "Imported metadata files, nested entry lists.",
+    ContainerSpec(
+        name="MediaMetadataFiles",
+        area="media",
+        model=media.MediaMetadataFile,
+        partition_key="/id",
+        placement=Placement.DOCUMENT,
+        ttl_class=TtlClass.LONG,
+        rationale="Imported metadata files, nested entry lists.",
     ),
-    _c(
-        "CharacterMediaMetadataFiles",
-        "media",
-        media.CharacterMediaMetadataFile,
-        "/id",
-        D,
-        L,
-        "Imported character media metadata files.",
+    ContainerSpec(
+        name="CharacterMediaMetadataFiles",
+        area="media",
+        model=media.CharacterMediaMetadataFile,
+        partition_key="/id",
+        placement=Placement.DOCUMENT,
+        ttl_class=TtlClass.LONG,
+        rationale="Imported character media metadata files.",
     ),
-    _c(
-        "CharacterMapFiles",
-        "media",
-        media.CharacterMapFile,
-        "/id",
-        D,
-        L,
-        "Imported character map files.",
+    ContainerSpec(
+        name="CharacterMapFiles",
+        area="media",
+        model=media.CharacterMapFile,
+        partition_key="/id",
+        placement=Placement.DOCUMENT,
+        ttl_class=TtlClass.LONG,
+        rationale="Imported character map files.",
     ),
-    _c(
-        "AvatarConfigurationFiles",
-        "media",
-        media.AvatarConfigurationFile,
-        "/id",
-        D,
-        L,
-        "Age group to avatar ids; small, could become rows.",
+    ContainerSpec(
+        name="AvatarConfigurationFiles",
+        area="media",
+        model=media.AvatarConfigurationFile,
+        partition_key="/id",
+        placement=Placement.DOCUMENT,
+        ttl_class=TtlClass.LONG,
+        rationale="Age group to avatar ids; small, could become rows.",
     ),
-    _c(
-        "BadgeConfigurations",
-        "reference",
-        reference.BadgeConfiguration,
-        "/id",
-        D,
-        R,
-        "Reference data, read-heavy, rarely written.",
+    ContainerSpec(
+        name="BadgeConfigurations",
+        area="reference",
+        model=reference.BadgeConfiguration,
+        partition_key="/id",
+        placement=Placement.DOCUMENT,
+        ttl_class=TtlClass.LONG,
+        rationale="Reference data, read-heavy, rarely written.",
     ),
-    _c(
-        "CompassAxes",
-        "reference",
-        reference.CompassAxis,
-        "/id",
-        D,
-        R,
-        "Reference data, read-heavy, rarely written.",
+    ContainerSpec(
+        name="CompassAxes",
+        area="reference",
+        model=reference.CompassAxis,
+        partition_key="/id",
+        placement=Placement.DOCUMENT,
+        ttl_class=TtlClass.LONG,
+        rationale="Reference data, read-heavy, rarely written.",
     ),
-    _c(
-        "ArchetypeDefinitions",
-        "reference",
-        reference.ArchetypeDefinition,
-        "/id",
-        D,
-        R,
-        "Reference data, read-heavy, rarely written.",
+    ContainerSpec(
+        name="ArchetypeDefinitions",
+        area="reference",
+        model=reference.ArchetypeDefinition,
+        partition_key="/id",
+        placement=Placement.DOCUMENT,
+        ttl_class=TtlClass.LONG,
+        rationale="Reference data, read-heavy, rarely written.",
     ),
-    _c(
-        "EchoTypeDefinitions",
-        "reference",
-        reference.EchoTypeDefinition,
-        "/id",
-        D,
-        R,
-        "Reference data, read-heavy, rarely written.",
+    ContainerSpec(
+        name="EchoTypeDefinitions",
+        area="reference",
+        model=reference.EchoTypeDefinition,
+        partition_key="/id",
+        placement=Placement.DOCUMENT,
+        ttl_class=TtlClass.LONG,
+        rationale="Reference data, read-heavy, rarely written.",
     ),
-    _c(
-        "FantasyThemeDefinitions",
-        "reference",
-        reference.FantasyThemeDefinition,
-        "/id",
-        D,
-        R,
-        "Reference data, read-heavy, rarely written.",
+    ContainerSpec(
+        name="FantasyThemeDefinitions",
+        area="reference",
+        model=reference.FantasyThemeDefinition,
+        partition_key="/id",
+        placement=Placement.DOCUMENT,
+        ttl_class=TtlClass.LONG,
+        rationale="Reference data, read-heavy, rarely written.",
     ),
-    _c(
-        "AgeGroupDefinitions",
-        "reference",
-        reference.AgeGroupDefinition,
-        "/id",
-        D,
-        R,
-        "Reference data, read-heavy, rarely written.",
+    ContainerSpec(
+        name="AgeGroupDefinitions",
+        area="reference",
+        model=reference.AgeGroupDefinition,
+        partition_key="/id",
+        placement=Placement.DOCUMENT,
+        ttl_class=TtlClass.LONG,
+        rationale="Reference data, read-heavy, rarely written.",
     ),
-    _c(
-        "Badges",
-        "badges",
-        badges.Badge,
-        "/id",
-        D,
-        L,
-        "Badge tiers per age group and axis; read-heavy.",
+    ContainerSpec(
+        name="Badges",
+        area="badges",
+        model=badges.Badge,
+        partition_key="/id",
+        placement=Placement.DOCUMENT,
+        ttl_class=TtlClass.LONG,
+        rationale="Badge tiers per age group and axis; read-heavy.",
     ),
-    _c("BadgeImages", "badges", badges.BadgeImage, "/id", D, L, "Badge artwork metadata."),
-    _c(
-        "AxisAchievements",
-        "badges",
-        badges.AxisAchievement,
-        "/id",
-        D,
-        L,
-        "Achievement texts per age group and axis.",
+    ContainerSpec(
+        name="BadgeImages",
+        area="badges",
+        model=badges.BadgeImage,
+        partition_key="/id",
+        placement=Placement.DOCUMENT,
+        ttl_class=TtlClass.LONG,
+        rationale="Badge artwork metadata.",
     ),
-    _c(
-        "CompassTrackings",
-        "analytics",
-        analytics.CompassTracking,
-        "/axis",
-        D,
-        S,
-        "Per-axis analytics events; partitioned by axis for aggregation.",
+    ContainerSpec(
+        name="AxisAchievements",
+        area="badges",
+        model=badges.AxisAchievement,
+        partition_key="/id",
+        placement=Placement.DOCUMENT,
+        ttl_class=TtlClass.LONG,
+        rationale="Achievement texts per age group and axis.",
+    ),
+    ContainerSpec(
+        name="CompassTrackings",
+        area="analytics",
+        model=analytics.CompassTracking,
+        partition_key="/axis",
+        placement=Placement.DOCUMENT,
+        ttl_class=TtlClass.SHORT,
+        rationale="Per-axis analytics events; partitioned by axis for aggregation.",
     ),
 )
 
@@ -297,6 +317,12 @@ def get(name: str) -> ContainerSpec:
 def document_containers() -> Iterator[ContainerSpec]:
     """Containers that exist as document-store containers (not embedded sets)."""
     return (c for c in CONTAINERS if c.is_document_container)
+
+
+def children_of(name: str) -> Iterator[tuple[ContainerSpec, ParentLink]]:
+    """Containers whose documents point at a ``name`` document (V002 foreign keys), with
+    the link."""
+    return ((c, c.parent) for c in CONTAINERS if c.parent and c.parent.container == name)
 
 
 def relational_containers() -> Iterator[ContainerSpec]:

@@ -65,16 +65,11 @@ class SystemStatus:
 
 async def live_count(store: EntityStore, spec: ContainerSpec) -> int:
     """Live documents; for embedded sets, the embedded items across the parent's documents."""
-    if spec.embedded_in is None:
+    field = spec.embedded_field
+    if spec.embedded_in is None or field is None:
         return await store.count(spec.name, Query(cross_partition=True))
-    field = _embedded_field(spec)
     q = Query(cross_partition=True, page_size=500)
     return sum([len(d.get(field) or []) async for d in every(store, spec.embedded_in, q)])
-
-
-def _embedded_field(spec: ContainerSpec) -> str:
-    # UserBadges live in UserProfile.earnedBadges; the catalog records only the parent.
-    return {"UserBadges": "earnedBadges"}[spec.name]
 
 
 def relational_label(poly: Polyglot) -> str:

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from mystira_data import catalog
-from mystira_data.documents.port import SYSTEM_FIELDS, Document, check_document
+from mystira_data.documents.port import Document, check_document
 from mystira_data.domain.codec import codec_for
 from mystira_data.errors import InvalidDocument, MystiraError, StoreUnavailable
+from mystira_data.fields import STORE_MADE
 from mystira_data.query import MAX_PAGE_SIZE, Pageable, Query, every
 from mystira_data.relational.mapping import check_storable
 
@@ -48,7 +49,7 @@ def document_spec(container: str) -> catalog.ContainerSpec:
 
 def portable(doc: dict[str, Any]) -> dict[str, Any]:
     """The document without store-made fields."""
-    return {k: v for k, v in doc.items() if k not in SYSTEM_FIELDS}
+    return {k: v for k, v in doc.items() if k not in STORE_MADE}
 
 
 async def export_jsonl(source: Pageable, container: str, out: TextIO) -> int:

@@ -8,7 +8,7 @@ changed during an outage is never served stale from Redis afterwards. Recovery d
 for traffic: while the breaker is not closed or invalidations are pending, a background task
 probes Redis every ``recover_every`` seconds and replays as soon as it answers.
 
-The breaker is the project's (`polyglot.resilience`), tuned for a cache: a few failures open
+The breaker is the project's (`mystira_data.resilience`), tuned for a cache: a few failures open
 it and it probes again after seconds, because a probe costs at most one short socket timeout.
 
 Other instances learn about writes through the pub/sub channel (`InvalidationListener`).

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mystira_data.documents.port import SYSTEM_FIELDS, Document, check_id
+from mystira_data.documents.port import Document, check_id
 from mystira_data.errors import InvalidDocument, PartitionKeyMismatch
+from mystira_data.fields import STORE_MADE
 from mystira_data.query import Query
 
 # Cosmos bookkeeping that callers never see; `_etag` and `_ts` stay, as in every store.
@@ -39,7 +40,7 @@ def next_version(version: Any) -> int:
 
 def to_cosmos(doc: Document) -> Document:
     """What to send: the caller's fields without the ones the store makes."""
-    return {k: v for k, v in doc.items() if k not in SYSTEM_FIELDS}
+    return {k: v for k, v in doc.items() if k not in STORE_MADE}
 
 
 def from_cosmos(raw: Mapping[str, Any]) -> Document:

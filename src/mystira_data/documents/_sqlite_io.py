@@ -20,8 +20,9 @@ from typing import Any, TypeVar
 from pydantic_core import from_json
 
 from mystira_data.documents import _sqlite_sql as sql
-from mystira_data.documents.port import SYSTEM_FIELDS, Document
+from mystira_data.documents.port import Document
 from mystira_data.errors import ConcurrencyConflict, InvalidDocument, NotFound, StoreUnavailable
+from mystira_data.fields import STORE_MADE
 
 T = TypeVar("T")
 Conn = sqlite3.Connection
@@ -145,7 +146,7 @@ def stored(conn: Conn, key: Key, if_match: str) -> Row:
 
 def put(conn: Conn, key: Key, doc: Document) -> Document:
     """Stamp a new etag, ``_ts`` and lsn and write the row (insert or overwrite)."""
-    stored = {k: v for k, v in doc.items() if k not in SYSTEM_FIELDS}
+    stored = {k: v for k, v in doc.items() if k not in STORE_MADE}
     stored["_etag"] = f'"{uuid.uuid4()}"'
     stored["_ts"] = int(time.time())
     try:

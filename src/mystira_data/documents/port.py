@@ -24,7 +24,6 @@ Document = dict[str, Any]
 MAX_ID_LENGTH = 255
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
 FORBIDDEN_ID_CHARS = frozenset("/\\?#")
-SYSTEM_FIELDS = ("_etag", "_ts", "_rid", "_self", "_attachments", "_lsn")
 
 
 @runtime_checkable

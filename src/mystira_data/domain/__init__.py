@@ -4,10 +4,9 @@ Pure data, no I/O. Attributes are snake_case; the wire (and the document store) 
 """
 
 from mystira_data.domain.base import Document, MystiraModel
-from mystira_data.domain.codec import SYSTEM_FIELDS, DocumentCodec, JsonCodec, codec_for
+from mystira_data.domain.codec import DocumentCodec, JsonCodec, codec_for
 
 __all__ = [
-    "SYSTEM_FIELDS",
     "Document",
     "DocumentCodec",
     "JsonCodec",

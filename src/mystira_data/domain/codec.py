@@ -16,13 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
 from mystira_data.errors import InvalidDocument
+from mystira_data.fields import SYSTEM_FIELDS
 
 M = TypeVar("M", bound=BaseModel)
 
-SYSTEM_FIELDS: frozenset[str] = frozenset(
-    {"_etag", "_ts", "_rid", "_self", "_attachments", "_lsn", "_version", "_deleted", "_updated_at"}
-)
-"""Fields the stores add to a document; they are not part of any model."""
 
 _MAX_REPORTED_ERRORS = 5
 

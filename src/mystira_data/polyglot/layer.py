@@ -50,17 +50,6 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_LAG_S = 5.0
 
 
-@dataclass(frozen=True)
-class ParentLink:
-    parent: str
-    field: str
-
-
-# V002's foreign keys, as document fields.
-PARENT_LINKS = {
-    "GameSessions": ParentLink("Accounts", "accountId"),
-    "PlayerScenarioScores": ParentLink("GameSessions", "gameSessionId"),
-}
 VERIFY_MAX_AGE = timedelta(hours=24)
 LIVE = Query(cross_partition=True)
 ALL = Query(cross_partition=True, include_deleted=True)
@@ -143,20 +132,20 @@ class Polyglot:
     async def _copy_parent(self, container: str, doc: Document) -> ForeignKeyViolation | None:
         """Copy ``doc``'s parent row (V002 foreign key) from the document store, if there;
         else the error naming the missing parent."""
-        link = PARENT_LINKS.get(container)
+        link = catalog.get(container).parent
         if link is None or not doc.get(link.field):
             return ForeignKeyViolation(f"{container}/{doc.get('id')}: a parent row is missing")
         parent_id = doc[link.field]
         q = Query(
             filters=(Filter("id", Op.EQ, parent_id),), cross_partition=True, include_deleted=True
         )
-        found = (await self.documents.query(link.parent, q)).items
+        found = (await self.documents.query(link.container, q)).items
         if not found:
             return ForeignKeyViolation(
-                f"{container}/{doc.get('id')}: parent {link.parent}/{parent_id} missing",
+                f"{container}/{doc.get('id')}: parent {link.container}/{parent_id} missing",
                 path=link.field,
             )
-        await self.apply_to_relational(link.parent, found[0])
+        await self.apply_to_relational(link.container, found[0])
         return None
 
     async def apply_to_documents(self, container: str, doc: Document) -> Any:

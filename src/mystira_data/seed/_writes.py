@@ -12,7 +12,8 @@ from pydantic import BaseModel
 from mystira_data import catalog
 from mystira_data.documents.port import Document, DocumentStore
 from mystira_data.domain.base import format_utc
-from mystira_data.domain.codec import SYSTEM_FIELDS, codec_for
+from mystira_data.domain.codec import codec_for
+from mystira_data.fields import SYSTEM_FIELDS
 
 CONCURRENCY = 32
 # Tasks are created one batch at a time so a large demo never holds every write in flight.

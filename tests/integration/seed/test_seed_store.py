@@ -12,7 +12,8 @@ import pytest
 
 from mystira_data import catalog
 from mystira_data.documents.sqlite import SqliteDocumentStore
-from mystira_data.domain.codec import SYSTEM_FIELDS, codec_for
+from mystira_data.domain.codec import codec_for
+from mystira_data.fields import SYSTEM_FIELDS
 from mystira_data.query import Query
 from mystira_data.seed.demo import seed_demo
 from mystira_data.seed.master import load_master, seed_master

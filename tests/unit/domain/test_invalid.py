@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mystira_data.domain import SYSTEM_FIELDS, codec_for
+from mystira_data.domain import codec_for
 from mystira_data.domain.badges import BadgeImage
 from mystira_data.domain.base import TIMESPAN_MAX, format_timespan, parse_timespan
 from mystira_data.domain.content import ContentBundle, Scenario
@@ -17,6 +17,7 @@ from mystira_data.domain.media import MediaAsset
 from mystira_data.domain.play import GameSession
 from mystira_data.domain.users import Account, UserProfile
 from mystira_data.errors import InvalidDocument
+from mystira_data.fields import SYSTEM_FIELDS
 
 SESSION = {"id": "s-1", "accountId": "acc-1", "startTime": "2024-05-01T12:00:00Z"}
 

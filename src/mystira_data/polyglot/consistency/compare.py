@@ -11,9 +11,9 @@ from mystira_data.documents.port import Document
 from mystira_data.domain.base import stored_defaults
 from mystira_data.domain.codec import codec_for
 from mystira_data.errors import InvalidDocument
+from mystira_data.fields import NOT_CONTENT
 
 # Store-made fields that legitimately differ between stores.
-STORE_FIELDS = frozenset({"_etag", "_ts", "_rid", "_self", "_attachments", "_lsn", "_updated_at"})
 
 
 def canonical(container: str, doc: Document) -> Document:
@@ -27,7 +27,7 @@ def canonical(container: str, doc: Document) -> Document:
         with stored_defaults():  # a field the stored doc lacks must read the same every time
             body = codec.encode(codec.decode(doc))
     except InvalidDocument:
-        body = {k: v for k, v in doc.items() if k not in STORE_FIELDS}
+        body = {k: v for k, v in doc.items() if k not in NOT_CONTENT}
     body["_version"] = doc.get("_version", 0)
     body["_deleted"] = bool(doc.get("_deleted", False))
     return body
@@ -62,7 +62,7 @@ def stored_form(doc: Document) -> str:
     that matches here needs no codec pass; JSON text keeps ``true`` and ``1`` apart, which
     ``==`` on dicts would not.
     """
-    return _sorted_json({k: v for k, v in doc.items() if k not in STORE_FIELDS})
+    return _sorted_json({k: v for k, v in doc.items() if k not in NOT_CONTENT})
 
 
 def same_stored(a: Document, b: Document) -> bool:

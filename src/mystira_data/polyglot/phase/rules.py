@@ -31,8 +31,6 @@ ORDER: tuple[Phase, ...] = (
 )
 # Forward moves into these make the relational store authoritative: they need proof first.
 GUARDED = frozenset({Phase.DUAL_WRITE_POSTGRES_READ, Phase.POSTGRES_ONLY})
-# Child container → its parent (V002 foreign keys): a child may not lead its parent.
-PARENTS = {"GameSessions": "Accounts", "PlayerScenarioScores": "GameSessions"}
 
 
 class Side(StrEnum):
@@ -79,17 +77,17 @@ def check_step(container: str, current: Phase, target: Phase) -> None:
 
 def check_parent_order(container: str, target: Phase, phases: dict[str, Phase]) -> None:
     """A child may not be further along than its parent; a parent may not fall behind a child."""
-    parent = PARENTS.get(container)
-    if parent is not None and index(target) > index(phases[parent]):
+    link = catalog.get(container).parent
+    if link is not None and index(target) > index(phases[link.container]):
         raise PhaseTransitionRefused(
-            f"{container} may not move to {target.value} ahead of its parent {parent} "
-            f"({phases[parent].value}): foreign keys hold only inside PostgreSQL"
+            f"{container} may not move to {target.value} ahead of its parent {link.container} "
+            f"({phases[link.container].value}): foreign keys hold only inside PostgreSQL"
         )
-    for child, child_parent in PARENTS.items():
-        if child_parent == container and index(phases[child]) > index(target):
+    for child, _ in catalog.children_of(container):
+        if index(phases[child.name]) > index(target):
             raise PhaseTransitionRefused(
-                f"{container} may not move back to {target.value} behind its child {child} "
-                f"({phases[child].value}); move {child} back first"
+                f"{container} may not move back to {target.value} behind its child {child.name} "
+                f"({phases[child.name].value}); move {child.name} back first"
             )
 
 

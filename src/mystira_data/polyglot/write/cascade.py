@@ -8,8 +8,11 @@ write path, so each child change is versioned and replicated like any other writ
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Protocol
 
+from mystira_data import catalog
+from mystira_data.catalog import ContainerSpec, OnDelete, ParentLink
 from mystira_data.documents.port import Document
 from mystira_data.errors import ConcurrencyConflict, NotFound
 from mystira_data.query import Filter, Op, Pageable, Query, every
@@ -24,32 +27,33 @@ class PolyglotRepository(Pageable, Protocol):
 
 
 async def after_delete(repo: PolyglotRepository, container: str, tomb: Document) -> None:
-    """Apply the child rules of a deleted parent."""
-    if container == "Accounts":
-        await _delete_sessions_of(repo, tomb["id"])
-    elif container == "GameSessions":
-        await _detach_scores_of(repo, tomb["id"])
+    """Apply the rules of every child container of a deleted parent (catalog `parent`)."""
+    for child, link in catalog.children_of(container):
+        where = (Filter(link.field, Op.EQ, tomb["id"]),)
+        q = Query(filters=where, **_scope(child, link, tomb["id"]))
+        for doc in [d async for d in every(repo, child.name, q)]:
+            if link.on_delete is OnDelete.CASCADE:
+                await _delete(repo, child, doc)
+            else:
+                await _detach(repo, child, link, doc)
 
 
-async def _children(repo: PolyglotRepository, container: str, query: Query) -> list[Document]:
-    return [doc async for doc in every(repo, container, query)]
+def _scope(child: ContainerSpec, link: ParentLink, parent_id: str) -> dict[str, Any]:
+    """One partition when the link field is the child's partition key, else all."""
+    if child.pk_field == link.field:
+        return {"partition_key": parent_id}
+    return {"cross_partition": True}
 
 
-async def _delete_sessions_of(repo: PolyglotRepository, account_id: str) -> None:
-    q = Query(filters=(Filter("accountId", Op.EQ, account_id),), partition_key=account_id)
-    for session in await _children(repo, "GameSessions", q):
-        try:
-            await repo.delete("GameSessions", session["id"], account_id)
-        except NotFound:
-            continue  # deleted meanwhile: the rule already holds
+async def _delete(repo: PolyglotRepository, child: ContainerSpec, doc: Document) -> None:
+    with contextlib.suppress(NotFound):  # deleted meanwhile: the rule already holds
+        await repo.delete(child.name, doc["id"], doc[child.pk_field])
 
 
-async def _detach_scores_of(repo: PolyglotRepository, session_id: str) -> None:
-    q = Query(filters=(Filter("gameSessionId", Op.EQ, session_id),), cross_partition=True)
-    for score in await _children(repo, "PlayerScenarioScores", q):
-        detached = {k: v for k, v in score.items() if not k.startswith("_")}
-        detached["gameSessionId"] = None
-        try:
-            await repo.replace("PlayerScenarioScores", detached)
-        except (NotFound, ConcurrencyConflict):
-            continue
+async def _detach(
+    repo: PolyglotRepository, child: ContainerSpec, link: ParentLink, doc: Document
+) -> None:
+    detached = {k: v for k, v in doc.items() if not k.startswith("_")}
+    detached[link.field] = None
+    with contextlib.suppress(NotFound, ConcurrencyConflict):  # changed or deleted meanwhile
+        await repo.replace(child.name, detached)
