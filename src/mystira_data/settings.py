@@ -35,7 +35,7 @@ from mystira_data.errors import ConfigError
 
 
 class Phase(StrEnum):
-    """Migration phase of one container (DESIGN.md §4), in forward order."""
+    """Migration phase of one container (docs/phases.md), in forward order."""
 
     COSMOS_ONLY = "CosmosOnly"
     DUAL_WRITE_COSMOS_READ = "DualWriteCosmosRead"
