@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from mystira_data.errors import InvalidQuery
+from mystira_data.types import PartitionKey
 
 _PATH = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$")
 MAX_PAGE_SIZE = 1000
@@ -72,7 +73,7 @@ class Query:
     filters: tuple[Filter, ...] = ()
     order_by: tuple[Order, ...] = ()
     limit: int | None = None
-    partition_key: Any = None
+    partition_key: PartitionKey | None = None
     cross_partition: bool = False
     page_size: int = 100
     include_deleted: bool = False

@@ -23,12 +23,13 @@ from mystira_data.cache.singleflight import SingleFlight
 from mystira_data.documents.port import Document, partition_value
 from mystira_data.errors import ConcurrencyConflict, NotFound, StoreUnavailable
 from mystira_data.settings import Caching
+from mystira_data.types import PartitionKey
 
 
 class Repository(Protocol):
     """What the cache-aside wrapper needs from the repository it wraps."""
 
-    async def read(self, container: str, id: str, partition_key: Any) -> Document: ...
+    async def read(self, container: str, id: str, partition_key: PartitionKey) -> Document: ...
 
     async def create(self, container: str, doc: Document) -> Document: ...
 
@@ -39,7 +40,7 @@ class Repository(Protocol):
     ) -> Document: ...
 
     async def delete(
-        self, container: str, id: str, partition_key: Any, *, if_match: str | None = None
+        self, container: str, id: str, partition_key: PartitionKey, *, if_match: str | None = None
     ) -> Document: ...
 
 
@@ -60,7 +61,7 @@ def _catalog_rules(container: str) -> ContainerRules:
     return catalog.get(container)
 
 
-def cache_key(container: str, partition_key: Any, id: str) -> str:
+def cache_key(container: str, partition_key: PartitionKey, id: str) -> str:
     """``Container:<len>:<pk>:<id>``: the length prefix keeps ``pk="a:b", id="c"`` and
     ``pk="a", id="b:c"`` apart; non-string partition keys are tagged with their JSON form."""
     pk = partition_key if isinstance(partition_key, str) else "~" + json.dumps(partition_key)
@@ -86,7 +87,7 @@ class CachedRepository:
         self._flights: SingleFlight[Document] = SingleFlight()
         self._stale: set[str] = set()  # keys written while a load of them was in flight
 
-    async def read(self, container: str, id: str, partition_key: Any) -> Document:
+    async def read(self, container: str, id: str, partition_key: PartitionKey) -> Document:
         key = cache_key(container, partition_key, id)
         hit = await self._cached(key)
         if hit is not None:
@@ -112,7 +113,7 @@ class CachedRepository:
         return await self._changed(container, doc, written)
 
     async def delete(
-        self, container: str, id: str, partition_key: Any, *, if_match: str | None = None
+        self, container: str, id: str, partition_key: PartitionKey, *, if_match: str | None = None
     ) -> Document:
         key = cache_key(container, partition_key, id)
         try:
@@ -121,7 +122,7 @@ class CachedRepository:
             # Also after NotFound / ConcurrencyConflict: our copy may be what is stale.
             await self._invalidate(key)
 
-    async def _load(self, container: str, id: str, partition_key: Any) -> Document:
+    async def _load(self, container: str, id: str, partition_key: PartitionKey) -> Document:
         key = cache_key(container, partition_key, id)
         try:
             # A caller whose cache miss was answered just after the previous flight filled

@@ -9,6 +9,7 @@ from mystira_data.documents.port import Document, check_id
 from mystira_data.errors import InvalidDocument, PartitionKeyMismatch
 from mystira_data.fields import STORE_MADE
 from mystira_data.query import Query
+from mystira_data.types import PartitionKey
 
 # Cosmos bookkeeping that callers never see; `_etag` and `_ts` stay, as in every store.
 _HIDDEN = frozenset({"_rid", "_self", "_attachments", "_lsn"})
@@ -19,7 +20,7 @@ def sdk_scope(query: Query) -> dict[str, Any]:
     return {} if query.partition_key is None else {"partition_key": query.partition_key}
 
 
-def check_doc_key(id: str, partition_key: Any) -> None:
+def check_doc_key(id: str, partition_key: PartitionKey) -> None:
     if not isinstance(id, str) or not id:
         raise InvalidDocument("id must be a non-empty string", path="id")
     check_id(id)

@@ -64,6 +64,7 @@ from mystira_data.errors import (
 )
 from mystira_data.lifecycle import Opened
 from mystira_data.query import ChangeBatch, Page, Query, every, fingerprint
+from mystira_data.types import PartitionKey
 
 _STREAM_PAGE = 500
 _ATTEMPTS = 5  # optimistic read-then-write rounds before giving up under heavy contention
@@ -233,7 +234,7 @@ class CosmosDocumentStore(Opened):
         return await self._guarded("replace", container, body["id"], pk, if_match, lambda _: body)
 
     async def delete(
-        self, container: str, id: str, partition_key: Any, *, if_match: str | None = None
+        self, container: str, id: str, partition_key: PartitionKey, *, if_match: str | None = None
     ) -> Document:
         check_doc_key(id, partition_key)
         pk_path = self._pk_path(container)
@@ -248,7 +249,7 @@ class CosmosDocumentStore(Opened):
 
         return await self._guarded("delete", container, id, partition_key, if_match, tombstone)
 
-    async def purge(self, container: str, id: str, partition_key: Any) -> None:
+    async def purge(self, container: str, id: str, partition_key: PartitionKey) -> None:
         """Idempotent: purging a missing document is not an error (sweepers may race)."""
         check_doc_key(id, partition_key)
         proxy = await self._container(container)
@@ -263,7 +264,7 @@ class CosmosDocumentStore(Opened):
         op: str,
         container: str,
         id: str,
-        pk: Any,
+        pk: PartitionKey,
         if_match: str | None,
         make: Callable[[Document], Document],
     ) -> Document:
@@ -311,14 +312,14 @@ class CosmosDocumentStore(Opened):
 
     # -- reads -------------------------------------------------------------------------------
 
-    async def read(self, container: str, id: str, partition_key: Any) -> Document:
+    async def read(self, container: str, id: str, partition_key: PartitionKey) -> Document:
         check_doc_key(id, partition_key)
         stored = await self._read_raw(container, id, partition_key)
         if stored is None or is_tombstone(stored):
             raise NotFound(container, id)
         return stored
 
-    async def _read_raw(self, container: str, id: str, pk: Any) -> Document | None:
+    async def _read_raw(self, container: str, id: str, pk: PartitionKey) -> Document | None:
         """The stored document, tombstones included; None if there is none."""
         proxy = await self._container(container)
         try:

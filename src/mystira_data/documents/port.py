@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from mystira_data.errors import InvalidDocument, PartitionKeyMismatch
 from mystira_data.query import ChangeBatch, Page, Query
+from mystira_data.types import PartitionKey
 
 Document = dict[str, Any]
 
@@ -35,7 +36,7 @@ class DocumentStore(Protocol):
     async def create(self, container: str, doc: Document) -> Document:
         """Insert; `AlreadyExists` if the id is live in that partition. Returns the stored doc."""
 
-    async def read(self, container: str, id: str, partition_key: Any) -> Document:
+    async def read(self, container: str, id: str, partition_key: PartitionKey) -> Document:
         """The live document; `NotFound` for missing or tombstoned."""
 
     async def upsert(
@@ -50,11 +51,11 @@ class DocumentStore(Protocol):
         """Overwrite an existing live doc; `ConcurrencyConflict` if ``if_match`` is stale."""
 
     async def delete(
-        self, container: str, id: str, partition_key: Any, *, if_match: str | None = None
+        self, container: str, id: str, partition_key: PartitionKey, *, if_match: str | None = None
     ) -> Document:
         """Turn the document into a tombstone; returns the tombstone."""
 
-    async def purge(self, container: str, id: str, partition_key: Any) -> None:
+    async def purge(self, container: str, id: str, partition_key: PartitionKey) -> None:
         """Remove a document or tombstone physically (sweeper, tests)."""
 
     async def query(

@@ -50,6 +50,7 @@ from mystira_data.errors import (
 )
 from mystira_data.lifecycle import Opened
 from mystira_data.query import ChangeBatch, Page, Query, every, fingerprint
+from mystira_data.types import PartitionKey
 
 T = TypeVar("T")
 
@@ -182,7 +183,7 @@ class SqliteDocumentStore(Opened):
         pk_value = check_document(doc, self._pk_path(container))
         return Key(container, sql.encode_pk(pk_value), doc["id"])
 
-    def _key(self, container: str, id: str, partition_key: Any) -> Key:
+    def _key(self, container: str, id: str, partition_key: PartitionKey) -> Key:
         self._pk_path(container)
         if not isinstance(id, str) or not id:
             raise InvalidDocument("id must be a non-empty string", path="id")
@@ -226,7 +227,7 @@ class SqliteDocumentStore(Opened):
         return await self._write(tx)
 
     async def delete(
-        self, container: str, id: str, partition_key: Any, *, if_match: str | None = None
+        self, container: str, id: str, partition_key: PartitionKey, *, if_match: str | None = None
     ) -> Document:
         key = self._key(container, id, partition_key)
 
@@ -260,7 +261,7 @@ class SqliteDocumentStore(Opened):
 
         return await self._write(tx)
 
-    async def purge(self, container: str, id: str, partition_key: Any) -> None:
+    async def purge(self, container: str, id: str, partition_key: PartitionKey) -> None:
         """Idempotent: purging a missing document is not an error (sweepers may race)."""
         key = self._key(container, id, partition_key)
 
@@ -274,14 +275,16 @@ class SqliteDocumentStore(Opened):
 
     # -- reads -------------------------------------------------------------------------------
 
-    async def read(self, container: str, id: str, partition_key: Any) -> Document:
+    async def read(self, container: str, id: str, partition_key: PartitionKey) -> Document:
         key = self._key(container, id, partition_key)
         row = await self._read(lambda conn: select(conn, key))
         if row is None or row.deleted:
             raise NotFound(container, id)
         return row.body
 
-    async def read_stored(self, container: str, id: str, partition_key: Any) -> Document | None:
+    async def read_stored(
+        self, container: str, id: str, partition_key: PartitionKey
+    ) -> Document | None:
         """The stored document of ``id``, tombstone or not; None if there is none."""
         key = self._key(container, id, partition_key)
         row = await self._read(lambda conn: select(conn, key))

@@ -13,12 +13,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from mystira_data.relational.mapping import TableMapping
+from mystira_data.types import PartitionKey
 
 KEY_ID, KEY_PK, EXPECTED = "k_id", "k_pk", "k_expected"
 _VALUE = "v_"  # prefix of value binds: SQLAlchemy reserves bare column names in SET clauses
 
 
-def key_params(m: TableMapping, id: str, partition_key: Any) -> dict[str, Any] | None:
+def key_params(m: TableMapping, id: str, partition_key: PartitionKey) -> dict[str, Any] | None:
     """Bind values for a row's key; None when the key can match no row (partition keys are
     strings, and a container partitioned by id needs the id itself)."""
     if not isinstance(partition_key, str):

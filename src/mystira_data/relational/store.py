@@ -54,6 +54,7 @@ from mystira_data.relational.mapping import (
 from mystira_data.relational.outbox import Change, OutboxEntry
 from mystira_data.relational.sql_query import Translator, decode_token, encode_token
 from mystira_data.relational.tables import outbox
+from mystira_data.types import PartitionKey
 
 STREAM_PAGE = 500
 _NO_VERSION = -1  # versions are >= 0
@@ -208,7 +209,7 @@ class RelationalStore(Opened):
         params = statements.value_params(self._values(p, first=None))
         if p.version is None:
             del params["v__version"]
-        version = (await conn.execute(stmt, {**key, **params, statements.EXPECTED: expected}))
+        version = await conn.execute(stmt, {**key, **params, statements.EXPECTED: expected})
         found = version.scalar_one_or_none()
         return None if found is None else int(found)
 
@@ -255,7 +256,7 @@ class RelationalStore(Opened):
         self,
         container: str,
         id: str,
-        partition_key: Any,
+        partition_key: PartitionKey,
         *,
         if_match: str | None = None,
         expected_version: int | None = None,
@@ -283,7 +284,7 @@ class RelationalStore(Opened):
             await outbox_rows.record(conn, [change])
             return tombstone
 
-    async def purge(self, container: str, id: str, partition_key: Any) -> None:
+    async def purge(self, container: str, id: str, partition_key: PartitionKey) -> None:
         """Remove a row or tombstone for good (idempotent; FK actions of V002 apply)."""
         m = mapping_for(container)
         t = m.table
@@ -442,7 +443,7 @@ class RelationalStore(Opened):
 
     # -- reads -----------------------------------------------------------------------------
 
-    async def read(self, container: str, id: str, partition_key: Any) -> Document:
+    async def read(self, container: str, id: str, partition_key: PartitionKey) -> Document:
         """The live document; `NotFound` for a missing row or a tombstone."""
         m = mapping_for(container)
         stmt = sa.select(m.table).where(*self._key(m, id, partition_key))
@@ -452,7 +453,9 @@ class RelationalStore(Opened):
             raise NotFound(container, id)
         return m.from_row(row)
 
-    async def read_stored(self, container: str, id: str, partition_key: Any) -> Document | None:
+    async def read_stored(
+        self, container: str, id: str, partition_key: PartitionKey
+    ) -> Document | None:
         """The row of ``id`` as a document, tombstone or not; None if there is none."""
         m = mapping_for(container)
         key = statements.key_params(m, id, partition_key)
@@ -551,7 +554,7 @@ class RelationalStore(Opened):
     # -- helpers ---------------------------------------------------------------------------
 
     @staticmethod
-    def _key(m: TableMapping, id: str, partition_key: Any) -> list[sa.ColumnElement[bool]]:
+    def _key(m: TableMapping, id: str, partition_key: PartitionKey) -> list[sa.ColumnElement[bool]]:
         t = m.table
         return [t.c.id == id, _pk_match(m, id, partition_key), t.c._deleted.is_(sa.false())]
 
@@ -595,7 +598,7 @@ class RelationalStore(Opened):
         await outbox_rows.record(conn, changes)
 
     async def _explain_miss(
-        self, conn: AsyncConnection, m: TableMapping, id: str, partition_key: Any
+        self, conn: AsyncConnection, m: TableMapping, id: str, partition_key: PartitionKey
     ) -> NoReturn:
         """Raise why a conditional write matched nothing: missing row, or a stale version."""
         found = (
@@ -606,7 +609,7 @@ class RelationalStore(Opened):
         raise ConcurrencyConflict(f"{m.container}/{id}: the expected version is stale")
 
 
-def _pk_match(m: TableMapping, id: str, partition_key: Any) -> sa.ColumnElement[bool]:
+def _pk_match(m: TableMapping, id: str, partition_key: PartitionKey) -> sa.ColumnElement[bool]:
     """The partition-key condition; partition keys are strings in every relational container."""
     if not isinstance(partition_key, str):
         return sa.false()

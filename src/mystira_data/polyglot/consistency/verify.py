@@ -31,12 +31,13 @@ from mystira_data.polyglot.consistency.compare import (
 from mystira_data.polyglot.consistency.segments import SegmentChecksums
 from mystira_data.polyglot.consistency.streams import IdRange, by_id, prefetched
 from mystira_data.polyglot.write.guarded import EntityStore, current
+from mystira_data.types import PartitionKey
 
 
 @dataclass
 class Difference:
     id: str
-    partition_key: Any
+    partition_key: PartitionKey
     kind: str  # missing (in secondary) | extra (only in secondary) | different
     primary_version: int | None = None
     secondary_version: int | None = None
@@ -90,12 +91,12 @@ def compare_pair(
         if content_hash(cp) == content_hash(cs):
             return None
         return Difference(
-            p["id"], p.get(pk), "different", cp["_version"], cs["_version"], differing_paths(cp, cs)
+            p["id"], p[pk], "different", cp["_version"], cs["_version"], differing_paths(cp, cs)
         )
     if p is not None and not p.get("_deleted"):
-        return Difference(p["id"], p.get(pk), "missing", p.get("_version"), None)
+        return Difference(p["id"], p[pk], "missing", p.get("_version"), None)
     if s is not None and not s.get("_deleted"):
-        return Difference(s["id"], s.get(pk), "extra", None, s.get("_version"))
+        return Difference(s["id"], s[pk], "extra", None, s.get("_version"))
     return None
 
 

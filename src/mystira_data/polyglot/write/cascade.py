@@ -16,12 +16,13 @@ from mystira_data.catalog import ContainerSpec, OnDelete, ParentLink
 from mystira_data.documents.port import Document
 from mystira_data.errors import ConcurrencyConflict, NotFound
 from mystira_data.query import Filter, Op, Pageable, Query, every
+from mystira_data.types import PartitionKey
 
 
 class PolyglotRepository(Pageable, Protocol):
     """What the rules need of the repository: its own write path (no import of it here)."""
 
-    async def delete(self, container: str, id: str, partition_key: Any) -> Document: ...
+    async def delete(self, container: str, id: str, partition_key: PartitionKey) -> Document: ...
 
     async def replace(self, container: str, doc: Document) -> Document: ...
 

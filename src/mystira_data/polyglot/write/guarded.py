@@ -14,6 +14,7 @@ from mystira_data import catalog
 from mystira_data.documents.port import Document, partition_value
 from mystira_data.errors import AlreadyExists, ConcurrencyConflict, NotFound
 from mystira_data.query import Filter, Op, Page, Query
+from mystira_data.types import PartitionKey
 
 APPLY_ATTEMPTS = 20
 APPLY_CONCURRENCY = 16
@@ -27,7 +28,7 @@ class EntityStore(Protocol):
     name: str
 
     async def create(self, container: str, doc: Document) -> Document: ...
-    async def read(self, container: str, id: str, partition_key: Any) -> Document: ...
+    async def read(self, container: str, id: str, partition_key: PartitionKey) -> Document: ...
     async def upsert(
         self, container: str, doc: Document, *, if_match: str | None = None
     ) -> Document: ...
@@ -35,7 +36,7 @@ class EntityStore(Protocol):
         self, container: str, doc: Document, *, if_match: str | None = None
     ) -> Document: ...
     async def delete(
-        self, container: str, id: str, partition_key: Any, *, if_match: str | None = None
+        self, container: str, id: str, partition_key: PartitionKey, *, if_match: str | None = None
     ) -> Document: ...
     async def query(
         self, container: str, query: Query, *, continuation: str | None = None
@@ -54,7 +55,7 @@ def key_of(container: str, doc: Document) -> tuple[str, Any]:
     return doc["id"], partition_value(doc, catalog.get(container).partition_key)
 
 
-async def current(store: EntityStore, container: str, id: str, pk: Any) -> Document | None:
+async def current(store: EntityStore, container: str, id: str, pk: PartitionKey) -> Document | None:
     """The stored document or tombstone for ``id``, or None."""
     read_stored = getattr(store, "read_stored", None)
     if read_stored is not None:  # a keyed read, where the port only offers a query

@@ -32,6 +32,7 @@ from mystira_data.polyglot.write.secondary import SecondaryWriter
 from mystira_data.polyglot.write.shadow import ShadowReader
 from mystira_data.query import Page, Query
 from mystira_data.relational.mapping import check_storable
+from mystira_data.types import PartitionKey
 
 WRITE_ATTEMPTS = 50
 
@@ -65,7 +66,7 @@ class PolyglotRepository:
         return store
 
     # -- reads ---------------------------------------------------------------------------
-    async def read(self, container: str, id: str, partition_key: Any) -> Document:
+    async def read(self, container: str, id: str, partition_key: PartitionKey) -> Document:
         route = await self.routing(container)
         answer = await self.store(route.reads).read(container, id, partition_key)
         if self.shadow is not None and route.secondary is not None:
@@ -107,7 +108,12 @@ class PolyglotRepository:
         return await self._update(container, body, None, must_exist=False)
 
     async def delete(
-        self, container: str, id: str, partition_key: Any, *, expected_version: int | None = None
+        self,
+        container: str,
+        id: str,
+        partition_key: PartitionKey,
+        *,
+        expected_version: int | None = None,
     ) -> Document:
         """Tombstone the document in both stores and cascade to its children (V002 rules)."""
         async with self.control.writing(container) as phase:
@@ -161,7 +167,7 @@ class PolyglotRepository:
         return await primary.upsert(container, new, if_match=existing.get("_etag"))
 
     async def _live(
-        self, store: EntityStore, container: str, id: str, pk: Any, expected: int | None
+        self, store: EntityStore, container: str, id: str, pk: PartitionKey, expected: int | None
     ) -> Document:
         existing = await current(store, container, id, pk)
         if existing is None or existing.get("_deleted"):

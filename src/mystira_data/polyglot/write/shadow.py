@@ -17,6 +17,7 @@ from mystira_data.documents.port import Document
 from mystira_data.errors import MystiraError
 from mystira_data.polyglot.consistency.compare import canonical, content_hash
 from mystira_data.polyglot.write.guarded import EntityStore, current
+from mystira_data.types import PartitionKey
 
 MAX_IDS = 100
 
@@ -31,7 +32,9 @@ class ShadowReader:
     mismatch_ids: deque[str] = field(default_factory=lambda: deque(maxlen=MAX_IDS))
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
-    def maybe_check(self, container: str, answer: Document, pk: Any, other: EntityStore) -> None:
+    def maybe_check(
+        self, container: str, answer: Document, pk: PartitionKey, other: EntityStore
+    ) -> None:
         """Schedule a comparison for a sampled read; returns at once."""
         if self.rng.random() >= self.sample_rate:
             return
@@ -39,7 +42,9 @@ class ShadowReader:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _check(self, container: str, answer: Document, pk: Any, other: EntityStore) -> None:
+    async def _check(
+        self, container: str, answer: Document, pk: PartitionKey, other: EntityStore
+    ) -> None:
         try:
             theirs = await current(other, container, answer["id"], pk)
         except MystiraError:
