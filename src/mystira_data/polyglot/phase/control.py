@@ -67,20 +67,19 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from mystira_data import catalog
-from mystira_data.errors import ConfigError, PhaseTransitionRefused, StoreUnavailable
+from mystira_data.errors import ConfigError, StoreUnavailable
 from mystira_data.polyglot.phase import rules as phases
 from mystira_data.polyglot.phase.gate import Gate
 from mystira_data.polyglot.phase.record import (
-    PendingSwitch,
     PhaseRecord,
     PhaseStore,
     Source,
     Transition,
 )
+from mystira_data.polyglot.phase.switch import Switcher
 from mystira_data.settings import Phase, PolyglotPersistence
 
 log = logging.getLogger(__name__)
@@ -172,7 +171,7 @@ class PhaseControl:
         await self._refresh(self.refresh_s)
         if not catalog.get(container).is_relational:
             return Phase.COSMOS_ONLY
-        return self._cached(container).phase
+        return self.cached(container).phase
 
     async def record(self, container: str) -> PhaseRecord:
         """The live record, pending switch included (what `mystira phase get` shows)."""
@@ -187,15 +186,15 @@ class PhaseControl:
     async def all_phases(self) -> dict[str, Phase]:
         return {c.name: await self.phase(c.name) for c in catalog.CONTAINERS}
 
-    def _cached(self, container: str) -> PhaseRecord:
+    def cached(self, container: str) -> PhaseRecord:
         return self._records.get(container) or PhaseRecord(self.config.phase_for(container))
 
     async def _refresh(self, max_age: float) -> None:
         now = self.clock()
         if now >= self._retry_at and (self._view_at is None or now - self._view_at >= max_age):
-            await self._reload()
+            await self.reload()
 
-    async def _reload(self, *, strict: bool = False) -> None:
+    async def reload(self, *, strict: bool = False) -> None:
         sent = self.clock()  # the view is at least this old: fences computed from it start early
         try:
             records = await self.store.load()
@@ -240,7 +239,7 @@ class PhaseControl:
             )
         return adopted
 
-    def _remember(self, container: str, record: PhaseRecord, fence_start: float | None) -> None:
+    def remember(self, container: str, record: PhaseRecord, fence_start: float | None) -> None:
         """Our own change, before the next load shows it."""
         self._records[container] = record
         if fence_start is None:
@@ -287,10 +286,10 @@ class PhaseControl:
 
     def _fence(self, container: str) -> _Fence:
         if catalog.get(container).is_relational and (
-            self._cached(container).held or self._stale()
+            self.cached(container).held or self._stale()
         ):
             return _Fence.HELD
-        pending = self._cached(container).pending
+        pending = self.cached(container).pending
         if pending is None or pending.abandoned:
             return _Fence.OPEN
         if pending.expires_in_s <= 0:
@@ -307,7 +306,7 @@ class PhaseControl:
 
     async def _abandon_expired(self, container: str) -> bool:
         """Mark an expired switch abandoned (or see who beat us); True once re-read."""
-        record = self._cached(container)
+        record = self.cached(container)
         try:
             if await self.store.abandon(container, record.version, expired_only=True):
                 log.warning(
@@ -315,15 +314,15 @@ class PhaseControl:
                     container,
                     record.phase.value,
                 )
-            await self._reload(strict=True)
+            await self.reload(strict=True)
         except StoreUnavailable as exc:
             log.warning("%s: cannot settle an expired switch yet: %s", container, exc)
             return False
-        return self._cached(container).version != record.version
+        return self.cached(container).version != record.version
 
     def _drain_once(self, container: str) -> None:
         """At the fence, empty this process's async secondary queue (once per switch)."""
-        key = (container, self._cached(container).version)
+        key = (container, self.cached(container).version)
         if self.on_fence is None or key in self._drained:
             return
         self._drained.add(key)
@@ -345,7 +344,7 @@ class PhaseControl:
                 f"cannot rule out a switch under way (waited {self.timing.write_wait_s:g}s, "
                 "PhaseSwitchWriteWaitMs)"
             )
-        pending = self._cached(container).pending
+        pending = self.cached(container).pending
         target = pending.target.value if pending is not None else "?"
         return (
             f"{container}: writes are paused for the switch to {target}, which did not "
@@ -363,177 +362,17 @@ class PhaseControl:
                 self.timing.drain_s,
             )
 
-    # -- switching -----------------------------------------------------------------------
+    # -- switching (`switch.Switcher`) ---------------------------------------------------
     async def set(
         self, container: str, target: Phase, *, force: bool = False, reason: str = ""
     ) -> Transition:
-        """Move one step; a step that needs proof (`phases.needs_proof`) needs every guard to
-        pass, or --force with a reason.
+        """Move one step (see `switch.Switcher.set`)."""
+        return await Switcher(self).set(container, target, force=force, reason=reason)
 
-        A step that changes the primary is a scheduled, fenced switch (module docstring):
-        this call returns after the flip, some ``refresh_s`` + margin + drain later.
-        """
-        if force and not reason.strip():
-            raise PhaseTransitionRefused("--force needs a --reason to record")
-        await self._reload(strict=True)
-        record = await self._settled(container)
-        current = record.phase if catalog.get(container).is_relational else Phase.COSMOS_ONLY
-        if current is target:
-            raise PhaseTransitionRefused(f"{container} is already {target.value}")
-        phases.check_step(container, current, target)
-        phases.check_parent_order(container, target, await self.all_phases())
-        await self._check_guards(container, current, target, force)
-        step = Step(container, record.version, current, target, reason, force)
-        if phases.needs_fence(current, target):
-            return await self._switch_fenced(step)
-        return await self._switch_now(step)
-
-    async def _settled(self, container: str) -> PhaseRecord:
-        """The record; refused while another switch is pending (an expired one is abandoned)."""
-        record = self._cached(container)
-        pending = record.pending
-        if pending is not None and not pending.abandoned and pending.expires_in_s <= 0:
-            await self.store.abandon(container, record.version, expired_only=True)
-            await self._reload(strict=True)
-            record = self._cached(container)
-            pending = record.pending
-        if pending is None or pending.abandoned:
-            return record
-        raise PhaseTransitionRefused(
-            f"{container}: a switch to {pending.target.value} is already pending "
-            f"(writes pause at {pending.fence_at:%H:%M:%S}); wait for it, or for its expiry "
-            f"at {pending.expires_at:%H:%M:%S}"
-        )
-
-    async def _switch_now(self, step: Step) -> Transition:
-        """A step that keeps the primary: waiting out this process's writers is enough."""
-        async with self.gate(step.container).switch():
-            if self.catch_up is not None:
-                await self.catch_up(step.container, step.current, step.target)
-            transition = step.transition()
-            if not await self.store.save(transition, step.version):
-                raise _changed(step.container)
-            self._remember(step.container, PhaseRecord(step.target, step.version + 1), None)
-            return transition
-
-    async def _switch_fenced(self, step: Step) -> Transition:
-        fence_in = self.refresh_s + self.timing.margin_s
-        expires_in = fence_in + self.timing.max_freeze_s
-        sent = self.clock()
-        if not await self.store.schedule(
-            step.container, step.current, step.target, step.version, fence_in, expires_in
-        ):
-            raise _changed(step.container)
-        # The store's T1 on our clock, counted from after the save: no later than this,
-        # nobody starts a write under the old phase.
-        fence_by = self.clock() + fence_in
-        version = step.version + 1
-        wall = datetime.now(UTC)
-        pending = PendingSwitch(
-            step.target,
-            wall + timedelta(seconds=fence_in),
-            wall + timedelta(seconds=expires_in),
-            fence_in,
-            expires_in,
-        )
-        self._remember(step.container, PhaseRecord(step.current, version, pending), sent + fence_in)
-        log.info(
-            "%s: switch %s → %s scheduled; writes pause in %.1fs until the flip",
-            step.container,
-            step.current.value,
-            step.target.value,
-            fence_in,
-        )
-        if self.on_scheduled is not None:
-            self.on_scheduled(step.container, fence_in)
-        try:
-            return await self._flip(step, version, fence_by)
-        except BaseException:
-            await self._abandon_own(step.container, version)
-            raise
-
-    async def _flip(self, step: Step, version: int, fence_by: float) -> Transition:
-        await self._sleep_until(fence_by)
-        async with self.gate(step.container).switch():  # our writers from before the fence
-            await self._sleep_until(fence_by + self.timing.drain_s)  # everyone else's
-            await self._settle(step, fence_by + self.timing.max_freeze_s)
-            transition = step.transition()
-            if not await self.store.flip(transition, version):
-                raise PhaseTransitionRefused(
-                    f"{step.container}: the switch to {step.target.value} expired "
-                    "(PhaseSwitchMaxFreezeMs) or was abandoned before it could flip; writes "
-                    f"resumed under {step.current.value}. Set it again"
-                )
-            self._remember(step.container, PhaseRecord(step.target, version + 1), None)
-            return transition
-
-    async def _settle(self, step: Step, expires_by: float) -> None:
-        """Catch up until nothing is pending (nobody writes now); give up at the expiry."""
-        if self.catch_up is None:
-            return
-        while True:
-            await self.catch_up(step.container, step.current, step.target)
-            checked = self.caught_up
-            if checked is None or await checked(step.container, step.current, step.target):
-                return
-            if self.clock() >= expires_by:
-                raise PhaseTransitionRefused(
-                    f"{step.container}: replication did not catch up before the switch to "
-                    f"{step.target.value} expired; writes resumed under {step.current.value}"
-                )
-            await self.sleep(self.timing.poll_s)
-
-    async def _abandon_own(self, container: str, version: int) -> None:
-        """After a failed switch, let every process write again at once (else it expires)."""
-        try:
-            if await self.store.abandon(container, version, expired_only=False):
-                log.warning("%s: switch abandoned; writes resume under the old phase", container)
-        except Exception as exc:
-            log.warning("%s: could not abandon the switch (it will expire): %s", container, exc)
-        self._view_at = None  # whatever happened, read the record again
-
-    async def _sleep_until(self, deadline: float) -> None:
-        while (left := deadline - self.clock()) > 0:
-            await self.sleep(left)
-
-    async def _check_guards(
-        self, container: str, current: Phase, target: Phase, force: bool
-    ) -> None:
-        if force or not phases.needs_proof(current, target):
-            return
-        reasons = [r for g in self.guards if (r := await g(container, target))]
-        if not self.guards:
-            reasons.append("no consistency proof is available (verify has not run)")
-        if reasons:
-            raise PhaseTransitionRefused(
-                f"{container} → {target.value} refused: {'; '.join(reasons)} "
-                "(use --force --reason to override)"
-            )
-
-
-@dataclass(frozen=True)
-class Step:
-    """One requested move, as validated against the record at ``version``."""
-
-    container: str
-    version: int
-    current: Phase
-    target: Phase
-    reason: str
-    forced: bool
-
-    def transition(self) -> Transition:
-        return Transition(
-            self.container, self.current, self.target, datetime.now(UTC), self.reason, self.forced
-        )
-
+    def forget_view(self) -> None:
+        """Make the next read load the record again."""
+        self._view_at = None
 
 def _authoritative(records: dict[str, PhaseRecord]) -> bool:
     """Read from the record itself (not a copy); an empty answer is the record's too."""
     return all(r.source is Source.RECORD for r in records.values())
-
-
-def _changed(container: str) -> PhaseTransitionRefused:
-    return PhaseTransitionRefused(
-        f"{container}: its phase record changed meanwhile (another switch?); read it and retry"
-    )
