@@ -10,14 +10,13 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from mystira_data import catalog
 from mystira_data.bootstrap import Stores
 from mystira_data.documents.port import Document
 from mystira_data.domain.base import stored_defaults
-from mystira_data.errors import ConfigError, ForeignKeyViolation, StoreUnavailable
+from mystira_data.errors import ForeignKeyViolation, StoreUnavailable
 from mystira_data.polyglot.consistency.segments import SegmentChecksums
 from mystira_data.polyglot.consistency.verify import VerifyReport, verify
 from mystira_data.polyglot.phase.control import PhaseControl
@@ -27,15 +26,16 @@ from mystira_data.polyglot.phase.copies import (
     LocalCopy,
     MirroredPhaseStore,
 )
-from mystira_data.polyglot.phase.record import Transition
+from mystira_data.polyglot.phase.guards import Guards
 from mystira_data.polyglot.phase.rules import ROUTES, Side
 from mystira_data.polyglot.replication.attempts import RelationalAttempts
+from mystira_data.polyglot.replication.lag import Lag, LagMeter
 from mystira_data.polyglot.replication.processor import ChangeSource, Processor
 from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters, persist_sync_failures
 from mystira_data.polyglot.state.leases import RelationalLeaseStore
 from mystira_data.polyglot.state.outbox import OutboxSource
 from mystira_data.polyglot.state.phases import RelationalPhaseStore
-from mystira_data.polyglot.state.verify_log import last_verify, record_verify
+from mystira_data.polyglot.state.verify_log import record_verify
 from mystira_data.polyglot.write.guarded import EntityStore, apply_if_newer, batch_apply
 from mystira_data.polyglot.write.repository import PolyglotRepository
 from mystira_data.polyglot.write.secondary import SecondaryWriter, SyncLog
@@ -47,20 +47,10 @@ from mystira_data.resilience import CircuitBreaker, Policy, Resilient
 from mystira_data.settings import Phase
 
 log = logging.getLogger(__name__)
-DEFAULT_MAX_LAG_S = 5.0
 
 
-VERIFY_MAX_AGE = timedelta(hours=24)
-LIVE = Query(cross_partition=True)
-ALL = Query(cross_partition=True, include_deleted=True)
 
 
-@dataclass
-class Lag:
-    container: str
-    direction: str
-    pending: int
-    oldest_age_s: float | None
 
 
 @dataclass
@@ -70,8 +60,8 @@ class Polyglot:
     relational: EntityStore
     control: PhaseControl
     repository: PolyglotRepository
+    guards: Guards
     breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
-    max_lag_s: float = DEFAULT_MAX_LAG_S
 
     @property
     def raw_relational(self) -> RelationalStore:
@@ -198,7 +188,7 @@ class Polyglot:
             if side not in (ROUTES[current].secondary, ROUTES[target].secondary):
                 continue
             if side is Side.RELATIONAL:
-                pending = (await self._feed_lag(container)).pending
+                pending = (await self.guards.meter.feed_lag(container)).pending
             else:
                 pending, _ = await OutboxSource(self.raw_relational).pending(container)
             if pending:
@@ -230,104 +220,7 @@ class Polyglot:
 
     async def lag(self, container: str) -> Lag:
         """Unapplied changes of the active direction and the age of the oldest."""
-        route = ROUTES[await self.control.phase(container)]
-        if route.secondary is Side.DOCUMENT:
-            count, oldest = await OutboxSource(self.raw_relational).pending(container)
-            age = (datetime.now(UTC) - oldest).total_seconds() if oldest else None
-            return Lag(container, "relational→document", count, age)
-        if route.secondary is Side.RELATIONAL:
-            return await self._feed_lag(container)
-        return Lag(container, "-", 0, None)
-
-    async def _feed_lag(self, container: str) -> Lag:
-        pending, oldest = 0, None
-        leases = {
-            le.feed_range: le
-            for le in await RelationalLeaseStore(self.raw_relational).leases(container)
-        }
-        for feed_range in await self.stores.documents.feed_ranges(container):
-            cp = leases[feed_range].checkpoint if feed_range in leases else None
-            batch = await self.stores.documents.changes(container, feed_range, cp, max_items=1000)
-            pending += len(batch.items)
-            stamps = [int(d["_ts"]) for d in batch.items if isinstance(d.get("_ts"), int)]
-            if stamps:
-                first = datetime.fromtimestamp(min(stamps), UTC)
-                oldest = first if oldest is None else min(oldest, first)
-        age = (datetime.now(UTC) - oldest).total_seconds() if oldest else None
-        return Lag(container, "document→relational", pending, age)
-
-    async def lag_guard(self, container: str, target: Phase) -> str | None:
-        lag = await self.lag(container)
-        # Live writes always leave a few changes in flight: the guard is on their age.
-        if lag.oldest_age_s is not None and lag.oldest_age_s > self.max_lag_s:
-            return (
-                f"replication lag {lag.oldest_age_s:.1f}s ({lag.pending} change(s), "
-                f"{lag.direction}) exceeds {self.max_lag_s}s; run `mystira replicate --once`"
-            )
-        return None
-
-    async def adopt_configured_phase(self, container: str, phase: Phase) -> None:
-        """A configured phase becomes the first record of a truly empty container only."""
-        held = [
-            name
-            for name, count in (
-                ("the document store", self.stores.documents.count),
-                ("the relational store", self.raw_relational.count),
-            )
-            if await count(container, ALL)
-        ]
-        if held:
-            raise ConfigError(
-                "PolyglotPersistence:Phase",
-                f"{container} is configured {phase.value} but has no phase record and holds "
-                f"data in {', '.join(held)}; it starts CosmosOnly: remove the setting and move "
-                f"it with `mystira phase set {container} PHASE`",
-            )
-        first = Transition(
-            container,
-            Phase.COSMOS_ONLY,
-            phase,
-            datetime.now(UTC),
-            "initial phase from configuration (empty container)",
-            False,
-        )
-        await self.control.store.save(first, 0)
-
-    async def completeness_guard(self, container: str, target: Phase) -> str | None:
-        """The store a move makes the read side holds at least what the other holds, minus
-        what replication still has to bring (a store that came back empty is not read)."""
-        current = await self.control.phase(container)
-        new_reads = ROUTES[target].reads
-        if new_reads is ROUTES[current].reads:
-            return None
-        counts = {
-            Side.DOCUMENT: self.stores.documents.count,
-            Side.RELATIONAL: self.raw_relational.count,
-        }
-        other = Side.RELATIONAL if new_reads is Side.DOCUMENT else Side.DOCUMENT
-        have = await counts[new_reads](container, LIVE)
-        want = await counts[other](container, LIVE)
-        pending = (await self.lag(container)).pending
-        if have + pending >= want:
-            return None
-        to = "document" if new_reads is Side.DOCUMENT else "relational"
-        return (
-            f"the {new_reads.value} store holds {have} of the {want} live documents the "
-            f"{other.value} store holds ({pending} pending replication); run `mystira backfill "
-            f"{container} --to {to}`, then `mystira verify {container}`"
-        )
-
-    async def verify_guard(self, container: str, target: Phase) -> str | None:
-        last = await last_verify(self.raw_relational, container)
-        if last is None:
-            return "no verify has run for this container"
-        if not last["clean"]:
-            found = {k: last[k] for k in ("missing", "extra", "different")}
-            return f"the last verify found differences {found}; run repair and verify"
-        age = datetime.now(UTC) - last["finished_at"]
-        if age > VERIFY_MAX_AGE:
-            return f"the last clean verify is {age} old (limit {VERIFY_MAX_AGE})"
-        return None
+        return await self.guards.meter.lag(container)
 
     async def pair(self, container: str) -> tuple[EntityStore, EntityStore]:
         """(primary, the other store) for ``container``'s live phase."""
@@ -390,19 +283,21 @@ def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
     )
     shadow = ShadowReader(pp.consistency_sample_rate) if pp.enable_consistency_validation else None
     repo = PolyglotRepository(documents, relational, control, writer, shadow)
+    meter = LagMeter(control, stores.documents, stores.relational)
+    guards = Guards(control, stores.documents, stores.relational, meter)
+    guards.install()
     poly = Polyglot(
         stores,
         documents,
         relational,
         control,
         repo,
+        guards,
         {"documents": doc_breaker, "relational": rel_breaker},
     )
     control.catch_up = poly.catch_up
     control.caught_up = poly.caught_up
     control.on_fence = poly.drain_secondary
-    control.adopt = poly.adopt_configured_phase
-    control.guards.extend((poly.lag_guard, poly.verify_guard, poly.completeness_guard))
     return poly
 
 

@@ -88,8 +88,8 @@ async def test_the_lag_refusal_names_replicate_once(tmp_path: Path) -> None:
     await asyncio.to_thread(record_phase, data, "Accounts", Phase.DUAL_WRITE_COSMOS_READ)
     async with embedded(data) as poly:
         await poly.stores.documents.upsert("Accounts", account(1))  # not yet replicated
-        poly.max_lag_s = -1.0  # any pending change is too old
-        reason = await poly.lag_guard("Accounts", Phase.DUAL_WRITE_POSTGRES_READ)
+        poly.guards.max_lag_s = -1.0  # any pending change is too old
+        reason = await poly.guards.lag_guard("Accounts", Phase.DUAL_WRITE_POSTGRES_READ)
     assert reason is not None
     assert "run `mystira replicate --once`" in reason
 

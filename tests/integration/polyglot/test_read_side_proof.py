@@ -11,7 +11,8 @@ import pytest
 
 from mystira_data.errors import PhaseTransitionRefused
 from mystira_data.polyglot.consistency.backfill import backfill
-from mystira_data.polyglot.layer import LIVE, Polyglot
+from mystira_data.polyglot.layer import Polyglot
+from mystira_data.polyglot.phase.guards import LIVE
 from mystira_data.polyglot.phase.rules import Side
 from mystira_data.settings import Phase
 

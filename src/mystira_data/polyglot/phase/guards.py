@@ -1,0 +1,110 @@
+"""The evidence a phase move needs (`rules.needs_proof`), and the configured first phase.
+
+Each guard returns the reason to refuse, or None: replication lag, the last verify, and the
+completeness of the store a move makes the read side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from mystira_data.documents.port import DocumentStore
+from mystira_data.errors import ConfigError
+from mystira_data.polyglot.phase.control import PhaseControl
+from mystira_data.polyglot.phase.record import Transition
+from mystira_data.polyglot.phase.rules import ROUTES, Side
+from mystira_data.polyglot.replication.lag import LagMeter
+from mystira_data.polyglot.state.verify_log import last_verify
+from mystira_data.query import Query
+from mystira_data.relational.store import RelationalStore
+from mystira_data.settings import Phase
+
+DEFAULT_MAX_LAG_S = 5.0
+VERIFY_MAX_AGE = timedelta(hours=24)
+LIVE = Query(cross_partition=True)
+ALL = Query(cross_partition=True, include_deleted=True)
+
+
+@dataclass
+class Guards:
+    control: PhaseControl
+    documents: DocumentStore
+    relational: RelationalStore
+    meter: LagMeter
+    max_lag_s: float = DEFAULT_MAX_LAG_S
+
+    def install(self) -> None:
+        """Make ``control`` ask these guards, and adopt configured first phases through us."""
+        self.control.guards.extend((self.lag_guard, self.verify_guard, self.completeness_guard))
+        self.control.adopt = self.adopt_configured_phase
+
+    async def lag_guard(self, container: str, target: Phase) -> str | None:
+        lag = await self.meter.lag(container)
+        # Live writes always leave a few changes in flight: the guard is on their age.
+        if lag.oldest_age_s is not None and lag.oldest_age_s > self.max_lag_s:
+            return (
+                f"replication lag {lag.oldest_age_s:.1f}s ({lag.pending} change(s), "
+                f"{lag.direction}) exceeds {self.max_lag_s}s; run `mystira replicate --once`"
+            )
+        return None
+
+    async def verify_guard(self, container: str, target: Phase) -> str | None:
+        last = await last_verify(self.relational, container)
+        if last is None:
+            return "no verify has run for this container"
+        if not last["clean"]:
+            found = {k: last[k] for k in ("missing", "extra", "different")}
+            return f"the last verify found differences {found}; run repair and verify"
+        age = datetime.now(UTC) - last["finished_at"]
+        if age > VERIFY_MAX_AGE:
+            return f"the last clean verify is {age} old (limit {VERIFY_MAX_AGE})"
+        return None
+
+    async def completeness_guard(self, container: str, target: Phase) -> str | None:
+        """The store a move makes the read side holds at least what the other holds, minus
+        what replication still has to bring (a store that came back empty is not read)."""
+        current = await self.control.phase(container)
+        new_reads = ROUTES[target].reads
+        if new_reads is ROUTES[current].reads:
+            return None
+        counts = {Side.DOCUMENT: self.documents.count, Side.RELATIONAL: self.relational.count}
+        other = Side.RELATIONAL if new_reads is Side.DOCUMENT else Side.DOCUMENT
+        have = await counts[new_reads](container, LIVE)
+        want = await counts[other](container, LIVE)
+        pending = (await self.meter.lag(container)).pending
+        if have + pending >= want:
+            return None
+        to = "document" if new_reads is Side.DOCUMENT else "relational"
+        return (
+            f"the {new_reads.value} store holds {have} of the {want} live documents the "
+            f"{other.value} store holds ({pending} pending replication); run `mystira backfill "
+            f"{container} --to {to}`, then `mystira verify {container}`"
+        )
+
+    async def adopt_configured_phase(self, container: str, phase: Phase) -> None:
+        """A configured phase becomes the first record of a truly empty container only."""
+        held = [
+            name
+            for name, count in (
+                ("the document store", self.documents.count),
+                ("the relational store", self.relational.count),
+            )
+            if await count(container, ALL)
+        ]
+        if held:
+            raise ConfigError(
+                "PolyglotPersistence:Phase",
+                f"{container} is configured {phase.value} but has no phase record and holds "
+                f"data in {', '.join(held)}; it starts CosmosOnly: remove the setting and move "
+                f"it with `mystira phase set {container} PHASE`",
+            )
+        first = Transition(
+            container,
+            Phase.COSMOS_ONLY,
+            phase,
+            datetime.now(UTC),
+            "initial phase from configuration (empty container)",
+            False,
+        )
+        await self.control.store.save(first, 0)
