@@ -7,7 +7,7 @@ import traceback
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -15,7 +15,9 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from mystira_data.cli.errors import ExitCode, classify
-from mystira_data.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from mystira_data.settings import Settings
 
 T = TypeVar("T")
 
@@ -31,6 +33,8 @@ class GlobalOptions:
     debug: bool = False
 
     def settings(self) -> Settings:
+        from mystira_data.settings import load_settings  # pydantic-settings: not for --help
+
         return load_settings(self.config, data_dir=self.data_dir)
 
 
