@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import traceback
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -48,6 +47,8 @@ def options(ctx: typer.Context) -> GlobalOptions:
 def run(ctx: typer.Context, body: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
     """Load settings and run ``body`` on an event loop; errors are turned into exit codes by
     `ErrorMappingGroup`, the root command group."""
+    import asyncio  # here: `mystira --help` runs nothing
+
     return asyncio.run(body(options(ctx).settings()))
 
 
