@@ -1,4 +1,8 @@
-"""The root Typer app: global options and the command groups."""
+"""The root Typer app: global options and the command groups.
+
+Commands are listed here by where they live (`cli.lazy`): a command's module is imported
+only when that command runs, so `mystira --help` does not load every store's SDK.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +11,86 @@ from typing import Annotated
 
 import typer
 
-from mystira_data.cli import (
-    consistency,
-    cosmos,
-    db,
-    demo,
-    media,
-    polyglot,
-    seed,
-    status,
-    transfer,
+from mystira_data.cli.common import GlobalOptions
+from mystira_data.cli.lazy import LazyCommand, LazyGroup
+
+_CLI = "mystira_data.cli"
+
+# In the order `mystira --help` lists them; `help` is the first paragraph of each docstring.
+COMMANDS = (
+    LazyCommand(
+        "seed",
+        f"{_CLI}.seed:seed_command",
+        "Load master data idempotently (and demo data with --demo); print counts per container.",
+    ),
+    LazyCommand(
+        "status",
+        f"{_CLI}.status:status_command",
+        "Per container: area, partition key, placement, phase, counts per store, lag.",
+    ),
+    LazyCommand(
+        "export",
+        f"{_CLI}.transfer:export_command",
+        "Write every live document of CONTAINER as JSON Lines (read where its phase reads).",
+    ),
+    LazyCommand(
+        "import",
+        f"{_CLI}.transfer:import_command",
+        "Validate and upsert every line of FILE through the live phase's primary (dual-written\n"
+        "like any write); exit 1 if any line was rejected.",
+    ),
+    LazyCommand(
+        "demo",
+        f"{_CLI}.demo:demo_command",
+        "Seed master and demo data into a fresh data dir, then walk the phases under play.",
+    ),
+    LazyCommand(
+        "replicate",
+        f"{_CLI}.polyglot:replicate_command",
+        "Run replication (change feed → relational, outbox → documents) for dual-write phases.",
+    ),
+    LazyCommand(
+        "simulate",
+        f"{_CLI}.polyglot:simulate_command",
+        "Simulated game play through the polyglot repository.",
+    ),
+    LazyCommand(
+        "backfill",
+        f"{_CLI}.consistency:backfill_command",
+        "Copy CONTAINER into the other store (resumable, safe during live writes).",
+    ),
+    LazyCommand(
+        "verify",
+        f"{_CLI}.consistency:verify_command",
+        "Compare both stores; exit 0 clean, 1 differences, 2 could not run, 3 a store is down.",
+    ),
+    LazyCommand(
+        "repair",
+        f"{_CLI}.consistency:repair_command",
+        "Rewrite the secondary's differing documents from the primary.",
+    ),
+    LazyCommand(
+        "cosmos", f"{_CLI}.cosmos:app", "Cosmos DB: provision the database and containers."
+    ),
+    LazyCommand("media", f"{_CLI}.media:app", "Media assets: a MediaAssets document per blob."),
+    LazyCommand("db", f"{_CLI}.db:db_app", "Relational schema migrations (Alembic)."),
+    LazyCommand("report", f"{_CLI}.db:report_app", "Analytics on the relational store."),
+    LazyCommand(
+        "phase", f"{_CLI}.polyglot:phase_app", "Read or change a container's migration phase."
+    ),
 )
-from mystira_data.cli.common import ErrorMappingGroup, GlobalOptions
+
+
+class RootGroup(LazyGroup):
+    lazy_commands = COMMANDS
+
 
 app = typer.Typer(
     name="mystira",
     help="Mystira data platform: documents, stores and the Cosmos DB → PostgreSQL migration.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    cls=ErrorMappingGroup,
+    cls=RootGroup,
 )
 
 
@@ -44,23 +109,6 @@ def _root(
     ] = False,
 ) -> None:
     ctx.obj = GlobalOptions(config=config, data_dir=data_dir, debug=debug)
-
-
-app.command("seed")(seed.seed_command)
-app.command("status")(status.status_command)
-app.command("export")(transfer.export_command)
-app.command("import")(transfer.import_command)
-app.command("demo")(demo.demo_command)
-app.add_typer(cosmos.app, name="cosmos")
-app.add_typer(media.app, name="media")
-app.add_typer(db.db_app, name="db")
-app.add_typer(db.report_app, name="report")
-app.add_typer(polyglot.phase_app, name="phase")
-app.command("replicate")(polyglot.replicate_command)
-app.command("simulate")(polyglot.simulate_command)
-app.command("backfill")(consistency.backfill_command)
-app.command("verify")(consistency.verify_command)
-app.command("repair")(consistency.repair_command)
 
 
 def main() -> None:

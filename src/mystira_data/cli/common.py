@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import traceback
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -15,7 +14,9 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from mystira_data.cli.errors import ExitCode, classify
-from mystira_data.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from mystira_data.settings import Settings
 
 T = TypeVar("T")
 
@@ -31,6 +32,8 @@ class GlobalOptions:
     debug: bool = False
 
     def settings(self) -> Settings:
+        from mystira_data.settings import load_settings  # pydantic-settings: not for --help
+
         return load_settings(self.config, data_dir=self.data_dir)
 
 
@@ -44,6 +47,8 @@ def options(ctx: typer.Context) -> GlobalOptions:
 def run(ctx: typer.Context, body: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
     """Load settings and run ``body`` on an event loop; errors are turned into exit codes by
     `ErrorMappingGroup`, the root command group."""
+    import asyncio  # here: `mystira --help` runs nothing
+
     return asyncio.run(body(options(ctx).settings()))
 
 

@@ -4,29 +4,26 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
 from mystira_data import catalog
 from mystira_data.cli.common import console, err_console, fail, run
 from mystira_data.cli.polyglot import polyglot
-from mystira_data.polyglot.consistency.backfill import BackfillReport, backfill, pending_total
-from mystira_data.polyglot.consistency.repair import RepairResult, repair
-from mystira_data.polyglot.consistency.verify import Difference, VerifyReport
-from mystira_data.polyglot.layer import Polyglot
+
+# An option's type (Typer reads it at start); the rules module is small, over the catalog.
 from mystira_data.polyglot.phase.rules import ROUTES, Side
-from mystira_data.settings import Phase, Settings
+
+# What the commands need is imported when they run (`cli.lazy`).
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from mystira_data.polyglot.consistency.backfill import BackfillReport
+    from mystira_data.polyglot.consistency.repair import RepairResult
+    from mystira_data.polyglot.consistency.verify import VerifyReport
+    from mystira_data.polyglot.layer import Polyglot
+    from mystira_data.settings import Phase, Settings
 
 
 def _targets(container: str | None, all_: bool) -> list[str]:
@@ -52,6 +49,9 @@ def backfill_command(
     ] = False,
 ) -> None:
     """Copy CONTAINER into the other store (resumable, safe during live writes)."""
+    from mystira_data.cli.progress import progress_bar
+    from mystira_data.polyglot.consistency.backfill import backfill, pending_total
+
     names = _targets(container, all_)
 
     async def body(settings: Settings) -> list[BackfillReport]:
@@ -59,7 +59,7 @@ def backfill_command(
         async with polyglot(settings) as poly:
             for name in names:
                 total = await pending_total(poly, name, to)
-                with _progress(as_json) as progress:
+                with progress_bar(as_json) as progress:
                     task = progress.add_task(name, total=total)
 
                     def advance(n: int, task: TaskID = task, bar: Progress = progress) -> None:
@@ -82,30 +82,6 @@ def backfill_command(
         )
         for doc_id, reason in r.quarantined:
             err_console.print(f"  quarantined {doc_id}: {reason}", markup=False)
-
-
-class DocsPerSecond(TextColumn):
-    """Documents per second (Rich's speed column speaks bytes)."""
-
-    def __init__(self) -> None:
-        super().__init__("")
-
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f} docs/s" if speed else "")
-
-
-def _progress(quiet: bool) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        DocsPerSecond(),
-        TimeRemainingColumn(),
-        console=err_console,
-        disable=quiet,
-        transient=False,
-    )
 
 
 def verify_command(
@@ -175,6 +151,8 @@ def repair_command(
 
     A document that cannot be written is reported and skipped; the exit code is then 1.
     """
+    from mystira_data.polyglot.consistency.repair import repair
+
     _targets(container, False)
     loaded = _load(from_report, container) if from_report else None
 
@@ -199,6 +177,8 @@ def repair_command(
 
 def _load(path: Path, container: str) -> VerifyReport:
     """The report of ``container`` in a `verify --report` file; malformed → one line, exit 2."""
+    from mystira_data.polyglot.consistency.verify import Difference, VerifyReport
+
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         entry = next((d for d in data if d.get("container") == container), None)

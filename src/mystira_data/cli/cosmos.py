@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.table import Table
 
-from mystira_data import catalog
 from mystira_data.cli.common import console, fail, run
-from mystira_data.documents.cosmos_provision import Provisioned
-from mystira_data.settings import Settings
+
+# The Azure SDK is imported when the command runs (`cli.lazy`).
+if TYPE_CHECKING:
+    from mystira_data.documents.cosmos_provision import Provisioned
+    from mystira_data.settings import Settings
 
 app = typer.Typer(help="Cosmos DB: provision the database and containers.", no_args_is_help=True)
 
@@ -27,6 +31,7 @@ def provision_command(ctx: typer.Context) -> None:
 
 
 async def _provision(settings: Settings) -> list[Provisioned]:
+    from mystira_data import catalog
     from mystira_data.documents.cosmos import CosmosDocumentStore
 
     conn = settings.connection_strings.cosmos_db

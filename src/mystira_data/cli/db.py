@@ -7,19 +7,20 @@ from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from rich.table import Table
 from rich.text import Text
 
-from mystira_data.bootstrap import open_stores, relational_url
 from mystira_data.cli.common import console, fail, run
-from mystira_data.relational import database, migrate
-from mystira_data.relational.analytics import Analytics
-from mystira_data.settings import Settings
+
+# SQLAlchemy and Alembic are imported when a command runs (`cli.lazy`).
+if TYPE_CHECKING:
+    from mystira_data.relational.analytics import Analytics
+    from mystira_data.settings import Settings
+
+    Query = Callable[[Analytics], Coroutine[Any, Any, Sequence[Any]]]
 
 db_app = typer.Typer(help="Relational schema migrations (Alembic).", no_args_is_help=True)
 report_app = typer.Typer(help="Analytics on the relational store.", no_args_is_help=True)
@@ -34,6 +35,8 @@ def upgrade_command(
     ] = False,
 ) -> None:
     """Migrate the relational database up to REVISION (default: the latest)."""
+    from mystira_data.bootstrap import relational_url
+    from mystira_data.relational import database, migrate
 
     async def body(settings: Settings) -> str | None:
         url = relational_url(settings)
@@ -59,6 +62,8 @@ def downgrade_command(
     A downgrade drops tables or columns: while any table holds rows it is refused unless
     ``--yes`` is given, and the refusal lists them.
     """
+    from mystira_data.bootstrap import relational_url
+    from mystira_data.relational import database, migrate
 
     async def body(settings: Settings) -> str | None:
         url = relational_url(settings)
@@ -74,6 +79,10 @@ def downgrade_command(
 
 def _check_revision(revision: str) -> None:
     """An unknown revision is refused before anything else is said about the database."""
+    from alembic.script import ScriptDirectory
+
+    from mystira_data.relational import migrate
+
     if revision == "base" or revision.startswith(("-", "+")):
         return  # relative steps are resolved by Alembic against the database
     with _alembic_errors():
@@ -95,6 +104,8 @@ def _refuse_if_populated(revision: str, populated: dict[str, int]) -> None:
 def _alembic_errors() -> Iterator[None]:
     """Alembic's refusals (an unknown revision, a downgrade that is an upgrade) are input
     errors: one line, exit 2."""
+    from alembic.util.exc import CommandError
+
     try:
         yield
     except CommandError as exc:
@@ -104,6 +115,8 @@ def _alembic_errors() -> Iterator[None]:
 @db_app.command("current")
 def current_command(ctx: typer.Context) -> None:
     """The relational database's current revision, and the latest one."""
+    from mystira_data.bootstrap import relational_url
+    from mystira_data.relational import migrate
 
     async def body(settings: Settings) -> str | None:
         return await migrate.current(relational_url(settings))
@@ -111,10 +124,11 @@ def current_command(ctx: typer.Context) -> None:
     console.print(f"current: {run(ctx, body)}; head: {migrate.head()}")
 
 
-Query = Callable[[Analytics], Coroutine[Any, Any, Sequence[Any]]]
-
 
 def _report(ctx: typer.Context, title: str, query: Query, as_json: bool) -> None:
+    from mystira_data.bootstrap import open_stores
+    from mystira_data.relational.analytics import Analytics
+
     async def body(settings: Settings) -> Sequence[Any]:
         async with open_stores(settings) as stores:
             assert stores.relational is not None

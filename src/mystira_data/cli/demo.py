@@ -6,21 +6,17 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mystira_data import status
-from mystira_data.bootstrap import open_platform
 from mystira_data.cli.common import console, fail, options
-from mystira_data.cli.seed import seed_all
-from mystira_data.cli.status import print_status
 from mystira_data.errors import MystiraError
-from mystira_data.polyglot.consistency.backfill import backfill
-from mystira_data.polyglot.layer import Polyglot
-from mystira_data.polyglot.phase.rules import Side
 from mystira_data.settings import Phase, Settings, load_settings
-from mystira_data.simulator import simulate
+
+# The stores and the layer are imported when the demo runs (`cli.lazy`).
+if TYPE_CHECKING:
+    from mystira_data.polyglot.layer import Polyglot
 
 PARENTS_FIRST = ("Accounts", "GameSessions")
 WALK = (Phase.DUAL_WRITE_COSMOS_READ, Phase.DUAL_WRITE_POSTGRES_READ, Phase.POSTGRES_ONLY)
@@ -46,6 +42,11 @@ def demo_command(
 
 
 async def _demo(settings: Settings, accounts: int, seed: int, writes: int) -> None:
+    from mystira_data.bootstrap import open_platform
+    from mystira_data.cli.seed import seed_all
+    from mystira_data.polyglot.consistency.backfill import backfill
+    from mystira_data.polyglot.phase.rules import Side
+
     await seed_all(settings, None, True, accounts, seed)
     async with open_platform(settings, refresh_s=0, cache=True) as poly:
         await _step(poly, "seeded (CosmosOnly)", writes, seed * 10)
@@ -66,6 +67,10 @@ async def _advance(poly: Polyglot, container: str, phase: Phase) -> None:
 
 
 async def _step(poly: Polyglot, title: str, writes: int, seed: int) -> None:
+    from mystira_data import status
+    from mystira_data.cli.status import print_status
+    from mystira_data.simulator import simulate
+
     report = await simulate(poly.repository, players=10, writes=writes, seed=seed)
     console.rule(f"{title}: {report.ok} writes acknowledged, {report.failed} failed")
     for line in report.errors[:5]:

@@ -3,27 +3,37 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from mystira_data.bootstrap import Stores, open_stores
 from mystira_data.cli.common import console, fail, run
-from mystira_data.domain.media import MediaAsset
-from mystira_data.media import MediaCheck, MediaLibrary
-from mystira_data.settings import Settings
+
+# The stores and the blob client are imported when a command runs (`cli.lazy`).
+if TYPE_CHECKING:
+    from mystira_data.domain.media import MediaAsset
+    from mystira_data.media import MediaCheck, MediaLibrary
+    from mystira_data.settings import Settings
 
 app = typer.Typer(help="Media assets: a MediaAssets document per blob.", no_args_is_help=True)
 
 
-def library(stores: Stores) -> MediaLibrary:
-    assert stores.blobs is not None
-    return MediaLibrary(
-        stores.documents, stores.blobs, max_upload_bytes=stores.settings.media.max_upload_bytes
-    )
+@asynccontextmanager
+async def library(settings: Settings) -> AsyncIterator[MediaLibrary]:
+    """The media library over freshly opened document and blob stores (closed on exit)."""
+    from mystira_data.bootstrap import open_stores
+    from mystira_data.media import MediaLibrary
+
+    async with open_stores(settings, relational=False, blobs=True) as stores:
+        assert stores.blobs is not None
+        yield MediaLibrary(
+            stores.documents, stores.blobs, max_upload_bytes=settings.media.max_upload_bytes
+        )
 
 
 @app.command("upload")
@@ -38,8 +48,8 @@ def upload_command(
         fail(f"{file}: no such file")
 
     async def body(settings: Settings) -> MediaAsset:
-        async with open_stores(settings, relational=False, blobs=True) as stores:
-            return await library(stores).upload(file, media_type, content_type=content_type)
+        async with library(settings) as media:
+            return await media.upload(file, media_type, content_type=content_type)
 
     asset = run(ctx, body)
     typer.echo(json.dumps(asset.model_dump(mode="json", by_alias=True), indent=2))
@@ -53,8 +63,8 @@ def list_command(
     """List media assets (optionally of one type)."""
 
     async def body(settings: Settings) -> list[MediaAsset]:
-        async with open_stores(settings, relational=False, blobs=True) as stores:
-            return [a async for a in library(stores).list(media_type)]
+        async with library(settings) as media:
+            return [a async for a in media.list(media_type)]
 
     table = Table(title="Media assets")
     for column in ("id", "type", "mime", "bytes", "blob"):
@@ -71,8 +81,8 @@ def get_command(ctx: typer.Context, asset_id: Annotated[str, typer.Argument()]) 
     """Print one asset's document."""
 
     async def body(settings: Settings) -> MediaAsset:
-        async with open_stores(settings, relational=False, blobs=True) as stores:
-            return await library(stores).get(asset_id)
+        async with library(settings) as media:
+            return await media.get(asset_id)
 
     typer.echo(json.dumps(run(ctx, body).model_dump(mode="json", by_alias=True), indent=2))
 
@@ -97,8 +107,8 @@ def check_command(
         fail("--delete only goes with --fix")
 
     async def body(settings: Settings) -> MediaCheck:
-        async with open_stores(settings, relational=False, blobs=True) as stores:
-            return await library(stores).check(fix=delete)
+        async with library(settings) as media:
+            return await media.check(fix=delete)
 
     result = run(ctx, body)
     _print_check(result, dry_run=fix and not delete)

@@ -9,19 +9,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from mystira_data import catalog
-from mystira_data.bootstrap import open_platform
 from mystira_data.cli.common import console, fail, run
 from mystira_data.errors import MystiraError, StoreUnavailable
-from mystira_data.polyglot.layer import Polyglot
-from mystira_data.polyglot.phase.record import PendingSwitch, PhaseRecord, Transition
-from mystira_data.settings import Phase, Settings
-from mystira_data.simulator import SimulationReport, simulate
+from mystira_data.settings import Phase  # an argument's type: Typer reads it at start
+
+# What the commands need is imported when they run (`cli.lazy`).
+if TYPE_CHECKING:
+    from mystira_data.polyglot.layer import Polyglot
+    from mystira_data.polyglot.phase.record import PendingSwitch, PhaseRecord, Transition
+    from mystira_data.settings import Settings
+    from mystira_data.simulator import SimulationReport
 
 phase_app = typer.Typer(help="Read or change a container's migration phase.", no_args_is_help=True)
 
@@ -29,12 +31,16 @@ phase_app = typer.Typer(help="Read or change a container's migration phase.", no
 @asynccontextmanager
 async def polyglot(settings: Settings) -> AsyncIterator[Polyglot]:
     """The polyglot layer over freshly opened stores (closed on exit)."""
+    from mystira_data.bootstrap import open_platform
+
     async with open_platform(settings) as poly:
         await poly.control.all_phases()  # a configuration the phase record refuses stops here
         yield poly
 
 
 def _container(name: str) -> str:
+    from mystira_data import catalog
+
     if name not in catalog.BY_NAME:
         fail(f"unknown container {name!r}; known: {', '.join(catalog.BY_NAME)}")
     return name
@@ -51,6 +57,8 @@ def phase_get(
     ``--json`` prints ``{container: phase}``, plus ``"pending": {container: {...}}`` while a
     switch of the primary is scheduled, fenced, expired or abandoned.
     """
+    from mystira_data import catalog
+
     names = [_container(container)] if container else [c.name for c in catalog.CONTAINERS]
 
     async def body(settings: Settings) -> tuple[dict[str, PhaseRecord], list[Transition]]:
@@ -161,6 +169,8 @@ def replicate_command(
 
     Without ``--once`` it runs until interrupted and prints a progress line periodically.
     """
+    from mystira_data import catalog
+
     names = (
         [_container(c) for c in container]
         if container
@@ -236,6 +246,7 @@ def simulate_command(
     seed: Annotated[int, typer.Option("--random-seed")] = 0,
 ) -> None:
     """Simulated game play through the polyglot repository."""
+    from mystira_data.simulator import simulate
 
     async def body(settings: Settings) -> SimulationReport:
         async with polyglot(settings) as poly:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from mystira_data.bootstrap import open_stores
 from mystira_data.cli.common import console, fail, run
-from mystira_data.settings import Settings
+
+if TYPE_CHECKING:
+    from mystira_data.settings import Settings
 
 
 def seed_command(
@@ -34,6 +35,7 @@ async def seed_all(
     settings: Settings, source: Path | None, demo: bool, accounts: int, random_seed: int
 ) -> dict[str, int]:
     """Seed master data, then demo data if asked; returns documents written per container."""
+    from mystira_data.bootstrap import open_stores
     from mystira_data.seed import seed_demo, seed_master
 
     async with open_stores(settings) as stores:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from mystira_data import status
-from mystira_data.bootstrap import open_platform
 from mystira_data.cli.common import console, run
-from mystira_data.settings import Settings
+
+# The stores and the cache client are imported when the command runs (`cli.lazy`).
+if TYPE_CHECKING:
+    from mystira_data import status
+    from mystira_data.settings import Settings
 
 
 def status_command(
@@ -27,6 +29,9 @@ def status_command(
 
 
 async def collect(settings: Settings) -> status.SystemStatus:
+    from mystira_data import status
+    from mystira_data.bootstrap import open_platform
+
     async with open_platform(settings, cache=True) as poly:
         return await status.collect(poly)
 
@@ -86,7 +91,9 @@ def render(rows: list[status.ContainerStatus]) -> Table:
 
 
 def _lag(lag: dict[str, object]) -> str:
-    if lag["pending"] == status.UNAVAILABLE:
-        return status.UNAVAILABLE
+    from mystira_data.status import UNAVAILABLE
+
+    if lag["pending"] == UNAVAILABLE:
+        return UNAVAILABLE
     age = lag.get("oldestAgeSeconds")
     return f"{lag['pending']}" + (f" ({age:.1f}s)" if isinstance(age, float) else "")

@@ -7,15 +7,18 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
-from mystira_data import transfer
 from mystira_data.cli.common import console, err_console, fail, run
 from mystira_data.cli.polyglot import polyglot
 from mystira_data.errors import InvalidDocument
-from mystira_data.settings import Settings
+
+# The codecs and the stores are imported when a command runs (`cli.lazy`).
+if TYPE_CHECKING:
+    from mystira_data import transfer
+    from mystira_data.settings import Settings
 
 
 def export_command(
@@ -30,6 +33,8 @@ def export_command(
     ``--out`` is written to a temporary file beside it and renamed at the end, so a failed
     or mistyped export never truncates an existing file.
     """
+    from mystira_data import transfer
+
     _known(container)
     if out is not None and not out.parent.is_dir():
         fail(f"--out {out}: directory {out.parent} does not exist")
@@ -46,6 +51,8 @@ def export_command(
 
 
 def _known(container: str) -> None:
+    from mystira_data import transfer
+
     try:
         transfer.document_spec(container)
     except InvalidDocument as exc:
@@ -71,6 +78,8 @@ def import_command(
 ) -> None:
     """Validate and upsert every line of FILE through the live phase's primary (dual-written
     like any write); exit 1 if any line was rejected."""
+    from mystira_data import transfer
+
     if not file.is_file():
         fail(f"{file}: no such file")
     _known(container)
