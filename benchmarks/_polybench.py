@@ -109,7 +109,7 @@ async def load_documents(
             await store.create(container, doc)
             n += 1
         return n
-    from mystira_data.documents._sqlite_io import put
+    from mystira_data.documents.sqlite._io import put
 
     it = iter(docs)
     while chunk := list(itertools.islice(it, batch)):

@@ -19,10 +19,13 @@ from azure.core.exceptions import AzureError, ServiceRequestError, ServiceRespon
 from azure.cosmos.aio import CosmosClient
 from azure.cosmos.exceptions import CosmosHttpResponseError
 
-from mystira_data.documents._cosmos_errors import _cosmos_errors
-from mystira_data.documents._cosmos_stats import CosmosStats
-from mystira_data.documents.cosmos import CosmosDocumentStore
-from mystira_data.documents.cosmos_provision import COMPOSITE_INDEXES, provision
+from mystira_data.documents.cosmos import (
+    COMPOSITE_INDEXES,
+    CosmosDocumentStore,
+    CosmosStats,
+    provision,
+)
+from mystira_data.documents.cosmos import cosmos_errors as _cosmos_errors
 from mystira_data.documents.port import DocumentStore
 from mystira_data.errors import (
     AlreadyExists,

@@ -11,7 +11,7 @@ from mystira_data.cli.common import console, fail, run
 
 # The Azure SDK is imported when the command runs (`cli.lazy`).
 if TYPE_CHECKING:
-    from mystira_data.documents.cosmos_provision import Provisioned
+    from mystira_data.documents.cosmos import Provisioned
     from mystira_data.settings import Settings
 
 app = typer.Typer(help="Cosmos DB: provision the database and containers.", no_args_is_help=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from mystira_data.documents import _sqlite_sql as docsql
+from mystira_data.documents import sqlite as docsql
 from mystira_data.query import Op, Order, Query
 from mystira_data.relational import RelationalStore
 

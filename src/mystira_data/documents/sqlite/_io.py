@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 
 from pydantic_core import from_json
 
-from mystira_data.documents import _sqlite_sql as sql
 from mystira_data.documents.port import Document
+from mystira_data.documents.sqlite import _sql as sql
 from mystira_data.errors import ConcurrencyConflict, InvalidDocument, NotFound, StoreUnavailable
 from mystira_data.fields import STORE_MADE
 

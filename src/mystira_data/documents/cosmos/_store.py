@@ -24,14 +24,14 @@ from azure.core.async_paging import AsyncPageIterator
 from azure.cosmos.aio import ContainerProxy, CosmosClient, DatabaseProxy
 from pydantic import SecretStr
 
-from mystira_data.documents import _cosmos_feed as feed
-from mystira_data.documents._cosmos_config import (
+from mystira_data.documents.cosmos import _feed as feed
+from mystira_data.documents.cosmos._config import (
     check_endpoint,
     check_key,
     check_partition_keys,
     parse_connection_string,
 )
-from mystira_data.documents._cosmos_docs import (
+from mystira_data.documents.cosmos._docs import (
     check_doc_key,
     from_cosmos,
     is_tombstone,
@@ -39,16 +39,16 @@ from mystira_data.documents._cosmos_docs import (
     sdk_scope,
     to_cosmos,
 )
-from mystira_data.documents._cosmos_errors import _cosmos_errors
-from mystira_data.documents._cosmos_sql import (
+from mystira_data.documents.cosmos._errors import _cosmos_errors
+from mystira_data.documents.cosmos._provision import Provisioned, provision
+from mystira_data.documents.cosmos._sql import (
     PageState,
     count_sql,
     decode_token,
     encode_token,
     select_sql,
 )
-from mystira_data.documents._cosmos_stats import CosmosStats
-from mystira_data.documents.cosmos_provision import Provisioned, provision
+from mystira_data.documents.cosmos._stats import CosmosStats
 from mystira_data.documents.port import (
     Document,
     check_document,

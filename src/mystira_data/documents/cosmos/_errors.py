@@ -26,7 +26,7 @@ import aiohttp
 from azure.core.exceptions import AzureError, ServiceRequestError, ServiceResponseError
 from azure.cosmos.exceptions import CosmosClientTimeoutError, CosmosHttpResponseError
 
-from mystira_data.documents._cosmos_config import CONNECTION_STRING_KEY
+from mystira_data.documents.cosmos._config import CONNECTION_STRING_KEY
 from mystira_data.errors import (
     AlreadyExists,
     ConcurrencyConflict,

@@ -20,7 +20,7 @@ from azure.cosmos import PartitionKey
 from azure.cosmos.aio import CosmosClient, DatabaseProxy
 from azure.cosmos.exceptions import CosmosResourceExistsError, CosmosResourceNotFoundError
 
-from mystira_data.documents._cosmos_errors import _cosmos_errors
+from mystira_data.documents.cosmos._errors import _cosmos_errors
 from mystira_data.errors import ConfigError
 
 # One composite index: (path, "ascending" | "descending") per field, in order.

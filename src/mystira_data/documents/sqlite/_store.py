@@ -24,8 +24,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mystira_data.documents import _sqlite_sql as sql
-from mystira_data.documents._sqlite_io import (
+from mystira_data.documents.port import Document, JsonPage, check_document, check_id
+from mystira_data.documents.sqlite import _sql as sql
+from mystira_data.documents.sqlite._io import (
     Conn,
     Key,
     Threads,
@@ -38,7 +39,6 @@ from mystira_data.documents._sqlite_io import (
     stored_version,
     transaction,
 )
-from mystira_data.documents.port import Document, JsonPage, check_document, check_id
 from mystira_data.errors import (
     AlreadyExists,
     ConfigError,
