@@ -5,7 +5,7 @@
 * `cosmos` — the Cosmos DB API server (``@vercel/cosmosdb-server`` from ``tests/emulators``)
 * `azurite` — Azure Blob Storage's emulator (from ``tests/emulators``)
 * `faultproxy` — a loopback TCP proxy that passes or cuts connections
-* `ports` — `free_port` and the wait-until-listening loop they share
+* `ports`, `processes` — what they share: `free_port`, waiting for a server, ending one
 * `fixtures` — the session fixtures over them, registered once by ``tests/conftest.py``
 
 A server that lives for the whole session is reached through a fixture (``cosmos_server``,

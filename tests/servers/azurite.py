@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.servers.npm import EMULATORS, ensure_installed
-from tests.servers.ports import free_port, listening, wait_until
+from tests.servers.ports import free_port, listening
+from tests.servers.processes import terminate, wait_until
 
 _BINARY = EMULATORS / "node_modules" / ".bin" / "azurite-blob"
 _START_TIMEOUT_S = 30.0
@@ -71,10 +72,5 @@ def running_azurite() -> Iterator[Azurite]:
         _wait_listening(proc, port, log)
         yield Azurite(port)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        terminate(proc)
         shutil.rmtree(workspace, ignore_errors=True)

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from tests.servers.npm import EMULATORS, ensure_installed
+from tests.servers.processes import terminate
 
 # The public key of Microsoft's Cosmos DB emulator (documented, not a secret); the test
 # server accepts any key, real accounts never this one.
@@ -96,11 +97,6 @@ def _wait_for_port(proc: subprocess.Popen[bytes]) -> int:
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    terminate(proc)
     if proc.stdout is not None:
         proc.stdout.close()

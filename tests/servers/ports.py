@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
-from collections.abc import Callable
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -24,13 +22,3 @@ def listening(port: int, host: str = "127.0.0.1", timeout_s: float = 0.2) -> boo
         return True
     except OSError:
         return False
-
-
-def wait_until(ready: Callable[[], bool], alive: Callable[[], bool], timeout_s: float) -> bool:
-    """Poll ``ready`` until it holds (True), the process dies or time runs out (False)."""
-    deadline = time.monotonic() + timeout_s
-    while not ready():
-        if not alive() or time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True

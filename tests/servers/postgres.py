@@ -34,7 +34,8 @@ from typing import Any, Self
 import psycopg
 from sqlalchemy.engine import make_url
 
-from tests.servers.ports import free_port, wait_until
+from tests.servers.ports import free_port
+from tests.servers.processes import wait_until
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 ENV_URL = "MYSTIRA_TEST_POSTGRES"

