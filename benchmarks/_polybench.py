@@ -16,27 +16,21 @@ import asyncio
 import contextlib
 import itertools
 import math
-import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from _servers import fresh_database, postgres_url
+from relational_bulk import ACCOUNTS, game_sessions
 from rich.console import Console
 from rich.table import Table
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # for tests.pg
-sys.path.insert(0, str(ROOT / "benchmarks"))  # for relational_bulk
-
-from relational_bulk import ACCOUNTS, game_sessions  # noqa: E402
-
-from mystira_data.bootstrap import open_platform  # noqa: E402
-from mystira_data.documents.sqlite import SqliteDocumentStore  # noqa: E402
-from mystira_data.polyglot.layer import Polyglot  # noqa: E402
-from mystira_data.relational import migrate  # noqa: E402
-from mystira_data.settings import Phase, load_settings  # noqa: E402
-from tests import pg  # noqa: E402
+from mystira_data.bootstrap import open_platform
+from mystira_data.documents.sqlite import SqliteDocumentStore
+from mystira_data.polyglot.layer import Polyglot
+from mystira_data.relational import migrate
+from mystira_data.settings import Phase, load_settings
 
 Document = dict[str, Any]
 console = Console(width=150)
@@ -48,7 +42,7 @@ __all__ = ["ACCOUNTS", "Phase", "Polyglot", "game_sessions"]
 def environment(prefix: str = "bench_") -> Iterator[tuple[str, Path]]:
     """(URL of a new empty PostgreSQL database, a new empty data dir); both removed after."""
     with (
-        pg.fresh_database(pg.server_url(), prefix=prefix) as url,
+        fresh_database(postgres_url(), prefix=prefix) as url,
         tempfile.TemporaryDirectory(prefix="mystira-bench-") as tmp,
     ):
         yield url, Path(tmp)

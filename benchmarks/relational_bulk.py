@@ -13,7 +13,7 @@ For each driver, in one fresh database on the same server:
 
 Prints rows/s of each and the ratios to raw COPY (goal: bulk path >= 0.5). The server is
 ``$MYSTIRA_TEST_POSTGRES``, else postgresql://postgres@127.0.0.1:5432/test, else a private
-one (see tests/pg.py). Documents and rows are generated before timing starts.
+one (see _servers.py). Documents and rows are generated before timing starts.
 """
 
 from __future__ import annotations
@@ -22,22 +22,18 @@ import argparse
 import asyncio
 import gc
 import random
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.pg
+from _servers import fresh_database, postgres_url
 
 from mystira_data.domain.base import format_timespan, format_utc
 from mystira_data.relational import RelationalStore, bulk, migrate
 from mystira_data.relational.mapping import mapping_for
-from tests import pg
 
 ACCOUNTS = 2000
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -158,7 +154,7 @@ async def merge_only(store: RelationalStore, records: list[tuple[Any, ...]], bat
 
 async def measure(admin_url: str, driver: str, n: int, batch: int) -> Result:
     m = mapping_for("GameSessions")
-    with pg.fresh_database(admin_url, prefix="mystira_bench_") as url:
+    with fresh_database(admin_url, prefix="mystira_bench_") as url:
         store = await prepare_database(url, driver)
         try:
             docs = list(game_sessions(n))
@@ -195,7 +191,7 @@ async def main() -> None:
     parser.add_argument("--batch", type=int, default=bulk_default_batch())
     parser.add_argument("--driver", choices=["asyncpg", "psycopg", "both"], default="both")
     args = parser.parse_args()
-    admin = pg.server_url()
+    admin = postgres_url()
     drivers = ["asyncpg", "psycopg"] if args.driver == "both" else [args.driver]
     results = [await measure(admin, d, args.rows, args.batch) for d in drivers]
     report(results, args.rows)

@@ -14,7 +14,7 @@ from mystira_data.blobs.azure import AzureBlobStore
 from mystira_data.blobs.filesystem import FilesystemBlobStore
 from mystira_data.blobs.port import BlobStore, InvalidSignature
 from mystira_data.errors import NotFound
-from tests.emulators.azurite import Azurite
+from tests.servers.azurite import Azurite
 
 KINDS = ("filesystem", "azurite")
 Clock = Callable[[], float]

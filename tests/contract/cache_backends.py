@@ -9,7 +9,7 @@ from mystira_data.cache import (
     TieredCache,
     connect_redis,
 )
-from tests.redis_server import shared_redis_url, unique_prefix
+from tests.servers.redis import shared_redis_url, unique_prefix
 
 KINDS = ("memory", "redis", "tiered")
 

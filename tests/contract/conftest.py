@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from document_stores import CONTAINERS, Docs, OpenStore
 
 from mystira_data.documents.cosmos import CosmosDocumentStore
 from mystira_data.documents.port import DocumentStore
 from mystira_data.documents.sqlite import SqliteDocumentStore
-from tests.emulators.cosmos import CosmosServer, allow_sdk_warnings
+from tests.contract.document_stores import CONTAINERS, Docs, OpenStore
+from tests.servers.cosmos import CosmosServer, allow_sdk_warnings
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from blob_backends import KINDS, Backend
 
 from mystira_data.blobs.port import BlobStore, file_chunks
 from mystira_data.errors import AlreadyExists, InvalidDocument, NotFound
-from tests.emulators.azurite import azurite  # noqa: F401 - session fixture used by Backend
+from tests.contract.blob_backends import KINDS, Backend
 
 MiB = 1024 * 1024
 

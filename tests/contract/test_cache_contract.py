@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from cache_backends import KINDS, open_backend
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mystira_data.cache import Cache, Expiry, MemoryCache
 from mystira_data.errors import InvalidDocument
+from tests.contract.cache_backends import KINDS, open_backend
 
 LONG = Expiry(absolute=60)
 DOC: dict[str, Any] = {

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from document_stores import Docs, OpenStore, drain, mine
 
 from mystira_data.documents.port import Document, DocumentStore
 from mystira_data.errors import MystiraError
+from tests.contract.document_stores import Docs, OpenStore, drain, mine
 
 S = "GameSessions"
 

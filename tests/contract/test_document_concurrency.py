@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import random
 
-from document_stores import Docs, OpenStore
-
 from mystira_data.documents.port import DocumentStore
 from mystira_data.errors import AlreadyExists, ConcurrencyConflict
+from tests.contract.document_stores import Docs, OpenStore
 
 S = "GameSessions"
 WRITERS = 50

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from document_stores import Docs, collect
 
 from mystira_data.documents.port import DocumentStore
 from mystira_data.errors import (
@@ -14,6 +13,7 @@ from mystira_data.errors import (
     NotFound,
     PartitionKeyMismatch,
 )
+from tests.contract.document_stores import Docs, collect
 
 S = "GameSessions"
 

@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
-from document_stores import Docs, collect, mine
 
 from mystira_data.documents.port import Document, DocumentStore
 from mystira_data.errors import InvalidQuery
 from mystira_data.query import Op, Order, Query
+from tests.contract.document_stores import Docs, collect, mine
 
 S = "GameSessions"
 NAMES = ["alpha", "alphabet", "beta", "50%off", "a_b", "axb"]

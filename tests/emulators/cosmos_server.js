@@ -7,6 +7,6 @@ const { createHttpsServer } = require("@vercel/cosmosdb-server");
 const port = Number(process.argv[2] || 0);
 const server = createHttpsServer({ keepAlive: true });
 server.listen(port, "127.0.0.1", () => {
-  // tests/emulators/cosmos.py waits for this line to learn the port.
+  // tests/servers/cosmos.py waits for this line to learn the port.
   process.stdout.write(`listening ${server.address().port}\n`);
 });

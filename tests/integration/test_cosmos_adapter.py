@@ -40,7 +40,7 @@ from mystira_data.errors import (
     Throttled,
 )
 from mystira_data.query import Op, Order, Query
-from tests.emulators.cosmos import EMULATOR_KEY, CosmosServer
+from tests.servers.cosmos import EMULATOR_KEY, CosmosServer
 
 S = "GameSessions"
 PARTITION_KEYS = {"Accounts": "/id", S: "/accountId", "MediaAssets": "/mediaType"}

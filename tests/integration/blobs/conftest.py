@@ -13,8 +13,7 @@ from mystira_data.blobs.azure import AzureBlobStore
 from mystira_data.blobs.filesystem import FilesystemBlobStore
 from mystira_data.blobs.port import BlobStore
 from mystira_data.documents.sqlite import SqliteDocumentStore
-from tests.emulators.azurite import Azurite
-from tests.emulators.azurite import azurite as azurite
+from tests.servers.azurite import Azurite
 
 
 @pytest.fixture

@@ -10,12 +10,7 @@ import pytest
 from mystira_data import catalog
 from mystira_data.cache import TieredCache
 from mystira_data.documents.sqlite import SqliteDocumentStore
-from tests.redis_server import shared_redis_url, unique_prefix
-
-
-@pytest.fixture
-def redis_url() -> str:
-    return shared_redis_url()
+from tests.servers.redis import unique_prefix
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from mystira_data.domain.codec import codec_for
 from mystira_data.domain.enums import MediaType
 from mystira_data.domain.media import MediaAsset
 from tests.integration.consistency.data import account, embedded, session
-from tests.pg import server_url, with_database
+from tests.servers.postgres import server_url, with_database
 
 runner = CliRunner()
 SECRET = "s3cret-Pa55"  # in every connection string below: must never be printed

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from mystira_data import catalog
 from mystira_data.cli.app import app
-from tests.emulators.cosmos import CosmosServer
+from tests.servers.cosmos import CosmosServer
 
 runner = CliRunner()
 

@@ -18,8 +18,8 @@ from mystira_data.cli.app import app
 from mystira_data.query import Query, every
 from mystira_data.relational import tables as t
 from mystira_data.settings import Settings, load_settings
-from tests import pg
 from tests.integration.relational.conftest import run_async
+from tests.servers import postgres as pg
 
 runner = CliRunner()
 CONTAINERS = ("Accounts", "GameSessions", "PlayerScenarioScores")  # parents first

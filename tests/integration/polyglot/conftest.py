@@ -14,9 +14,9 @@ import stamina
 from mystira_data.bootstrap import open_platform
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.settings import Settings, load_settings
-from tests import pg
-from tests.emulators.cosmos import CosmosServer, allow_sdk_warnings
 from tests.integration.relational.conftest import empty_all, run_async
+from tests.servers import postgres as pg
+from tests.servers.cosmos import CosmosServer, allow_sdk_warnings
 
 PAIRS = ("embedded", "cosmos-postgres")
 Factory = Callable[..., AbstractAsyncContextManager[Polyglot]]

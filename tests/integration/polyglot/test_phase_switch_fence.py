@@ -27,8 +27,8 @@ from mystira_data.errors import ConcurrencyConflict, StoreUnavailable
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.relational import migrate
 from mystira_data.settings import Phase, load_settings
-from tests import pg
 from tests.integration.relational.conftest import run_async
+from tests.servers import postgres as pg
 
 CONTAINER = "Accounts"
 IDS = ("acc-1", "acc-2", "acc-3")

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from mystira_data.relational import RelationalStore, migrate
 from mystira_data.relational.tables import ENTITY_TABLES, POLYGLOT_TABLES
-from tests import pg
+from tests.servers import postgres as pg
 
 T = TypeVar("T")
 BACKENDS = ("postgres", "sqlite")
@@ -26,12 +26,6 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
     (session fixtures may be set up lazily from inside an async test)."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coro).result()
-
-
-@pytest.fixture(scope="session")
-def pg_server_url() -> str:
-    """Admin URL of the session's PostgreSQL (shared server, or a private one)."""
-    return pg.server_url()
 
 
 @pytest.fixture(scope="session")

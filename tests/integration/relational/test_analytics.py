@@ -13,7 +13,7 @@ from mystira_data.errors import InvalidQuery
 from mystira_data.relational import RelationalStore, migrate
 from mystira_data.relational import analytics as an
 from mystira_data.relational.analytics import Analytics
-from tests import pg
+from tests.servers import postgres as pg
 
 from .docs import T0, account, minutes, score, session
 

@@ -11,7 +11,8 @@ from mystira_data.errors import StoreUnavailable
 from mystira_data.query import Query
 from mystira_data.relational import RelationalStore, migrate
 from mystira_data.resilience import CircuitBreaker, Policy, Resilient
-from tests import pg
+from tests.servers import postgres as pg
+from tests.servers.ports import free_port
 
 from .docs import account
 
@@ -23,7 +24,7 @@ def private_server() -> Iterator[pg.PrivateServer]:
 
 
 async def test_nothing_listening_is_store_unavailable() -> None:
-    url = f"postgresql://postgres@127.0.0.1:{pg.free_port()}/nowhere"
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere"
     async with RelationalStore(url, connect_timeout_s=2) as store:
         with pytest.raises(StoreUnavailable):
             await store.read("Accounts", "a1", "a1")

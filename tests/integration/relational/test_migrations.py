@@ -18,7 +18,7 @@ from mystira_data.relational import RelationalStore, migrate
 from mystira_data.relational.engine import create_engine
 from mystira_data.relational.tables import metadata
 from mystira_data.settings import Phase
-from tests import pg
+from tests.servers import postgres as pg
 
 from .docs import account, session
 

@@ -17,7 +17,7 @@ from mystira_data.documents.sqlite import SqliteDocumentStore
 from mystira_data.errors import InvalidQuery
 from mystira_data.query import Filter, Op, Order, Query
 from mystira_data.relational import RelationalStore, migrate
-from tests import pg
+from tests.servers import postgres as pg
 
 from .docs import T0, account, score, session
 

