@@ -64,6 +64,9 @@ async def polyglot(
     await migrate.upgrade(url)  # only `db upgrade` migrates at open; a benchmark does it here
     settings = settings_for(url, data_dir, phase, **polyglot)
     async with open_platform(settings, provision=True) as poly:
+        # Read the phases now: on the first open (still empty) the configured phase becomes
+        # the record, so later opens over the loaded data agree with it.
+        await poly.control.all_phases()
         yield poly
 
 

@@ -37,6 +37,9 @@ class ConfigError(MystiraError):
         self.key = key
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[str, str]]:
+        return type(self), (self.key, self.reason)  # picklable across processes
+
 
 class SchemaOutdated(MystiraError):
     """The relational schema is not at the revision this code needs (only `db upgrade`
@@ -49,6 +52,9 @@ class SchemaOutdated(MystiraError):
         )
         self.found = found
         self.needed = needed
+
+    def __reduce__(self) -> tuple[type[SchemaOutdated], tuple[str | None, str]]:
+        return type(self), (self.found, self.needed)
 
 
 class InvalidQuery(MystiraError):
@@ -79,6 +85,9 @@ class NotFound(MystiraError):
         self.container = container
         self.id = id
 
+    def __reduce__(self) -> tuple[type[NotFound], tuple[str, str]]:
+        return type(self), (self.container, self.id)
+
 
 class AlreadyExists(MystiraError):
     """A create hit an id (or unique key) that already exists."""
@@ -87,6 +96,9 @@ class AlreadyExists(MystiraError):
         super().__init__(f"{container}/{id} already exists")
         self.container = container
         self.id = id
+
+    def __reduce__(self) -> tuple[type[AlreadyExists], tuple[str, str]]:
+        return type(self), (self.container, self.id)
 
 
 class ConcurrencyConflict(MystiraError):
