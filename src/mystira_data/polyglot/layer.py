@@ -142,12 +142,21 @@ class Polyglot:
         return await apply_if_newer(self.documents, container, doc)
 
     async def replicate_once(self, container: str, *, owner: str | None = None) -> int:
-        """Catch the secondary of ``container``'s phase up from the primary's log."""
+        """Catch the secondary of ``container``'s phase up from the primary's log.
+
+        Without ``owner`` this is a one-off worker: it gives its leases back when done, so
+        the next run (or another worker) is not locked out until they expire.
+        """
         route = ROUTES[await self.control.phase(container)]
         enabled = self.stores.settings.polyglot_persistence.enable_compensation
         if route.secondary is None or not enabled:
             return 0
-        return await self.processor(container, route.secondary, owner=owner).run_once()
+        worker = self.processor(container, route.secondary, owner=owner)
+        try:
+            return await worker.run_once()
+        finally:
+            if owner is None:
+                await worker.release()
 
     async def replicate_until_caught_up(
         self, container: str, *, owner: str | None = None, timeout_s: float = 120.0

@@ -29,17 +29,20 @@ PKS = {"Accounts": "id", "GameSessions": "accountId", "PlayerScenarioScores": "p
 
 
 async def move(poly: Polyglot, container: str, phase: Phase) -> None:
+    refusals: list[str] = []
     for _ in range(20):
         await catch_up(poly)
         if needs_proof(await poly.control.phase(container), phase):  # either direction
             await poly.verify(container, settle_s=0.2)
+            await catch_up(poly)  # what the writers did during the verify: lag stays young
         try:
             await poly.control.set(container, phase, reason="walk under load")
             return
         except PhaseTransitionRefused as exc:
             if not any(word in str(exc) for word in ("verify", "lag", "holds")):
                 raise
-    raise AssertionError(f"{container} never moved to {phase}")
+            refusals.append(str(exc))
+    raise AssertionError(f"{container} never moved to {phase}: {refusals[-3:]}")
 
 
 async def walk(poly: Polyglot) -> None:
