@@ -5,14 +5,14 @@ Both real pairs: embedded (SQLite + SQLite) and the Cosmos API server + PostgreS
 
 from __future__ import annotations
 
+import pytest
+
 from mystira_data.errors import NotFound
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.replication.marker import Writer, writer_of
 from mystira_data.settings import Phase
 from tests.integration.polyglot.beside.csharp import CSharpApp
 from tests.integration.polyglot.test_phases_crud import START, walk_to
-
-import pytest
 
 CONTAINERS = ("Accounts", "GameSessions")
 
