@@ -31,6 +31,7 @@ from typing import Any
 from mystira_data.documents.port import Document
 from mystira_data.errors import ConcurrencyConflict, NotFound
 from mystira_data.fields import STORE_MADE
+from mystira_data.polyglot.consistency.compare import canonical
 from mystira_data.polyglot.replication.marker import Writer, writer_of
 from mystira_data.polyglot.replication.stamped import Stamped
 from mystira_data.polyglot.write.guarded import EntityStore, current, key_of
@@ -71,18 +72,20 @@ class StoreOrder:
         self, container: str, docs: list[Document], *, single: bool = False
     ) -> None:
         """A batch: the plain changes in one guarded call, then each doubtful one."""
-        rows = await self._row_versions(container, docs)
-        plain = [d for d in docs if not _doubtful(d, rows.get(str(d.get("id"))))]
+        rows = await self._rows(container, docs)
+        doubtful = [_doubtful(container, d, rows.get(str(d.get("id")))) for d in docs]
+        plain = [d for d, doubt in zip(docs, doubtful, strict=True) if not doubt]
         if single and plain:
             await self._apply_one(container, plain[0])  # with the parent fix-up
         elif plain:
             await self._apply_many(container, plain)
-        for doc in docs:
-            if _doubtful(doc, rows.get(str(doc.get("id")))):
-                await self._settle(container, doc, rows.get(str(doc["id"])) or 0)
+        for doc, doubt in zip(docs, doubtful, strict=True):
+            if doubt:
+                row = rows.get(str(doc["id"]))
+                await self._settle(container, doc, 0 if row is None else _version(row) or 0)
 
-    async def _row_versions(self, container: str, docs: list[Document]) -> dict[str, int]:
-        """``id -> _version`` of the rows these changes would land on (tombstones too)."""
+    async def _rows(self, container: str, docs: list[Document]) -> dict[str, Document]:
+        """The rows (tombstones too) these changes would land on, by id."""
         ids = sorted({str(d["id"]) for d in docs if "id" in d})
         if not ids:
             return {}
@@ -92,9 +95,7 @@ class StoreOrder:
             include_deleted=True,
             page_size=_LOOKUP_PAGE,
         )
-        return {
-            str(row["id"]): _version(row) or 0 async for row in every(self.relational, container, q)
-        }
+        return {str(row["id"]): row async for row in every(self.relational, container, q)}
 
     async def _settle(self, container: str, change: Document, row_version: int) -> None:
         """Adopt ``change`` if it is still the document's current state; else skip it."""
@@ -119,11 +120,20 @@ def _version(doc: Document) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _doubtful(change: Document, row_version: int | None) -> bool:
-    """True when ``_version`` cannot say whether ``change`` is newer than the row."""
+def _doubtful(container: str, change: Document, row: Document | None) -> bool:
+    """True when ``_version`` cannot say whether ``change`` is newer than the row.
+
+    At the row's own version, only a foreign write with other content is doubtful: the
+    content check also ends the story if a mark ever failed to survive a store's round
+    trip (an adoption's echo holds what the row holds), instead of adopting it again.
+    """
     version = _version(change)
     if version is None:
         return True
-    if row_version is None or version > row_version:
+    row_version = None if row is None else _version(row)
+    if row is None or row_version is None or version > row_version:
         return False
-    return version < row_version or writer_of(change) is Writer.FOREIGN
+    if version < row_version:
+        return True
+    foreign = writer_of(change) is Writer.FOREIGN
+    return foreign and canonical(container, change) != canonical(container, row)
