@@ -155,6 +155,9 @@ def phase_set(
     console.print(f"{t.container}: {t.from_phase.value} → {t.to_phase.value}")
 
 
+RECONCILE_EVERY_S = 300.0
+
+
 def replicate_command(
     ctx: typer.Context,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64)] = 1,
@@ -164,10 +167,26 @@ def replicate_command(
         float,
         typer.Option("--progress-every", min=0.1, help="Seconds between progress lines."),
     ] = 10.0,
+    reconcile: Annotated[
+        bool,
+        typer.Option(
+            "--reconcile",
+            help="Catch up, then one id reconciliation pass (hard deletes reach PostgreSQL), "
+            "then exit.",
+        ),
+    ] = False,
+    reconcile_every: Annotated[
+        float,
+        typer.Option(
+            "--reconcile-every", min=0, help="Seconds between reconciliation passes (0: never)."
+        ),
+    ] = RECONCILE_EVERY_S,
 ) -> None:
     """Run replication (change feed → relational, outbox → documents) for dual-write phases.
 
-    Without ``--once`` it runs until interrupted and prints a progress line periodically.
+    Without ``--once`` it runs until interrupted and prints a progress line periodically;
+    every ``--reconcile-every`` seconds it also reconciles ids (containers in
+    DualWriteCosmosRead: rows whose document another app deleted for real become tombstones).
     """
     from mystira_data import catalog
 
@@ -179,11 +198,16 @@ def replicate_command(
 
     async def body(settings: Settings) -> int:
         async with polyglot(settings) as poly:
-            if once:
-                return sum([await poly.replicate_until_caught_up(n) for n in names])
+            if once or reconcile:
+                applied = sum([await poly.replicate_until_caught_up(n) for n in names])
+                if reconcile:
+                    await _reconcile_pass(poly, names)
+                    applied += sum([await poly.replicate_until_caught_up(n) for n in names])
+                return applied
             progress = Progress()
             await asyncio.gather(
                 _report(poly, names, progress, progress_every),
+                _reconciler(poly, names, reconcile_every),
                 *(_worker(poly, names, progress) for _ in range(workers)),
             )
             return progress.applied
@@ -214,6 +238,40 @@ async def _worker(poly: Polyglot, names: list[str], progress: Progress) -> None:
 
 
 OUTAGE_PAUSE_S = 1.0
+
+
+async def _reconcile_pass(poly: Polyglot, names: list[str]) -> None:
+    """One id reconciliation of each container, with progress and a summary line each."""
+
+    def say(container: str, checked: int, tombstoned: int) -> None:
+        console.print(
+            f"{datetime.now(UTC):%H:%M:%S} reconcile {container}: {checked} row(s) checked, "
+            f"{tombstoned} tombstoned",
+            markup=False,
+        )
+
+    for name in names:
+        report = await poly.reconcile(name, progress=say)
+        if report.skipped:
+            console.print(f"reconcile {name}: skipped ({report.skipped})", markup=False)
+        elif report.came_back:
+            console.print(
+                f"reconcile {name}: {len(report.came_back)} document(s) came back during the "
+                "pass and were copied again",
+                markup=False,
+            )
+
+
+async def _reconciler(poly: Polyglot, names: list[str], every_s: float) -> None:
+    """Reconcile ids every ``every_s`` seconds while replication runs (0: never)."""
+    if every_s <= 0:
+        return
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await _reconcile_pass(poly, names)
+        except StoreUnavailable as exc:
+            console.print(f"reconcile: store unavailable, next pass later ({exc})", markup=False)
 
 
 def _say_waiting(container: str, exc: StoreUnavailable) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.table import Table
@@ -36,15 +36,19 @@ async def seed_all(
 ) -> dict[str, int]:
     """Seed master data, then demo data if asked; returns documents written per container."""
     from mystira_data.bootstrap import open_stores
+    from mystira_data.documents.port import DocumentStore
+    from mystira_data.polyglot.replication.stamped import Stamped
     from mystira_data.seed import seed_demo, seed_master
 
     async with open_stores(settings) as stores:
+        # Seeded documents are written through this platform: marked ours (not foreign).
+        documents = cast(DocumentStore, Stamped(stores.documents))
         if demo:
             # seed_demo also seeds the master data its documents refer to.
             return await seed_demo(
-                stores.documents, accounts=accounts, random_seed=random_seed, source_dir=source
+                documents, accounts=accounts, random_seed=random_seed, source_dir=source
             )
-        return await seed_master(stores.documents, source)
+        return await seed_master(documents, source)
 
 
 def counts_table(counts: dict[str, int]) -> Table:

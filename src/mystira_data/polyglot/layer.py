@@ -17,6 +17,7 @@ from mystira_data.bootstrap import Stores
 from mystira_data.documents.port import Document
 from mystira_data.domain.base import stored_defaults
 from mystira_data.errors import ForeignKeyViolation, StoreUnavailable
+from mystira_data.polyglot.consistency.reconcile import Progress, Reconciler, ReconcileReport
 from mystira_data.polyglot.consistency.segments import SegmentChecksums
 from mystira_data.polyglot.consistency.verify import VerifyReport, verify
 from mystira_data.polyglot.phase.control import PhaseControl
@@ -30,13 +31,20 @@ from mystira_data.polyglot.phase.guards import Guards
 from mystira_data.polyglot.phase.rules import ROUTES, Side
 from mystira_data.polyglot.replication.attempts import RelationalAttempts
 from mystira_data.polyglot.replication.lag import Lag, LagMeter
-from mystira_data.polyglot.replication.processor import ChangeSource, Processor
+from mystira_data.polyglot.replication.processor import Apply, ChangeSource, Processor
+from mystira_data.polyglot.replication.stamped import Stamped
+from mystira_data.polyglot.replication.store_order import StoreOrder
 from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters, persist_sync_failures
 from mystira_data.polyglot.state.leases import RelationalLeaseStore
 from mystira_data.polyglot.state.outbox import OutboxSource
 from mystira_data.polyglot.state.phases import RelationalPhaseStore
 from mystira_data.polyglot.state.verify_log import record_verify
-from mystira_data.polyglot.write.guarded import EntityStore, apply_if_newer, batch_apply
+from mystira_data.polyglot.write.guarded import (
+    ApplyMany,
+    EntityStore,
+    apply_if_newer,
+    batch_apply,
+)
 from mystira_data.polyglot.write.repository import PolyglotRepository
 from mystira_data.polyglot.write.secondary import SecondaryWriter, SyncLog
 from mystira_data.polyglot.write.shadow import ShadowReader
@@ -49,14 +57,10 @@ from mystira_data.settings import Phase
 log = logging.getLogger(__name__)
 
 
-
-
-
-
 @dataclass
 class Polyglot:
     stores: Stores
-    documents: EntityStore
+    documents: Stamped  # the document store, our writes marked (`replication.marker`)
     relational: EntityStore
     control: PhaseControl
     repository: PolyglotRepository
@@ -75,12 +79,14 @@ class Polyglot:
         rel = self.raw_relational
         if direction is Side.RELATIONAL:
             source: ChangeSource = self.stores.documents
-            apply, apply_many, log = (
-                self.apply_to_relational, self.apply_many_to_relational, "change-feed"
-            )
+            order = self.store_order()
+            apply: Apply = order.apply
+            apply_many: ApplyMany = order.apply_many
+            log = "change-feed"
         else:
             source = OutboxSource(rel)
-            apply, apply_many, log = self.apply_to_documents, self.apply_many_to_documents, "outbox"
+            apply, apply_many = self.apply_to_documents, self.apply_many_to_documents
+            log = "outbox"
         pp = self.stores.settings.polyglot_persistence
         return Processor(
             container,
@@ -94,6 +100,29 @@ class Polyglot:
             attempts=RelationalAttempts(rel, direction.value),
             parent_wait_s=pp.parent_wait_ms / 1000,
         )
+
+    def store_order(self) -> StoreOrder:
+        """The document → relational applies, ordered by the document store (`store_order`)."""
+        return StoreOrder(
+            self.documents,
+            self.relational,
+            self.apply_to_relational,
+            self.apply_many_to_relational,
+        )
+
+    async def reconcile(
+        self, container: str, *, progress: Progress | None = None
+    ) -> ReconcileReport:
+        """Hard deletes of the document store reach PostgreSQL (see `consistency.reconcile`)."""
+        rec = Reconciler(
+            self.control,
+            self.documents,
+            self.relational,
+            self.raw_relational,
+            self.store_order(),
+            progress,
+        )
+        return await rec.run(container)
 
     async def apply_to_relational(self, container: str, doc: Document) -> Any:
         """Version-guarded apply; a parent that has not arrived yet is copied first.
@@ -281,7 +310,8 @@ def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
     if stores.relational is None:
         raise ValueError("the polyglot layer needs the relational store opened")
     pp = stores.settings.polyglot_persistence
-    documents, doc_breaker = resilient(stores.documents, "documents", stores)
+    resilient_documents, doc_breaker = resilient(stores.documents, "documents", stores)
+    documents = Stamped(resilient_documents)  # our writes carry the writer mark
     relational, rel_breaker = resilient(stores.relational, "relational", stores)
     control = PhaseControl(phase_store(stores), pp, refresh_s=refresh_s)
     writer = SecondaryWriter(

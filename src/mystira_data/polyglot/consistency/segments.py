@@ -38,7 +38,7 @@ from mystira_data.domain.base import (
     stored_defaults,
 )
 from mystira_data.errors import InvalidDocument, InvalidQuery
-from mystira_data.fields import STORE_MADE, VERSIONING
+from mystira_data.fields import STORE_MADE, VERSIONING, WRITER
 from mystira_data.polyglot.consistency.streams import IdRange, by_id, prefetched
 from mystira_data.polyglot.write.guarded import EntityStore
 from mystira_data.relational.mapping import Kind, TableMapping, mapping_for
@@ -212,7 +212,7 @@ class RowMaker:
 
     def direct(self, doc: Document) -> list[Any] | None:
         """The cells (in jsonb key order) straight from a canonical document, else None."""
-        if set(doc).difference(STORE_MADE | VERSIONING) != self.fields:
+        if set(doc).difference(STORE_MADE | VERSIONING | {WRITER}) != self.fields:
             return None
         version, deleted = doc.get("_version"), doc.get("_deleted", False)
         if type(version) is not int or type(deleted) is not bool:

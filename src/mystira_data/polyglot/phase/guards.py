@@ -1,19 +1,22 @@
 """The evidence a phase move needs (`rules.needs_proof`), and the configured first phase.
 
-Each guard returns the reason to refuse, or None: replication lag, the last verify, and the
-completeness of the store a move makes the read side.
+Each guard returns the reason to refuse, or None: replication lag, the last verify, the
+completeness of the store a move makes the read side, and foreign writers (another app
+still writing the container's documents, which a PostgreSQL primary would never see).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from mystira_data.documents.port import DocumentStore
 from mystira_data.errors import ConfigError
 from mystira_data.polyglot.phase.control import PhaseControl
 from mystira_data.polyglot.phase.record import Transition
-from mystira_data.polyglot.phase.rules import ROUTES, Side
+from mystira_data.polyglot.phase.rules import GUARDED, ROUTES, Side
+from mystira_data.polyglot.replication.foreign import foreign_writes
 from mystira_data.polyglot.replication.lag import LagMeter
 from mystira_data.polyglot.state.verify_log import last_verify
 from mystira_data.query import Query
@@ -22,6 +25,7 @@ from mystira_data.settings import Phase
 
 DEFAULT_MAX_LAG_S = 5.0
 VERIFY_MAX_AGE = timedelta(hours=24)
+FOREIGN_WINDOW = timedelta(minutes=15)
 LIVE = Query(cross_partition=True)
 ALL = Query(cross_partition=True, include_deleted=True)
 
@@ -33,10 +37,14 @@ class Guards:
     relational: RelationalStore
     meter: LagMeter
     max_lag_s: float = DEFAULT_MAX_LAG_S
+    foreign_window: timedelta = FOREIGN_WINDOW
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def install(self) -> None:
         """Make ``control`` ask these guards, and adopt configured first phases through us."""
-        self.control.guards.extend((self.lag_guard, self.verify_guard, self.completeness_guard))
+        self.control.guards.extend(
+            (self.lag_guard, self.verify_guard, self.completeness_guard, self.foreign_guard)
+        )
         self.control.adopt = self.adopt_configured_phase
 
     async def lag_guard(self, container: str, target: Phase) -> str | None:
@@ -80,6 +88,21 @@ class Guards:
             f"the {new_reads.value} store holds {have} of the {want} live documents the "
             f"{other.value} store holds ({pending} pending replication); run `mystira backfill "
             f"{container} --to {to}`, then `mystira verify {container}`"
+        )
+
+    async def foreign_guard(self, container: str, target: Phase) -> str | None:
+        """No move into a PostgreSQL-primary phase while another app still writes the
+        container's documents: its writes would never reach the new primary."""
+        if target not in GUARDED:
+            return None
+        since = self.clock() - self.foreign_window
+        found = await foreign_writes(self.documents, container, since)
+        if not found.count or found.newest is None:
+            return None
+        return (
+            f"{container}: {found.count} document(s) written in the last {self.foreign_window} "
+            f"not through this platform, the newest at {found.newest:%Y-%m-%d %H:%M:%S} UTC; "
+            "another app (the C# app?) still writes it: stop it first"
         )
 
     async def adopt_configured_phase(self, container: str, phase: Phase) -> None:

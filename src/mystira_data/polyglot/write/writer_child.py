@@ -23,6 +23,7 @@ import pydantic_core
 
 from mystira_data.bootstrap import Stores, open_document_store, relational_url
 from mystira_data.polyglot.layer import resilient
+from mystira_data.polyglot.replication.stamped import Stamped
 from mystira_data.polyglot.write.guarded import EntityStore, apply_if_newer, batch_apply
 from mystira_data.polyglot.write.secondary import BATCH_MAX, LINGER_S, apply_group, runs
 from mystira_data.polyglot.write.writer_process import frame, read_frame
@@ -46,7 +47,7 @@ async def _open(settings: Settings, stack: AsyncExitStack) -> dict[str, EntitySt
     stores = Stores(settings, await open_document_store(settings, stack))
     stores.relational = await stack.enter_async_context(RelationalStore(relational_url(settings)))
     return {
-        "document": resilient(stores.documents, "documents", stores)[0],
+        "document": Stamped(resilient(stores.documents, "documents", stores)[0]),
         "relational": resilient(stores.relational, "relational", stores)[0],
     }
 
