@@ -1,0 +1,33 @@
+"""What the app holds while it runs: the polyglot layer and the service's helpers.
+
+Built by the lifespan (`lifespan.py`) and read by routes through `Platform` (a dependency).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from mystira_data.api.auth.authenticator import Authenticator
+from mystira_data.api.ratelimit import RateLimiter
+from mystira_data.polyglot.layer import Polyglot
+from mystira_data.settings import Settings
+
+
+@dataclass
+class ApiState:
+    settings: Settings
+    poly: Polyglot
+    auth: Authenticator
+    limiter: RateLimiter
+    phases_loaded: bool = False
+
+
+def api_state(request: Request) -> ApiState:
+    state: ApiState = request.app.state.api
+    return state
+
+
+Platform = Annotated[ApiState, Depends(api_state)]
