@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from mystira_data.api.auth.authenticator import Authenticator
 from mystira_data.api.auth.keys import KeyStore
 from mystira_data.api.auth.oidc import OidcVerifier
+from mystira_data.api.jobs import JobRunner, JobStore
 from mystira_data.api.ratelimit import RateLimiter
 from mystira_data.api.state import ApiState
 from mystira_data.bootstrap import open_platform
@@ -39,14 +40,17 @@ def lifespan_for(
         async with open_platform(
             settings, cache=True, blobs=True, provision=provision, refresh_s=refresh_s
         ) as poly:
-            auth = Authenticator(
-                KeyStore(poly.raw_relational), ttl_s=api.key_cache_seconds, oidc=oidc
-            )
+            keys = KeyStore(poly.raw_relational)
+            auth = Authenticator(keys, ttl_s=api.key_cache_seconds, oidc=oidc)
             limiter = RateLimiter(api.rate_limit_per_second, api.rate_limit_burst)
-            state = ApiState(settings, poly, auth, limiter)
+            jobs = JobRunner(JobStore(poly.raw_relational))
+            state = ApiState(settings, poly, auth, limiter, keys, jobs)
             state.phases_loaded = await _load_phases(state)
             app.state.api = state
-            yield
+            try:
+                yield
+            finally:
+                await jobs.close()  # before the platform closes under them
 
     return lifespan
 

@@ -11,6 +11,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from mystira_data.api.auth.authenticator import Authenticator
+from mystira_data.api.auth.keys import KeyStore
+from mystira_data.api.jobs import JobRunner
 from mystira_data.api.ratelimit import RateLimiter
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.settings import Settings
@@ -22,6 +24,8 @@ class ApiState:
     poly: Polyglot
     auth: Authenticator
     limiter: RateLimiter
+    keys: KeyStore
+    jobs: JobRunner
     phases_loaded: bool = False
 
 

@@ -7,7 +7,7 @@ import importlib
 
 from fastapi import APIRouter
 
-ROUTER_MODULES: tuple[str, ...] = ("health", "documents")
+ROUTER_MODULES: tuple[str, ...] = ("health", "documents", "admin", "admin_jobs", "keys")
 
 
 def all_routers() -> list[APIRouter]:

@@ -131,7 +131,7 @@ class DocumentRoutes:
         q: Query | None = Query(
             filters=filters, partition_key=pk, cross_partition=pk is None, page_size=size
         )
-        if scope is not None and q is not None:
+        if scope is not None and self.access is Access.OWNED:
             q = await scope.narrow(self.name, q)
         if q is None:
             return {"items": [], "continuation": None}
