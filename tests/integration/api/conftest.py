@@ -19,7 +19,11 @@ from fastapi import FastAPI
 from mystira_data.api.app import create_app
 from mystira_data.api.auth.roles import Role
 from mystira_data.api.state import ApiState
-from tests.integration.polyglot.conftest import _fast_retries, pair_settings  # noqa: F401
+from tests.integration.polyglot.conftest import (  # noqa: F401 (fixtures)
+    _fast_retries,
+    pair_settings,
+    polyglot_pg_url,
+)
 from tests.integration.relational.conftest import empty_all
 
 ServiceFactory = Callable[..., AbstractAsyncContextManager["Service"]]

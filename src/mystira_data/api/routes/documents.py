@@ -132,7 +132,9 @@ class DocumentRoutes:
             filters=filters, partition_key=pk, cross_partition=pk is None, page_size=size
         )
         if scope is not None and self.access is Access.OWNED:
-            q = await scope.narrow(self.name, Query(filters=filters, page_size=size))
+            q = await scope.narrow(
+                self.name, Query(filters=filters, cross_partition=True, page_size=size)
+            )
         if q is None:
             return {"items": [], "continuation": None}
         found = await state.poly.repository.query(self.name, q, continuation=token)
