@@ -94,6 +94,15 @@ async def test_a_player_cannot_write_another_accounts_data(
     assert (
         await service.http.post("/api/v1/user-profiles", json=planted, headers=player)
     ).status_code == 404
+    # Nor learn that another account's id exists: creating it answers as if it did not.
+    taken = await service.http.post(
+        "/api/v1/user-profiles", json=profile("p2", "a1"), headers=player
+    )
+    assert taken.status_code == 404
+    own_again = await service.http.post(
+        "/api/v1/user-profiles", json=profile("p1", "a1"), headers=player
+    )
+    assert own_again.status_code == 409
     foreign_score = score("c9", "p2")
     assert (
         await service.http.post(

@@ -31,7 +31,7 @@ from mystira_data.api.state import ApiState, Platform
 from mystira_data.catalog import ContainerSpec
 from mystira_data.documents.port import Document
 from mystira_data.domain.codec import codec_for
-from mystira_data.errors import NotFound
+from mystira_data.errors import AlreadyExists, NotFound
 from mystira_data.fields import SYSTEM_FIELDS
 from mystira_data.query import MAX_PAGE_SIZE, Filter, Op, Query
 
@@ -146,7 +146,12 @@ class DocumentRoutes:
         scope = self.scope(state, caller)
         doc = self.codec.encode(body)
         await self.check_owned(scope, doc, doc["id"])
-        return await state.poly.repository.create(self.name, doc)
+        try:
+            return await state.poly.repository.create(self.name, doc)
+        except AlreadyExists:
+            if scope is not None:  # a 409 would tell a player another account's id exists
+                await self.fetch(state, caller, doc["id"], str(doc[self.spec.pk_field]))
+            raise
 
     async def replace(
         self, state: ApiState, caller: Principal, id: str, body: BaseModel, if_match: str | None
