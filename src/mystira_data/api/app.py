@@ -31,5 +31,5 @@ def create_app(settings: Settings, *, provision: bool = False, refresh_s: float 
     problems.install(app, settings.polyglot_persistence.breaker_open_seconds)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     for router in all_routers():
-        app.include_router(router)
+        app.include_router(router, responses=problems.documented_problems())
     return app

@@ -144,6 +144,55 @@ def _strip_body(loc: Sequence[int | str]) -> Sequence[int | str]:
     return loc[1:] if len(loc) > 1 and loc[0] == "body" else loc
 
 
+# The shape in OpenAPI, documented on every route for the statuses any route may answer.
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": ["string", "null"]},
+        "instance": {"type": ["string", "null"]},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["path", "message"],
+                "properties": {"path": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+DOCUMENTED = (401, 403, 404, 409, 412, 413, 422, 429, 500, 503)
+
+
+def documented_problems() -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the problem answers (FastAPI's own 422 schema replaced)."""
+    return {
+        status: {
+            "description": _TITLES.get(status, "Error"),
+            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in DOCUMENTED
+    }
+
+
+def document_problem_schema(app: FastAPI) -> None:
+    """Add ``Problem`` to the OpenAPI components (the responses refer to it)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+                PROBLEM_SCHEMA
+            )
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI, breaker_open_s: float) -> None:
     """Register the problem handlers and the catch-all for unexpected exceptions."""
 
@@ -174,6 +223,7 @@ def install(app: FastAPI, breaker_open_s: float) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_middleware(CatchAll)
+    document_problem_schema(app)
 
 
 _TITLES = {
@@ -185,7 +235,12 @@ _TITLES = {
     406: "Not Acceptable",
     413: "Content Too Large",
     415: "Unsupported Media Type",
+    409: "Conflict",
+    412: "Precondition Failed",
     422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request, Response
 from fastapi import Query as Param
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, create_model
 
 from mystira_data import catalog
 from mystira_data.api.auth import Caller
@@ -230,12 +230,23 @@ def container_router(spec: ContainerSpec) -> APIRouter:
     # it is only known at run time.
     create.__annotations__["body"] = spec.model
     replace.__annotations__["body"] = spec.model
-    _add(router, "", list_page, "GET", f"List {spec.name}", _list_params(spec))
-    _add(router, "", create, "POST", f"Create a {spec.name} document", None, 201)
-    _add(router, "/{id}", read_one, "GET", f"Read a {spec.name} document")
-    _add(router, "/{id}", replace, "PUT", f"Replace a {spec.name} document")
-    _add(router, "/{id}", delete, "DELETE", f"Delete a {spec.name} document", None, 204)
+    one = {"model": spec.model, "headers": {"ETag": {"schema": {"type": "string"}}}}
+    page = {"model": page_model(spec)}
+    _add(router, "", list_page, "GET", f"List {spec.name}", page, _list_params(spec))
+    _add(router, "", create, "POST", f"Create a {spec.name} document", one, status=201)
+    _add(router, "/{id}", read_one, "GET", f"Read a {spec.name} document", one)
+    _add(router, "/{id}", replace, "PUT", f"Replace a {spec.name} document", one)
+    _add(router, "/{id}", delete, "DELETE", f"Delete a {spec.name} document", None, status=204)
     return router
+
+
+def page_model(spec: ContainerSpec) -> type[BaseModel]:
+    """The documented shape of a list answer: ``{"items": [...], "continuation": ...}``."""
+    return create_model(
+        f"{spec.model.__name__}Page",
+        items=(list[spec.model], ...),  # type: ignore[name-defined]
+        continuation=(str | None, None),
+    )
 
 
 def _add(
@@ -244,7 +255,9 @@ def _add(
     endpoint: Any,
     method: str,
     summary: str,
+    success: dict[str, Any] | None,
     extra: dict[str, Any] | None = None,
+    *,
     status: int = 200,
 ) -> None:
     router.add_api_route(
@@ -253,6 +266,8 @@ def _add(
         methods=[method],
         summary=summary,
         status_code=status,
+        responses={status: success} if success else None,
+        response_class=Response,
         openapi_extra=extra,
         name=f"{endpoint.__name__}_{router.prefix.rsplit('/', 1)[-1]}",
     )
