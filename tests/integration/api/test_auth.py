@@ -11,8 +11,11 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from mystira_data.api.app import create_app
 from mystira_data.api.auth.keys import digest
 from mystira_data.api.auth.roles import Role
+from mystira_data.errors import ConfigError
+from mystira_data.settings import load_settings
 from tests.integration.api.conftest import Service, ServiceFactory, account
 
 
@@ -166,3 +169,15 @@ async def test_oidc_tokens_map_to_roles(
             ).status_code == 401
         no_role = bearer(token(private))
         assert (await service.http.get("/admin/v1/phases", headers=no_role)).status_code == 403
+
+
+def test_oidc_settings_are_checked_at_start(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="Api"):
+        load_settings(data_dir=tmp_path, Api={"OidcIssuer": "https://id.example"})
+    missing = {
+        "OidcIssuer": "https://id.example",
+        "OidcAudience": "mystira",
+        "OidcJwksFile": str(tmp_path / "absent.json"),
+    }
+    with pytest.raises(ConfigError, match="Api:OidcJwksFile"):
+        create_app(load_settings(data_dir=tmp_path, Api=missing))
