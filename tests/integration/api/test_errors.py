@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from mystira_data.api.app import create_app
 from mystira_data.errors import Throttled
 from mystira_data.settings import load_settings
-from tests.integration.api.conftest import Service, account
+from tests.integration.api.conftest import Service, ServiceFactory, account
 from tests.integration.relational.conftest import empty_all
 from tests.servers.faultproxy import FaultProxy
 
@@ -77,7 +77,15 @@ async def test_readyz_is_ready_on_reachable_stores(service: Service) -> None:
     ready = await service.http.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["cache"] == "memory"
+    assert set(ready.json()["checks"]) == {"documents", "relational", "phases", "blobs"}
     assert (await service.http.get("/healthz")).json() == {"status": "ok"}
+
+
+async def test_readyz_shows_the_cache_mode(open_service: ServiceFactory, redis_url: str) -> None:
+    conns = {"Redis": redis_url}
+    async with open_service(ConnectionStrings=conns, Caching={"KeyPrefix": "mystira-api:"}) as s:
+        ready = await s.http.get("/readyz")
+        assert (ready.status_code, ready.json()["cache"]) == (200, "redis")
 
 
 async def test_an_unexpected_error_is_a_bare_500_logged_on_the_server(

@@ -17,6 +17,8 @@ from mystira_data.errors import MystiraError
 from mystira_data.query import Query
 
 router = APIRouter(tags=["health"])
+# A blob name looked up (never written) to see that blob storage answers.
+READINESS_PROBE = "readiness-probe"
 
 
 @router.get("/healthz", summary="The process is up")
@@ -31,6 +33,9 @@ async def readyz(state: Platform) -> JSONResponse:
         "relational": await _check(state.poly.raw_relational.ping()),
         "phases": await _check(_phases(state)),
     }
+    blobs = state.poly.stores.blobs
+    if blobs is not None:
+        checks["blobs"] = await _check(blobs.exists(READINESS_PROBE))
     ready = all(c["ok"] for c in checks.values())
     body: dict[str, Any] = {
         "status": "ready" if ready else "not ready",
