@@ -124,3 +124,25 @@ async def test_every_document_container_has_its_routes(service: Service) -> None
         assert set(spec["paths"][base + "/{id}"]) == {"get", "put", "delete"}
         listed = await service.http.get(base, headers=op)
         assert (listed.status_code, listed.json()["items"]) == (200, [])
+
+
+ODD_REQUESTS = [
+    "/api/v1/accounts/" + "x" * 300,
+    "/api/v1/accounts/a%3Fb",
+    "/api/v1/game-sessions/%00",
+    "/api/v1/accounts?email=%00",
+    "/api/v1/accounts?email=" + "%F0%9F%98%80" * 50,
+    "/api/v1/media-assets/x?partitionKey=%00",
+    "/api/v1/accounts?id=" + "x" * 5000,
+    "/api/v1/game-sessions?accountId=a&pageSize=1000",
+    "/api/v1/player-scenario-scores?gameSessionId=",
+]
+
+
+async def test_odd_requests_never_fail_the_server(service: Service) -> None:
+    op = await service.key("operator")
+    player = await service.key("player", "a1")
+    for headers in (op, player):
+        for url in ODD_REQUESTS:
+            answer = await service.http.get(url, headers=headers)
+            assert answer.status_code in (200, 404, 422), (url, answer.text)
