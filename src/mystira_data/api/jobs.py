@@ -27,6 +27,10 @@ from mystira_data.relational.store import RelationalStore
 log = logging.getLogger(__name__)
 # Progress is saved at most this often (and always at the end): a job's writes stay cheap.
 PROGRESS_EVERY_S = 0.5
+# A running job touches its row this often; one untouched for LOST_AFTER_S lost its process
+# (killed, host gone) and reads as "lost" (clocks of hosts may differ by a few seconds).
+HEARTBEAT_S = 10.0
+LOST_AFTER_S = 60.0
 
 Progress = Callable[[dict[str, Any]], None]
 Work = Callable[[Progress], Awaitable[dict[str, Any]]]
@@ -37,6 +41,7 @@ class JobState(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
+    LOST = "lost"  # never stored: a running row whose heartbeat stopped
 
 
 @dataclass(frozen=True)
@@ -52,12 +57,16 @@ class Job:
     created_at: datetime
     updated_at: datetime
 
+    def current_state(self, now: datetime) -> JobState:
+        stale = (now - self.updated_at).total_seconds() > LOST_AFTER_S
+        return JobState.LOST if self.state is JobState.RUNNING and stale else self.state
+
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "kind": self.kind,
             "container": self.container,
-            "state": self.state.value,
+            "state": self.current_state(datetime.now(UTC)).value,
             "progress": self.progress,
             "result": self.result,
             "error": self.error,
@@ -154,6 +163,7 @@ class JobRunner:
 
     async def _run(self, job_id: str, work: Work) -> None:
         tracker = _Tracker(self.store, job_id)
+        beat = asyncio.create_task(self._heartbeat(job_id))
         try:
             result = await work(tracker.report)
             await tracker.flush()
@@ -179,6 +189,16 @@ class JobRunner:
             await self._settle(
                 job_id, state=JobState.SUCCEEDED.value, progress=tracker.last, result=result
             )
+        finally:
+            beat.cancel()
+
+    async def _heartbeat(self, job_id: str) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            try:
+                await self.store.update(job_id)
+            except MystiraError as exc:
+                log.warning("job %s heartbeat not saved: %s", job_id, exc)
 
     async def _settle(self, job_id: str, **values: Any) -> None:
         try:

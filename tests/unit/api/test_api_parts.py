@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from mystira_data import errors as e
 from mystira_data.api.auth.keys import digest, key_id_of, new_token
+from mystira_data.api.jobs import HEARTBEAT_S, LOST_AFTER_S, Job, JobState
 from mystira_data.api.problems import ApiProblem, from_platform
 from mystira_data.api.ratelimit import RateLimiter
 from mystira_data.api.routes.documents import expected_version, kebab
@@ -76,3 +79,13 @@ def test_platform_errors_map_to_statuses(error: e.MystiraError, status: int) -> 
         assert problem.errors == [{"path": error.path, "message": str(error)}]
     if status == 500:
         assert problem.detail is None
+
+
+def test_a_running_job_whose_heartbeat_stopped_reads_as_lost() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    job = Job("j1", "verify", None, JobState.RUNNING, None, None, None, "k", start, start)
+    assert job.current_state(start + timedelta(seconds=LOST_AFTER_S - 1)) is JobState.RUNNING
+    assert job.current_state(start + timedelta(seconds=LOST_AFTER_S + 1)) is JobState.LOST
+    ended = Job("j2", "verify", None, JobState.SUCCEEDED, None, {}, None, "k", start, start)
+    assert ended.current_state(start + timedelta(days=1)) is JobState.SUCCEEDED
+    assert HEARTBEAT_S * 3 < LOST_AFTER_S  # a few missed beats are not a lost job
