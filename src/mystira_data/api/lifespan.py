@@ -45,7 +45,7 @@ def lifespan_for(
             limiter = RateLimiter(api.rate_limit_per_second, api.rate_limit_burst)
             jobs = JobRunner(JobStore(poly.raw_relational))
             state = ApiState(settings, poly, auth, limiter, keys, jobs)
-            state.phases_loaded = await _load_phases(state)
+            await _load_phases(state)
             app.state.api = state
             try:
                 yield
@@ -55,10 +55,9 @@ def lifespan_for(
     return lifespan
 
 
-async def _load_phases(state: ApiState) -> bool:
+async def _load_phases(state: ApiState) -> None:
+    """Read the phases once at start, so a configuration the record refuses stops here."""
     try:
         await state.poly.control.all_phases()
     except StoreUnavailable as exc:
         log.warning("phases not loaded at start (%s); /readyz reports not ready", exc)
-        return False
-    return True

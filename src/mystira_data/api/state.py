@@ -26,7 +26,6 @@ class ApiState:
     limiter: RateLimiter
     keys: KeyStore
     jobs: JobRunner
-    phases_loaded: bool = False
 
 
 def api_state(request: Request) -> ApiState:

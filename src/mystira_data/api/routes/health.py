@@ -61,7 +61,6 @@ async def _ping_documents(state: ApiState) -> None:
 
 async def _phases(state: ApiState) -> None:
     await state.poly.control.all_phases()
-    state.phases_loaded = True
 
 
 def _cache_mode(state: ApiState) -> str:
