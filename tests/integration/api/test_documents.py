@@ -57,6 +57,14 @@ async def test_partitioned_container_reads_with_and_without_the_partition_key(
     assert by_pk.json()["accountId"] == "a1"
     wrong = await service.http.get("/api/v1/game-sessions/s1?partitionKey=a2", headers=op)
     assert wrong.status_code == 404
+    await service.http.post("/api/v1/game-sessions", json=session("s2", "a2", "p2"), headers=op)
+    for params, ids in (
+        ({"accountId": "a1"}, ["s1"]),
+        ({"partitionKey": "a2"}, ["s2"]),
+        ({}, ["s1", "s2"]),
+    ):
+        listed = await service.http.get("/api/v1/game-sessions", params=params, headers=op)
+        assert sorted(d["id"] for d in listed.json()["items"]) == ids, params
 
 
 async def test_list_filters_and_pages_with_continuation_tokens(service: Service) -> None:

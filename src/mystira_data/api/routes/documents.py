@@ -128,6 +128,8 @@ class DocumentRoutes:
         scope = self.scope(state, caller)
         filters = filters_from(self.name, request.query_params)
         pk = request.query_params.get("partitionKey")
+        if pk is None:  # a filter on the partition-key field scopes the query to it
+            pk = next((str(f.value) for f in filters if f.path == self.spec.pk_field), None)
         q: Query | None = Query(
             filters=filters, partition_key=pk, cross_partition=pk is None, page_size=size
         )
