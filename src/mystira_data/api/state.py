@@ -33,4 +33,9 @@ def api_state(request: Request) -> ApiState:
     return state
 
 
-Platform = Annotated[ApiState, Depends(api_state)]
+async def _platform(request: Request) -> ApiState:
+    # Async on purpose: FastAPI runs a plain-function dependency in a worker thread.
+    return api_state(request)
+
+
+Platform = Annotated[ApiState, Depends(_platform)]
