@@ -73,15 +73,18 @@ class PlayerScope:
             return False
         return bool(profile.get("accountId") == self.account)
 
+    def partition_of(self, container: str) -> str | None:
+        """The one partition holding this account's documents, where one does."""
+        field = ACCOUNT_FIELD.get(container)
+        return self.account if field == catalog.get(container).pk_field else None
+
     async def narrow(self, container: str, query: Query) -> Query | None:
         """``query`` limited to this account's documents (by filter or partition); None when
         the account can own none (no profiles yet)."""
         field = ACCOUNT_FIELD.get(container)
         if field is not None:
             scoped = query.where(field, Op.EQ, self.account)
-            if catalog.get(container).pk_field == field:
-                return _in_partition(scoped, self.account)
-            return scoped
+            return _in_partition(scoped, self.account) if self.partition_of(container) else scoped
         profiles = await self.profile_ids()
         return query.where(PROFILE_LINKED[container], Op.IN, profiles) if profiles else None
 

@@ -105,8 +105,8 @@ class DocumentRoutes:
         pk = partition_key
         if pk is None and self.spec.pk_field == "id":
             pk = id
-        if pk is None and scope is not None and self.spec.pk_field == "accountId":
-            pk = scope.account
+        if pk is None and scope is not None:
+            pk = scope.partition_of(self.name)
         if pk is None:
             doc = await self._by_id(state, id)
         else:
