@@ -126,6 +126,7 @@ async def test_a_duplicate_create_is_a_409_and_a_mismatched_id_a_422(service: Se
 async def test_every_document_container_has_its_routes(service: Service) -> None:
     op = await service.key("operator")
     spec = (await service.http.get("/openapi.json")).json()
+    assert (await service.http.get("/docs")).status_code == 200
     for c in catalog.document_containers():
         base = f"/api/v1/{kebab(c.name)}"
         assert set(spec["paths"][base]) == {"get", "post"}
