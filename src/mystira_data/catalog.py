@@ -337,3 +337,34 @@ CONTROL_CONTAINER = "PolyglotControl"
 def partition_keys() -> dict[str, str]:
     """Container name → partition-key path, for the document stores (control included)."""
     return {c.name: c.partition_key for c in document_containers()} | {CONTROL_CONTAINER: "/id"}
+
+
+# Fields a container's list may be filtered by (besides ``id`` and the partition key): the
+# data API refuses others, so no caller can make a store scan on a field nobody meant to query.
+QUERY_FIELDS: dict[str, tuple[str, ...]] = {
+    "Accounts": ("email", "externalUserId", "role"),
+    "UserProfiles": ("accountId", "ageGroup", "isGuest", "isNpc"),
+    "GameSessions": ("profileId", "scenarioId", "status"),
+    "PlayerScenarioScores": ("scenarioId", "gameSessionId"),
+    "Scenarios": ("ageGroup", "difficulty", "sessionLength"),
+    "ContentBundles": ("ageGroup", "isFree"),
+    "CharacterMaps": ("name",),
+    "MediaAssets": ("mediaId", "mimeType"),
+    "BadgeConfigurations": ("axis",),
+    "CompassAxes": ("name", "isDeleted"),
+    "ArchetypeDefinitions": ("name", "isDeleted"),
+    "EchoTypeDefinitions": ("name", "category", "isDeleted"),
+    "FantasyThemeDefinitions": ("name", "isDeleted"),
+    "AgeGroupDefinitions": ("value", "isDeleted"),
+    "Badges": ("ageGroupId", "compassAxisId", "tier"),
+    "BadgeImages": ("imageId",),
+    "AxisAchievements": ("ageGroupId", "compassAxisId"),
+    "CompassTrackings": ("profileId", "sessionId"),
+}
+
+
+def query_fields(name: str) -> tuple[str, ...]:
+    """The fields ``name``'s list may be filtered by: ``id``, the partition key, the declared."""
+    spec = get(name)
+    declared = QUERY_FIELDS.get(name, ())
+    return tuple(dict.fromkeys(("id", spec.pk_field, *declared)))

@@ -186,6 +186,34 @@ class Media(_Section):
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1, alias="MaxUploadBytes")
 
 
+class Api(_Section):
+    """`mystira serve`: request limits and optional OIDC sign-in (keys work without it)."""
+
+    # Above a document's 2 MB store limit, so a too-big document is a 422 naming the limit.
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1, alias="MaxBodyBytes")
+    # Token bucket per API key (per process): sustained requests per second, and the burst.
+    rate_limit_per_second: float = Field(default=200.0, gt=0, alias="RateLimitPerSecond")
+    rate_limit_burst: int = Field(default=400, ge=1, alias="RateLimitBurst")
+    # How long a process trusts a key it looked up; a revocation takes effect after this.
+    key_cache_seconds: float = Field(default=1.0, ge=0, le=1.0, alias="KeyCacheSeconds")
+    oidc_issuer: str = Field(default="", alias="OidcIssuer")
+    oidc_audience: str = Field(default="", alias="OidcAudience")
+    oidc_jwks_file: Path | None = Field(default=None, alias="OidcJwksFile")
+    oidc_role_claim: str = Field(default="mystira_role", alias="OidcRoleClaim")
+    oidc_account_claim: str = Field(default="mystira_account", alias="OidcAccountClaim")
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Api:
+        named = [bool(self.oidc_issuer), bool(self.oidc_audience), self.oidc_jwks_file is not None]
+        if any(named) and not all(named):
+            raise ValueError("OIDC needs OidcIssuer, OidcAudience and OidcJwksFile together")
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer)
+
+
 class Settings(BaseSettings):
     """All configuration. Build it with `load_settings` to get `ConfigError`s."""
 
@@ -199,6 +227,7 @@ class Settings(BaseSettings):
     )
     caching: Caching = Field(default_factory=Caching, alias="Caching")
     media: Media = Field(default_factory=Media, alias="Media")
+    api: Api = Field(default_factory=Api, alias="Api")
     data_dir: Path = Field(default=Path(".mystira"), alias="DataDir")
 
     @classmethod

@@ -78,6 +78,12 @@ COMMANDS = (
     LazyCommand(
         "phase", f"{_CLI}.polyglot:phase_app", "Read or change a container's migration phase."
     ),
+    LazyCommand(
+        "serve",
+        f"{_CLI}.serve:serve_command",
+        "Serve the game data API (/api/v1) and the admin API (/admin/v1) over HTTP.",
+    ),
+    LazyCommand("auth", f"{_CLI}.auth:app", "API keys of the HTTP service (hashed at rest)."),
 )
 
 

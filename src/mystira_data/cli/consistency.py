@@ -11,9 +11,10 @@ import typer
 from mystira_data import catalog
 from mystira_data.cli.common import console, err_console, fail, run
 from mystira_data.cli.polyglot import polyglot
+from mystira_data.polyglot.consistency.targets import one_copy
 
 # An option's type (Typer reads it at start); the rules module is small, over the catalog.
-from mystira_data.polyglot.phase.rules import ROUTES, Side
+from mystira_data.polyglot.phase.rules import Side
 
 # What the commands need is imported when they run (`cli.lazy`).
 if TYPE_CHECKING:
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from mystira_data.polyglot.consistency.backfill import BackfillReport
     from mystira_data.polyglot.consistency.repair import RepairResult
     from mystira_data.polyglot.consistency.verify import VerifyReport
-    from mystira_data.polyglot.layer import Polyglot
     from mystira_data.settings import Phase, Settings
 
 
@@ -102,7 +102,7 @@ def verify_command(
 
     async def body(settings: Settings) -> tuple[list[VerifyReport], dict[str, Phase]]:
         async with polyglot(settings) as poly:
-            single = await _single_store(poly, names) if all_ else {}
+            single = await one_copy(poly, names) if all_ else {}
             compared = [n for n in names if n not in single]
             return [await poly.verify(name) for name in compared], single
 
@@ -127,12 +127,6 @@ def verify_command(
         raise typer.Exit(1)
 
 
-async def _single_store(poly: Polyglot, names: list[str]) -> dict[str, Phase]:
-    """The containers of ``names`` whose phase keeps one live copy (nothing to compare)."""
-    phases = {name: await poly.control.phase(name) for name in names}
-    return {n: p for n, p in phases.items() if ROUTES[p].secondary is None}
-
-
 def _check_writable(path: Path) -> None:
     folder = path.parent
     if not folder.is_dir():
@@ -151,16 +145,14 @@ def repair_command(
 
     A document that cannot be written is reported and skipped; the exit code is then 1.
     """
-    from mystira_data.polyglot.consistency.repair import repair
+    from mystira_data.polyglot.consistency.repair import repair_container
 
     _targets(container, False)
     loaded = _load(from_report, container) if from_report else None
 
     async def body(settings: Settings) -> RepairResult:
         async with polyglot(settings) as poly:
-            report = loaded or await poly.verify(container, settle_s=0)
-            primary, secondary = await poly.pair(container)
-            return await repair(container, primary, secondary, report, dry_run=dry_run)
+            return await repair_container(poly, container, loaded, dry_run=dry_run)
 
     result = run(ctx, body)
     for line in result.planned:

@@ -71,7 +71,7 @@ def phase_get(
     if as_json:
         out: dict[str, object] = {n: r.phase.value for n, r in records.items()}
         if pending:
-            out["pending"] = {n: _pending_json(p) for n, p in pending.items()}
+            out["pending"] = {n: p.as_json() for n, p in pending.items()}
         typer.echo(json.dumps(out))
         return
     for name, record in records.items():
@@ -108,15 +108,6 @@ def _describe(current: Phase, p: PendingSwitch) -> str:
         f"switch to {target} {p.state} (expiry {expiry}): writes continue under "
         f"{current.value}; `phase set` may be issued again"
     )
-
-
-def _pending_json(p: PendingSwitch) -> dict[str, object]:
-    return {
-        "target": p.target.value,
-        "state": p.state,
-        "fenceAt": p.fence_at.isoformat(),
-        "expiresAt": p.expires_at.isoformat(),
-    }
 
 
 @phase_app.command("set")

@@ -273,6 +273,34 @@ verify_runs = sa.Table(
     sa.Index("ix_polyglot_verify_runs_container_started", "container", "started_at"),
 )
 
+# The HTTP service's shared state (V0005): API keys (hash only) and admin jobs.
+api_keys = sa.Table(
+    "_api_keys",
+    metadata,
+    sa.Column("key_id", sa.String(32), primary_key=True),
+    sa.Column("key_hash", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("account_id", sa.String(36)),
+    sa.Column("label", sa.String(200)),
+    sa.Column("created_at", Timestamp, nullable=False, server_default=NOW),
+    sa.Column("revoked_at", Timestamp),
+)
+
+api_jobs = sa.Table(
+    "_api_jobs",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("container", sa.String(100)),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("progress", Json),
+    sa.Column("result", Json),
+    sa.Column("error", sa.Text),
+    sa.Column("started_by", sa.String(32)),
+    sa.Column("created_at", Timestamp, nullable=False, server_default=NOW),
+    sa.Column("updated_at", Timestamp, nullable=False, server_default=NOW),
+)
+
 ENTITY_TABLES: dict[str, sa.Table] = {
     t.name: t for t in (accounts, game_sessions, player_scenario_scores)
 }
@@ -285,4 +313,6 @@ POLYGLOT_TABLES: tuple[sa.Table, ...] = (
     dead_letters,
     apply_attempts,
     verify_runs,
+    api_keys,
+    api_jobs,
 )

@@ -9,11 +9,15 @@ A document that cannot be written is recorded in ``failed`` and the rest are sti
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mystira_data.documents.port import Document
 from mystira_data.errors import ConcurrencyConflict, MystiraError
 from mystira_data.polyglot.consistency.verify import Difference, VerifyReport
 from mystira_data.polyglot.write.guarded import EntityStore, current, version_of
+
+if TYPE_CHECKING:
+    from mystira_data.polyglot.layer import Polyglot
 
 ATTEMPTS = 5
 
@@ -24,6 +28,24 @@ class RepairResult:
     repaired: int = 0
     skipped: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (id, why), never fatal
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "planned": self.planned,
+            "repaired": self.repaired,
+            "skipped": self.skipped,
+            "failed": [{"id": i, "reason": r} for i, r in self.failed],
+        }
+
+
+async def repair_container(
+    poly: Polyglot, container: str, report: VerifyReport | None = None, *, dry_run: bool = False
+) -> RepairResult:
+    """Repair ``container``'s secondary from its primary, by ``report`` or a fresh verify
+    (what `mystira repair` and the admin API run)."""
+    report = report or await poly.verify(container, settle_s=0)
+    primary, secondary = await poly.pair(container)
+    return await repair(container, primary, secondary, report, dry_run=dry_run)
 
 
 async def repair(

@@ -47,6 +47,15 @@ class PendingSwitch:
             return "expired"
         return "fenced" if self.fence_in_s <= 0 else "scheduled"
 
+    def as_json(self) -> dict[str, object]:
+        """As `phase get --json` and the admin API show it."""
+        return {
+            "target": self.target.value,
+            "state": self.state,
+            "fenceAt": self.fence_at.isoformat(),
+            "expiresAt": self.expires_at.isoformat(),
+        }
+
 
 class Source(StrEnum):
     """Where a process read its phase records from (`phase_copies`)."""

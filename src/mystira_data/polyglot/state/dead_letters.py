@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -64,6 +66,34 @@ class RelationalDeadLetters:
                     )
         return found
 
+    async def listing(self, container: str | None = None, limit: int = 100) -> list[OpenLetter]:
+        """Open dead letters, newest first, with the row id that `find`/`resolve` take."""
+        d = t.dead_letters
+        stmt = sa.select(d).where(d.c.resolved_at.is_(None)).order_by(d.c.id.desc()).limit(limit)
+        if container is not None:
+            stmt = stmt.where(d.c.container == container)
+        async with self.store.reading() as conn:
+            return [_open_letter(r) for r in (await conn.execute(stmt)).mappings()]
+
+    async def find(self, letter_id: int) -> OpenLetter | None:
+        """One open dead letter by row id."""
+        d = t.dead_letters
+        stmt = sa.select(d).where(d.c.id == letter_id, d.c.resolved_at.is_(None))
+        async with self.store.reading() as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        return _open_letter(row) if row is not None else None
+
+    async def resolve(self, letter_id: int) -> bool:
+        """Close an open dead letter (retried or discarded); False if none is open."""
+        d = t.dead_letters
+        stmt = (
+            sa.update(d)
+            .where(d.c.id == letter_id, d.c.resolved_at.is_(None))
+            .values(resolved_at=datetime.now(UTC))
+        )
+        async with self.store.transaction() as conn:
+            return bool((await conn.execute(stmt)).rowcount)
+
     async def open_count(self) -> dict[str, int]:
         d = t.dead_letters
         stmt = (
@@ -73,6 +103,47 @@ class RelationalDeadLetters:
         )
         async with self.store.reading() as conn:
             return {c: int(n) for c, n in await conn.execute(stmt)}
+
+
+@dataclass(frozen=True)
+class OpenLetter:
+    """An open dead letter as stored (``document``: the change given up on)."""
+
+    id: int
+    container: str
+    entity_id: str
+    version: int | None
+    source: str
+    error: str
+    attempts: int
+    created_at: datetime
+    document: dict[str, Any] | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "container": self.container,
+            "entityId": self.entity_id,
+            "version": self.version,
+            "source": self.source,
+            "reason": self.error,
+            "attempts": self.attempts,
+            "createdAt": self.created_at.isoformat(),
+        }
+
+
+def _open_letter(row: Any) -> OpenLetter:
+    return OpenLetter(
+        int(row["id"]),
+        row["container"],
+        row["entity_id"],
+        row["_version"],
+        row["source"],
+        row["error"],
+        int(row["attempts"]),
+        row["created_at"],
+        row["payload"],
+    )
 
 
 async def persist_sync_failures(store: RelationalStore, failures: list[SyncFailure]) -> None:

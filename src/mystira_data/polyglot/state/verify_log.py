@@ -46,6 +46,26 @@ async def last_verify(store: RelationalStore, container: str) -> dict[str, Any] 
     return dict(row._mapping) if row is not None else None
 
 
+async def verify_runs(
+    store: RelationalStore, container: str | None = None, limit: int = 20
+) -> list[dict[str, Any]]:
+    """The newest verify runs (without their difference lists), for the admin API."""
+    v = t.verify_runs
+    stmt = sa.select(*(c for c in v.c if c.name != "report")).order_by(v.c.id.desc()).limit(limit)
+    if container is not None:
+        stmt = stmt.where(v.c.container == container)
+    async with store.reading() as conn:
+        return [dict(r._mapping) for r in await conn.execute(stmt)]
+
+
+async def verify_run(store: RelationalStore, run_id: int) -> dict[str, Any] | None:
+    """One verify run with its report (differences with field paths)."""
+    stmt = sa.select(t.verify_runs).where(t.verify_runs.c.id == run_id)
+    async with store.reading() as conn:
+        row = (await conn.execute(stmt)).first()
+    return dict(row._mapping) if row is not None else None
+
+
 async def read_checkpoint(store: RelationalStore, container: str, name: str) -> str | None:
     """A named checkpoint (backfill progress) kept beside the replication leases."""
     le = t.leases
