@@ -186,6 +186,17 @@ class Media(_Section):
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1, alias="MaxUploadBytes")
 
 
+class DocumentFormat(StrEnum):
+    """The JSON shape of the document store's documents (`documents.formats`)."""
+
+    NATIVE = "native"  # our camelCase model JSON
+    EFCORE9 = "efcore9"  # what the C# app's EF Core 9 Cosmos provider writes
+
+
+class DocumentStoreSection(_Section):
+    format: DocumentFormat = Field(default=DocumentFormat.NATIVE, alias="Format")
+
+
 class Settings(BaseSettings):
     """All configuration. Build it with `load_settings` to get `ConfigError`s."""
 
@@ -199,6 +210,9 @@ class Settings(BaseSettings):
     )
     caching: Caching = Field(default_factory=Caching, alias="Caching")
     media: Media = Field(default_factory=Media, alias="Media")
+    document_store: DocumentStoreSection = Field(
+        default_factory=DocumentStoreSection, alias="DocumentStore"
+    )
     data_dir: Path = Field(default=Path(".mystira"), alias="DataDir")
 
     @classmethod
