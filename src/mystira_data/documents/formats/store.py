@@ -77,7 +77,9 @@ class FormattedDocumentStore:
     ) -> Document:
         for stored_id in self.format.stored_ids(container, id):
             try:
-                tomb = await self.inner.delete(container, stored_id, partition_key, if_match=if_match)
+                tomb = await self.inner.delete(
+                    container, stored_id, partition_key, if_match=if_match
+                )
             except NotFound:
                 continue
             return self._decode(container, tomb)
@@ -177,5 +179,5 @@ class GuardedFormattedDocumentStore(FormattedDocumentStore):
 
     async def put_if_newer(self, container: str, docs: list[Document]) -> int:
         bodies = [await self._encoded(container, doc) for doc in docs]
-        put: Any = getattr(self.inner, "put_if_newer")
-        return int(await put(container, bodies))
+        inner: Any = self.inner  # a store with `put_if_newer` (see `formatted`)
+        return int(await inner.put_if_newer(container, bodies))

@@ -103,9 +103,8 @@ def _stored_filter(root: ObjectKind, f: Filter) -> Filter:
         raise InvalidQuery(f"{f.path}: stored as one string in efcore9; only eq/ne can run")
     value: Any = f.value
     if isinstance(kind, IntEnumKind | DateTimeKind | CsvKind):
-        value = [_stored_value(kind, v) for v in value] if f.op is Op.IN else _stored_value(kind, value)
+        if f.op is Op.IN:
+            value = [kind.encode(v, None, f.path) for v in value]
+        else:
+            value = kind.encode(value, None, f.path)
     return Filter(path, f.op, value)
-
-
-def _stored_value(kind: Kind, value: Any) -> Any:
-    return kind.encode(value, None, "")

@@ -50,11 +50,9 @@ NAME_ENUMS: frozenset[type[Enum]] = frozenset(
     }
 )
 # C# numbers that are not the declaration order.
+_ROLES = enums.ContributorRole
 ENUM_NUMBERS: Mapping[type[Enum], Mapping[Any, int]] = {
-    enums.ContributorRole: {
-        **{m: i for i, m in enumerate(enums.ContributorRole) if m is not enums.ContributorRole.OTHER},
-        enums.ContributorRole.OTHER: 99,
-    },
+    _ROLES: {**{m: i for i, m in enumerate(_ROLES) if m is not _ROLES.OTHER}, _ROLES.OTHER: 99},
 }
 
 _CSV, _PAIRS, _OBJECT_DICT = CsvKind(), PairsKind(), ObjectDictKind()
@@ -96,7 +94,7 @@ RENAMES: Mapping[str, Mapping[str, str]] = {
 }
 
 # Types whose EF Core 8 documents carried ``"<Type>|<key>"`` ids (no explicit id mapping).
-LEGACY_PREFIXED = frozenset({"GameSessions", "MediaAssets", "CompassTrackings"})
+LEGACY_PREFIXED = frozenset({"GameSessions", "MediaAssets"})
 
 
 def model_kind(model: type[BaseModel]) -> ObjectKind:
