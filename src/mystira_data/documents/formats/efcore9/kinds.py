@@ -201,7 +201,8 @@ class FieldSpec:
     """One native field: its camelCase name, its stored name, how its value travels.
 
     ``also``: older stored names, read when ``stored`` is absent; ``derive`` makes stored
-    keys from the value (kept with it while it does not change, rewritten when it does).
+    keys from the value (kept with it while it does not change, rewritten when it does);
+    ``ours``: a field the C# model lacks, written only when it holds a value.
     """
 
     native: str
@@ -210,6 +211,7 @@ class FieldSpec:
     also: tuple[str, ...] = ()
     derive: Derive | None = None
     derived: tuple[str, ...] = ()
+    ours: bool = False
 
     @property
     def read_from(self) -> tuple[str, ...]:

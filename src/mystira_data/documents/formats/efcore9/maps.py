@@ -93,6 +93,9 @@ RENAMES: Mapping[str, Mapping[str, str]] = {
     "CompassTrackings": {"axis": "id"},
 }
 
+# Our own additions to the C# models, stored only when set.
+OURS: Mapping[str, frozenset[str]] = {"CompassTrackings": frozenset({"profileId", "sessionId"})}
+
 # Types whose EF Core 8 documents carried ``"<Type>|<key>"`` ids (no explicit id mapping).
 LEGACY_PREFIXED = frozenset({"GameSessions", "MediaAssets"})
 
@@ -145,7 +148,7 @@ def _field(container: str, path: str, native: str, annotation: Any, *, root: boo
         return FieldSpec(native, stored, kind, derive=_age_group, derived=("TargetAgeGroup",))
     if container == "CompassTrackings" and path == "axis":
         return FieldSpec(native, stored, kind, also=("axis",))
-    return FieldSpec(native, stored, kind)
+    return FieldSpec(native, stored, kind, ours=path in OURS.get(container, ()))
 
 
 def _kind(container: str, path: str, annotation: Any) -> Kind:

@@ -84,6 +84,8 @@ class ObjectKind:
         if stored is not None and _unchanged(spec, old[stored], new, where):
             out.update({k: old[k] for k in spec.owned if k in old})
             return
+        if spec.ours and new is None:
+            return  # C# has no such property: nothing for its documents to carry
         out[spec.stored] = spec.kind.encode(new, old.get(spec.stored, MISSING), where)
         if spec.derive is not None:
             out.update(spec.derive(new))
