@@ -20,7 +20,7 @@ from mystira_data import catalog
 from mystira_data.documents.formats.port import Format
 from mystira_data.documents.port import Document, DocumentStore, partition_value
 from mystira_data.errors import NotFound, PartitionKeyMismatch
-from mystira_data.query import ChangeBatch, Page, Query
+from mystira_data.query import ChangeBatch, Filter, Op, Page, Query
 from mystira_data.types import PartitionKey
 
 
@@ -107,16 +107,17 @@ class FormattedDocumentStore:
         return await self._stored(container, doc["id"], pk)
 
     async def _stored(self, container: str, id: str, pk: PartitionKey) -> Document | None:
+        """The stored form of ``id`` (older id forms too), tombstone or not."""
         read_stored = getattr(self.inner, "read_stored", None)
         for stored_id in self.format.stored_ids(container, id):
             found: Document | None
             if read_stored is not None:
                 found = await read_stored(container, stored_id, pk)
-            else:
-                try:
-                    found = await self.inner.read(container, stored_id, pk)
-                except NotFound:
-                    found = None
+            else:  # the port's way: a keyed query that sees tombstones
+                by_id = Filter("id", Op.EQ, stored_id)
+                q = Query(filters=(by_id,), partition_key=pk, include_deleted=True)
+                page = await self.inner.query(container, q)
+                found = page.items[0] if page.items else None
             if found is not None:
                 return found
         return None
