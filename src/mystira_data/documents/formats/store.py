@@ -2,8 +2,10 @@
 another format. Everything above it (repository, replication, backfill, verify, repair,
 shadow reads, cache) sees native documents; the store sees its own shape.
 
-Each write is encoded against the document it replaces (read first, one extra point read per
-write), so fields that did not change are written back exactly as stored. An importer that
+Each write is encoded against the document it replaces, so fields that did not change are
+written back exactly as stored. That document is usually the one just read to get its ETag
+(the polyglot layer reads before it writes under ``if_match``): a few recent stored forms are
+kept by ETag, and only a write without a match reads the store again. An importer that
 holds the stored form itself hands it over with `originals` instead. Batch reads (queries,
 ``read_all``, the change feed) decode leniently: a field that cannot be read keeps its stored
 value, so the model refuses that one document (quarantine, dead letter) and not the batch;
@@ -12,6 +14,7 @@ point reads raise `InvalidDocument` naming the stored field.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,6 +26,9 @@ from mystira_data.errors import NotFound, PartitionKeyMismatch
 from mystira_data.query import ChangeBatch, Filter, Op, Page, Query
 from mystira_data.types import PartitionKey
 
+# Stored forms kept for the write that follows their read (bounded: documents can be large).
+RECENT_STORED = 128
+
 
 class FormattedDocumentStore:
     """`DocumentStore` translating every call through ``format``."""
@@ -32,6 +38,7 @@ class FormattedDocumentStore:
         self.format = format
         self.name = inner.name
         self._originals: dict[tuple[str, str], Document] = {}
+        self._recent: OrderedDict[tuple[str, str], Document] = OrderedDict()
 
     def __repr__(self) -> str:
         return f"FormattedDocumentStore({self.inner!r}, format={self.format.name!r})"
@@ -57,19 +64,24 @@ class FormattedDocumentStore:
     async def create(self, container: str, doc: Document) -> Document:
         base = self._originals.get((container, str(doc.get("id"))))
         stored = await self.inner.create(container, self.format.encode(container, doc, base))
-        return self._decode(container, stored)
+        return self._written(container, doc, stored)
 
     async def upsert(
         self, container: str, doc: Document, *, if_match: str | None = None
     ) -> Document:
-        body = await self._encoded(container, doc)
-        return self._decode(container, await self.inner.upsert(container, body, if_match=if_match))
+        body = await self._encoded(container, doc, if_match)
+        stored = await self.inner.upsert(container, body, if_match=if_match)
+        return self._written(container, doc, stored)
 
     async def replace(
         self, container: str, doc: Document, *, if_match: str | None = None
     ) -> Document:
-        body = await self._encoded(container, doc)
+        body = await self._encoded(container, doc, if_match)
         stored = await self.inner.replace(container, body, if_match=if_match)
+        return self._written(container, doc, stored)
+
+    def _written(self, container: str, doc: Document, stored: Document) -> Document:
+        self._remember(container, str(doc.get("id")), stored)
         return self._decode(container, stored)
 
     async def delete(
@@ -82,6 +94,7 @@ class FormattedDocumentStore:
                 )
             except NotFound:
                 continue
+            self._recent.pop((container, id), None)
             return self._decode(container, tomb)
         raise NotFound(container, id)
 
@@ -89,14 +102,20 @@ class FormattedDocumentStore:
         for stored_id in self.format.stored_ids(container, id):
             await self.inner.purge(container, stored_id, partition_key)
 
-    async def _encoded(self, container: str, doc: Document) -> Document:
-        return self.format.encode(container, doc, await self._base(container, doc))
+    async def _encoded(
+        self, container: str, doc: Document, if_match: str | None = None
+    ) -> Document:
+        return self.format.encode(container, doc, await self._base(container, doc, if_match))
 
-    async def _base(self, container: str, doc: Document) -> Document | None:
+    async def _base(self, container: str, doc: Document, if_match: str | None) -> Document | None:
         """The stored document ``doc`` replaces (tombstones too), if any."""
-        original = self._originals.get((container, str(doc.get("id"))))
+        key = (container, str(doc.get("id")))
+        original = self._originals.get(key)
         if original is not None:
             return original
+        recent = self._recent.get(key)
+        if if_match is not None and recent is not None and recent.get("_etag") == if_match:
+            return recent  # the write succeeds only over exactly this document
         spec = catalog.BY_NAME.get(container)
         if spec is None or not isinstance(doc.get("id"), str):
             return None
@@ -107,7 +126,19 @@ class FormattedDocumentStore:
         return await self._stored(container, doc["id"], pk)
 
     async def _stored(self, container: str, id: str, pk: PartitionKey) -> Document | None:
-        """The stored form of ``id`` (older id forms too), tombstone or not."""
+        """The stored form of ``id`` (older id forms too), tombstone or not; remembered."""
+        found = await self._lookup(container, id, pk)
+        if found is not None:
+            self._remember(container, id, found)
+        return found
+
+    def _remember(self, container: str, id: str, stored: Document) -> None:
+        self._recent[(container, id)] = stored
+        self._recent.move_to_end((container, id))
+        while len(self._recent) > RECENT_STORED:
+            self._recent.popitem(last=False)
+
+    async def _lookup(self, container: str, id: str, pk: PartitionKey) -> Document | None:
         read_stored = getattr(self.inner, "read_stored", None)
         for stored_id in self.format.stored_ids(container, id):
             found: Document | None
@@ -140,9 +171,7 @@ class FormattedDocumentStore:
         stored = await self._stored(container, id, partition_key)
         return None if stored is None else self._decode(container, stored)
 
-    async def query(
-        self, container: str, query: Query, *, continuation: str | None = None
-    ) -> Page:
+    async def query(self, container: str, query: Query, *, continuation: str | None = None) -> Page:
         stored = self.format.stored_query(container, query)
         page = await self.inner.query(container, stored, continuation=continuation)
         return Page([self._decode(container, d) for d in page.items], page.continuation)
