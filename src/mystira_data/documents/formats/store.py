@@ -161,6 +161,7 @@ class FormattedDocumentStore:
                 stored = await self.inner.read(container, stored_id, partition_key)
             except NotFound:
                 continue
+            self._remember(container, id, stored)
             return self.format.decode(container, stored)
         raise NotFound(container, id)
 
