@@ -135,3 +135,41 @@ async def test_a_malformed_csharp_document_is_dead_lettered_with_its_field(
     assert letter["entity_id"] == bad["id"]
     assert "playerNames" in letter["error"]
     assert await poly.raw_relational.read("GameSessions", SESSION, ACCOUNT)
+
+
+WALK = (Phase.DUAL_WRITE_COSMOS_READ, Phase.DUAL_WRITE_POSTGRES_READ, Phase.POSTGRES_ONLY)
+PARENTS_FIRST = ("Accounts", "GameSessions")
+
+
+async def advance(poly: Polyglot, container: str, phase: Phase) -> None:
+    """The guarded move: catch up, prove agreement, then one step (no force)."""
+    await poly.replicate_until_caught_up(container, timeout_s=300)
+    if phase is not Phase.DUAL_WRITE_COSMOS_READ:
+        assert (await poly.verify(container, settle_s=0)).clean
+    await poly.control.set(container, phase, reason="efcore9 walk")
+
+
+async def test_csharp_documents_walk_every_phase_and_back(poly: Polyglot) -> None:
+    for container in PARENTS_FIRST:
+        await put_all(raw_store(poly), container, csharp(container))
+        await backfill(poly, container, Side.RELATIONAL)
+    for phase in WALK:
+        for container in PARENTS_FIRST:
+            await advance(poly, container, phase)
+        doc = await poly.repository.read("GameSessions", SESSION, ACCOUNT)
+        doc["sceneCount"] += 1
+        await poly.repository.upsert("GameSessions", doc)
+    for phase in reversed((Phase.COSMOS_ONLY, *WALK[:-1])):
+        for container in reversed(PARENTS_FIRST):
+            await poly.control.set(container, phase, reason="efcore9 walk back")
+            await poly.replicate_until_caught_up(container, timeout_s=300)
+
+    stored, before = (
+        await raw_store(poly).read("GameSessions", SESSION, ACCOUNT),
+        csharp("GameSessions")[0],
+    )
+    assert stored["SceneCount"] == before["SceneCount"] + 3  # every write reached it
+    assert stored["StartTime"] == before["StartTime"]  # written back by the secondary side
+    assert stored["CompassValues"] == before["CompassValues"]
+    assert stored["$type"] == "GameSession"
+    assert stored["Status"] == 1
