@@ -83,25 +83,29 @@ class IntEnumKind(_Checked):
 
     enum: type[Enum]
     numbers: Mapping[Any, int]
+    _names: dict[int, str] = field(init=False, repr=False)
+    _by_name: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        names = {n: str(m.value) for m, n in self.numbers.items()}
+        object.__setattr__(self, "_names", names)
+        object.__setattr__(self, "_by_name", {v.casefold(): n for n, v in names.items()})
 
     def read(self, raw: Any, path: str) -> Any:
         if isinstance(raw, bool) or not isinstance(raw, int | str):
             raise InvalidDocument(f"{self.enum.__name__} must be a number", path=path)
         if isinstance(raw, str):  # not C#'s shape; the model judges the name
             return raw
-        for member, number in self.numbers.items():
-            if number == raw:
-                return member.value
-        raise InvalidDocument(f"unknown {self.enum.__name__} number {raw}", path=path)
+        name = self._names.get(raw)
+        if name is None:
+            raise InvalidDocument(f"unknown {self.enum.__name__} number {raw}", path=path)
+        return name
 
     def encode(self, value: Any, base: Any, path: str) -> Any:
         if not isinstance(value, str):
             return value
-        folded = value.casefold()
-        for member, number in self.numbers.items():
-            if str(member.value).casefold() == folded:
-                return number
-        return value  # not a member: the model refuses it before a real write
+        # Not a member: left as it is, the model refuses it before a real write.
+        return self._by_name.get(value.casefold(), value)
 
 
 class CsvKind(_Checked):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mystira_data.documents.formats.efcore9.kinds import MISSING, FieldSpec, hidden
+from mystira_data.documents.formats.efcore9.kinds import MISSING, FieldSpec, Kind, Plain, hidden
 from mystira_data.errors import InvalidDocument
 
 
@@ -38,10 +38,15 @@ class ObjectKind:
     fields: tuple[FieldSpec, ...]
     by_native: dict[str, FieldSpec] = field(init=False, repr=False)
     owned: frozenset[str] = field(init=False, repr=False)
+    _reading: tuple[tuple[str, tuple[str, ...], Kind, bool], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_native", {f.native: f for f in self.fields})
         object.__setattr__(self, "owned", frozenset(k for f in self.fields for k in f.owned))
+        reading = tuple(
+            (f.native, f.read_from, f.kind, isinstance(f.kind, Plain)) for f in self.fields
+        )
+        object.__setattr__(self, "_reading", reading)
 
     def decode(self, raw: Any, path: str, lenient: bool) -> Any:
         if raw is None:
@@ -51,12 +56,16 @@ class ObjectKind:
                 return raw
             raise InvalidDocument("expected an object", path=path)
         out: dict[str, Any] = {}
-        for spec in self.fields:
-            key = next((k for k in spec.read_from if k in raw), None)
-            if key is not None:
-                out[spec.native] = spec.kind.decode(raw[key], _join(path, key), lenient)
+        for native, read_from, kind, plain in self._reading:
+            for key in read_from:
+                if key in raw:
+                    value = raw[key]
+                    # Plain values need no path: build it only for kinds that may report one.
+                    out[native] = value if plain else kind.decode(value, _join(path, key), lenient)
+                    break
+        owned = self.owned
         for key, value in raw.items():
-            if key not in self.owned and key not in out and not hidden(key):
+            if key not in owned and key not in out and not hidden(key):
                 out[key] = value  # our own fields (system fields, free-form test data)
         return out
 
@@ -99,16 +108,9 @@ def _unchanged(spec: FieldSpec, stored: Any, new: Any, path: str) -> bool:
 
 
 def same(a: Any, b: Any) -> bool:
-    """JSON equality: ``3 == 3.0``, but ``true`` is not ``1``."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return a == b
-    return type(a) is type(b) and bool(a == b)
+    """Equal as JSON values, compared in C: ``3 == 3.0``. (``true == 1`` too, which only keeps
+    a value stored that way as it is: the model reads both alike.)"""
+    return bool(a == b)
 
 
 def _join(path: str, key: str) -> str:
