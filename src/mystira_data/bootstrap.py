@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mystira_data import catalog
+from mystira_data.documents.formats import format_for, formatted
 from mystira_data.documents.port import DocumentStore
 from mystira_data.errors import StoreUnavailable
 from mystira_data.settings import Settings
@@ -52,9 +52,16 @@ def data_dir(settings: Settings) -> Path:
 
 
 async def open_document_store(settings: Settings, stack: AsyncExitStack) -> DocumentStore:
-    """Cosmos DB when a connection string is set, else the embedded SQLite store."""
+    """Cosmos DB when a connection string is set, else the embedded SQLite store; seen in
+    native JSON whatever ``DocumentStore:Format`` it keeps (`documents.formats`)."""
+    fmt = format_for(settings.document_store.format)
+    return formatted(await _open_raw_document_store(settings, stack, fmt.partition_keys()), fmt)
+
+
+async def _open_raw_document_store(
+    settings: Settings, stack: AsyncExitStack, pks: dict[str, str]
+) -> DocumentStore:
     conn = settings.connection_strings.cosmos_db
-    pks = catalog.partition_keys()
     if conn.get_secret_value():
         from mystira_data.documents.cosmos import CosmosDocumentStore
 

@@ -61,6 +61,8 @@ class ContainerSpec:
     embedded_in: str | None = None
     embedded_field: str | None = None  # the parent document's array holding the items
     parent: ParentLink | None = None
+    # The C# app's partition-key path (EF Core 9 names), where it differs from ours.
+    efcore_partition_key: str | None = None
 
     def __post_init__(self) -> None:
         if (self.embedded_in is None) != (self.embedded_field is None):
@@ -70,6 +72,11 @@ class ContainerSpec:
     def pk_field(self) -> str:
         """The top-level JSON field named by the partition-key path."""
         return self.partition_key.strip("/").split("/")[0]
+
+    @property
+    def efcore_pk(self) -> str:
+        """The partition-key path of the C# app's container (``DocumentStore:Format=efcore9``)."""
+        return self.efcore_partition_key or self.partition_key
 
     @property
     def is_relational(self) -> bool:
@@ -132,6 +139,7 @@ CONTAINERS: tuple[ContainerSpec, ...] = (
         area="play",
         model=play.PlayerScenarioScore,
         partition_key="/profileId",
+        efcore_partition_key="/ProfileId",
         placement=Placement.RELATIONAL,
         ttl_class=TtlClass.MEDIUM,
         rationale="Leaderboards and joins are analytic SQL.",
@@ -297,6 +305,7 @@ CONTAINERS: tuple[ContainerSpec, ...] = (
         area="analytics",
         model=analytics.CompassTracking,
         partition_key="/axis",
+        efcore_partition_key="/id",  # the C# app stores the axis as the id
         placement=Placement.DOCUMENT,
         ttl_class=TtlClass.SHORT,
         rationale="Per-axis analytics events; partitioned by axis for aggregation.",
@@ -334,9 +343,11 @@ def relational_containers() -> Iterator[ContainerSpec]:
 CONTROL_CONTAINER = "PolyglotControl"
 
 
-def partition_keys() -> dict[str, str]:
-    """Container name → partition-key path, for the document stores (control included)."""
-    return {c.name: c.partition_key for c in document_containers()} | {CONTROL_CONTAINER: "/id"}
+def partition_keys(*, efcore: bool = False) -> dict[str, str]:
+    """Container name → partition-key path, for the document stores (control included);
+    ``efcore``: the C# app's paths, for a store in the ``efcore9`` format."""
+    paths = {c.name: c.efcore_pk if efcore else c.partition_key for c in document_containers()}
+    return paths | {CONTROL_CONTAINER: "/id"}
 
 
 # Fields a container's list may be filtered by (besides ``id`` and the partition key): the

@@ -214,6 +214,17 @@ class Api(_Section):
         return bool(self.oidc_issuer)
 
 
+class DocumentFormat(StrEnum):
+    """The JSON shape of the document store's documents (`documents.formats`)."""
+
+    NATIVE = "native"  # our camelCase model JSON
+    EFCORE9 = "efcore9"  # what the C# app's EF Core 9 Cosmos provider writes
+
+
+class DocumentStoreSection(_Section):
+    format: DocumentFormat = Field(default=DocumentFormat.NATIVE, alias="Format")
+
+
 class Settings(BaseSettings):
     """All configuration. Build it with `load_settings` to get `ConfigError`s."""
 
@@ -228,6 +239,9 @@ class Settings(BaseSettings):
     caching: Caching = Field(default_factory=Caching, alias="Caching")
     media: Media = Field(default_factory=Media, alias="Media")
     api: Api = Field(default_factory=Api, alias="Api")
+    document_store: DocumentStoreSection = Field(
+        default_factory=DocumentStoreSection, alias="DocumentStore"
+    )
     data_dir: Path = Field(default=Path(".mystira"), alias="DataDir")
 
     @classmethod

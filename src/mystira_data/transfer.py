@@ -7,17 +7,24 @@ per line, without store-made fields (``_etag``, ``_ts``, …) so the file restor
 store. Import first checks that the whole file is UTF-8 (so a bad byte never leaves half a
 file imported), then validates every line through the container's codec and Cosmos' limits,
 upserts the valid ones (idempotent) and reports each rejected line with its number and reason.
+
+Files are in a document format (`documents.formats`): ``native`` (our camelCase JSON) or
+``efcore9`` (the C# app's own documents). An ``efcore9`` file imported into an ``efcore9``
+store hands each line's stored form to the store, so what did not change is written back as
+it was; an export in the store's own format reads the stored documents as they are.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from mystira_data import catalog
+from mystira_data.documents.formats import Format, FormattedDocumentStore, NativeFormat
 from mystira_data.documents.port import Document, check_document
 from mystira_data.domain.codec import codec_for
 from mystira_data.errors import InvalidDocument, MystiraError, StoreUnavailable
@@ -52,15 +59,42 @@ def portable(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k not in STORE_MADE}
 
 
-async def export_jsonl(source: Pageable, container: str, out: TextIO) -> int:
-    """Write every live document of ``container`` in ``source`` to ``out``; returns the count."""
+Encode = Callable[[Document], Document]
+
+
+async def export_jsonl(
+    source: Pageable, container: str, out: TextIO, *, encode: Encode | None = None
+) -> int:
+    """Write every live document of ``container`` in ``source`` to ``out`` (each through
+    ``encode``, the file's format, when given); returns the count."""
     document_spec(container)
     count = 0
     everything = Query(cross_partition=True, page_size=MAX_PAGE_SIZE)
     async for doc in every(source, container, everything):
-        out.write(json.dumps(portable(doc), ensure_ascii=False, separators=(",", ":")) + "\n")
+        body = portable(doc if encode is None else encode(doc))
+        out.write(json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n")
         count += 1
     return count
+
+
+def store_format(documents: object) -> Format:
+    """The format the opened document store keeps."""
+    return documents.format if isinstance(documents, FormattedDocumentStore) else NativeFormat()
+
+
+def export_source(
+    container: str, documents: object, repository: Pageable, *, reads_documents: bool, fmt: Format
+) -> tuple[Pageable, Encode | None]:
+    """Where an export in ``fmt`` reads and how it encodes: the stored documents as they are
+    when the phase reads the document store and it keeps ``fmt``; else the repository's
+    native documents, encoded as ``fmt`` writes new ones."""
+    if fmt.name == store_format(documents).name:
+        if reads_documents and isinstance(documents, FormattedDocumentStore):
+            return documents.inner, None
+        return repository, None
+    if isinstance(fmt, NativeFormat):
+        return repository, None
+    return repository, lambda doc: fmt.encode(container, doc)
 
 
 def check_utf8(path: Path) -> None:
@@ -76,16 +110,26 @@ def check_utf8(path: Path) -> None:
                 ) from None
 
 
-def parse_line(spec: catalog.ContainerSpec, line: str) -> dict[str, Any]:
-    """Validate one line; returns the document to store (codec-normalised, `_version` kept)."""
+def read_line(line: str) -> dict[str, Any]:
+    """One line's JSON object."""
     try:
         raw = json.loads(line)
     except json.JSONDecodeError as exc:
         raise InvalidDocument(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
     if not isinstance(raw, dict):
         raise InvalidDocument("line must hold a JSON object")
+    return raw
+
+
+def parse_line(
+    spec: catalog.ContainerSpec, line: str | dict[str, Any], fmt: Format | None = None
+) -> dict[str, Any]:
+    """Validate one line (in ``fmt``, default native); returns the native document to store
+    (codec-normalised, `_version` kept)."""
+    raw = read_line(line) if isinstance(line, str) else line
+    native = raw if fmt is None else fmt.decode(spec.name, raw)
     codec = codec_for(spec.model)
-    doc = codec.encode(codec.decode(raw))
+    doc = codec.encode(codec.decode(native))
     doc["_version"] = _version_of(raw)
     check_document(doc, spec.partition_key)
     check_storable(spec.name, doc)  # the same door as the polyglot repository's
@@ -99,8 +143,17 @@ def _version_of(raw: dict[str, Any]) -> int:
     return version
 
 
-async def import_jsonl(store: Writer, container: str, lines: Iterable[str]) -> ImportReport:
-    """Store every valid line of ``lines``; collect (line number, reason) for the rest.
+async def import_jsonl(
+    store: Writer,
+    container: str,
+    lines: Iterable[str],
+    *,
+    fmt: Format | None = None,
+    originals: FormattedDocumentStore | None = None,
+) -> ImportReport:
+    """Store every valid line of ``lines`` (in ``fmt``, default native); collect (line
+    number, reason) for the rest. ``originals``: the document store keeping ``fmt``, which
+    is handed each line's stored form so unchanged fields are written as they were.
 
     A store that fails mid-way stops the import with `StoreUnavailable` saying how many
     documents were written and the line to resume from (upserts make a re-run harmless).
@@ -111,7 +164,10 @@ async def import_jsonl(store: Writer, container: str, lines: Iterable[str]) -> I
         if not line.strip():
             continue
         try:
-            await store.upsert(container, parse_line(spec, line))
+            raw = read_line(line)
+            doc = parse_line(spec, raw, fmt)
+            with _originals(originals, container, raw):
+                await store.upsert(container, doc)
         except MystiraError as exc:
             if isinstance(exc, StoreUnavailable):
                 raise StoreUnavailable(
@@ -121,3 +177,9 @@ async def import_jsonl(store: Writer, container: str, lines: Iterable[str]) -> I
         else:
             report.imported += 1
     return report
+
+
+def _originals(
+    store: FormattedDocumentStore | None, container: str, raw: dict[str, Any]
+) -> AbstractContextManager[None]:
+    return nullcontext() if store is None else store.originals(container, [raw])

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
 from mystira_data.documents.cosmos import CosmosDocumentStore
+from mystira_data.documents.formats import format_for, formatted
 from mystira_data.documents.port import DocumentStore
 from mystira_data.documents.sqlite import SqliteDocumentStore
 from tests.contract.document_stores import CONTAINERS, Docs, OpenStore
@@ -74,6 +75,24 @@ async def _make_cosmos(ctx: AdapterContext) -> DocumentStore:
 
 
 DOCUMENT_STORE_ADAPTERS["cosmos"] = Adapter(_make_cosmos, scale=2_000)
+
+
+def _in_format(factory: StoreFactory, name: str) -> StoreFactory:
+    """The same backing, kept in another document format (``DocumentStore:Format``)."""
+
+    async def make(ctx: AdapterContext) -> DocumentStore:
+        fmt = format_for(name)
+        pks = fmt.partition_keys()
+        stored = replace(ctx, partition_keys={c: pks[c] for c in ctx.partition_keys})
+        return formatted(await factory(stored), fmt)
+
+    return make
+
+
+for _name, _adapter in list(DOCUMENT_STORE_ADAPTERS.items()):
+    DOCUMENT_STORE_ADAPTERS[f"{_name}-efcore9"] = replace(
+        _adapter, factory=_in_format(_adapter.factory, "efcore9")
+    )
 
 
 @pytest.fixture(params=sorted(DOCUMENT_STORE_ADAPTERS))

@@ -19,7 +19,8 @@ app = typer.Typer(help="Cosmos DB: provision the database and containers.", no_a
 
 @app.command("provision")
 def provision_command(ctx: typer.Context) -> None:
-    """Create the database and every catalog container (partition key, indexes, TTL)."""
+    """Create the database and every catalog container (partition key, indexes, TTL); with
+    ``DocumentStore:Format=efcore9``, under the C# app's partition-key paths."""
     done = run(ctx, _provision)
     table = Table(title="Cosmos DB containers")
     for column in ("container", "partition key", "action"):
@@ -31,14 +32,16 @@ def provision_command(ctx: typer.Context) -> None:
 
 
 async def _provision(settings: Settings) -> list[Provisioned]:
-    from mystira_data import catalog
     from mystira_data.documents.cosmos import CosmosDocumentStore
+    from mystira_data.documents.formats import format_for
 
     conn = settings.connection_strings.cosmos_db
     if not conn.get_secret_value():
         fail("ConnectionStrings:CosmosDb is empty; nothing to provision (embedded default)")
     store = CosmosDocumentStore.from_connection_string(
-        conn, settings.connection_strings.cosmos_database, catalog.partition_keys()
+        conn,
+        settings.connection_strings.cosmos_database,
+        format_for(settings.document_store.format).partition_keys(),
     )
     async with store:
         return await store.provision()

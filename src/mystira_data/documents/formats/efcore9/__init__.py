@@ -1,0 +1,1 @@
+"""The ``efcore9`` document format (see `codec`)."""

@@ -1,0 +1,28 @@
+"""The native format: documents are stored exactly as our models write them (camelCase)."""
+
+from __future__ import annotations
+
+from mystira_data import catalog
+from mystira_data.documents.formats.port import Document
+from mystira_data.query import Query
+
+
+class NativeFormat:
+    """Identity: what the polyglot layer hands over is what the store keeps."""
+
+    name = "native"
+
+    def partition_keys(self) -> dict[str, str]:
+        return catalog.partition_keys()
+
+    def decode(self, container: str, stored: Document, *, lenient: bool = False) -> Document:
+        return stored
+
+    def encode(self, container: str, native: Document, base: Document | None = None) -> Document:
+        return native
+
+    def stored_query(self, container: str, query: Query) -> Query:
+        return query
+
+    def stored_ids(self, container: str, id: str) -> tuple[str, ...]:
+        return (id,)
