@@ -1,0 +1,35 @@
+"""The "beside a live C# app" tests again, on a document store in the ``efcore9`` format: our
+writer mark survives the codec (our own writes never count as foreign), and writes made as the
+C# app makes them (no ``_version``, stale marks, hard deletes) reach PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from mystira_data.bootstrap import open_platform
+from mystira_data.polyglot.layer import Polyglot
+from tests.integration.polyglot.beside.test_foreign_writers_guard import (  # noqa: F401
+    test_own_writes_alone_do_not_refuse,
+    test_refused_while_the_csharp_app_writes,
+)
+from tests.integration.polyglot.beside.test_foreign_writes import (  # noqa: F401
+    test_csharp_writes_replicate_and_verify_clean,
+)
+from tests.integration.polyglot.beside.test_reconcile import (  # noqa: F401
+    test_hard_deletes_become_tombstones_and_others_stay,
+)
+from tests.integration.polyglot.conftest import pair_settings
+from tests.integration.relational.conftest import empty_all
+
+
+@pytest.fixture(params=["sqlite-postgres", "cosmos-postgres"])
+async def poly(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Polyglot]:
+    settings = pair_settings(
+        str(request.param), tmp_path, request, DocumentStore={"Format": "efcore9"}
+    )
+    async with open_platform(settings, refresh_s=0, provision=True) as opened:
+        await empty_all(opened.raw_relational)
+        yield opened
