@@ -7,7 +7,7 @@ import importlib
 
 from fastapi import APIRouter
 
-ROUTER_MODULES: tuple[str, ...] = ("health", "documents")
+ROUTER_MODULES: tuple[str, ...] = ("health", "documents", "play", "reports", "media")
 
 
 def all_routers() -> list[APIRouter]:
