@@ -83,7 +83,14 @@ async def build_world(poly: Polyglot) -> World:
         (world.account, world.profile, "Ada"),
         (world.other_account, world.other_profile, "Linus"),
     ):
-        await repo.upsert("Accounts", _enc(Account(id=account, user_profile_ids=[profile])))
+        holder = Account(
+            id=account,
+            external_user_id=f"ext-{account}",
+            email=f"{account}@players.example",
+            display_name=f"{name}'s family",
+            user_profile_ids=[profile],
+        )
+        await repo.upsert("Accounts", _enc(holder))
         await repo.upsert(
             "UserProfiles", _enc(UserProfile(id=profile, name=name, account_id=account))
         )
