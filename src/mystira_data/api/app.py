@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from mystira_data.api import problems
+from mystira_data.api import openapi_problems, problems
 from mystira_data.api.lifespan import lifespan_for
 from mystira_data.api.limits import BodyLimit
 from mystira_data.api.routes import all_routers, media
@@ -33,4 +33,5 @@ def create_app(settings: Settings, *, provision: bool = False, refresh_s: float 
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes, per_path=uploads)
     for router in all_routers():
         app.include_router(router)
+    openapi_problems.install(app)
     return app
