@@ -63,7 +63,7 @@ async def update(
 
     ``expected_version`` (a client's If-Match): one attempt only, a stale version is the
     caller's `ConcurrencyConflict` (412). ``current``: the document as already read, saving
-    the first read. A change returning its input unchanged writes nothing.
+    the first read. A change returning its input itself writes nothing.
     """
     codec = codec_for(model)
     tries = 1 if expected_version is not None else attempts
@@ -77,7 +77,7 @@ async def update(
             )
         before = codec.decode(doc)
         after = change(before)
-        if after == before:
+        if after is before:
             return doc
         try:
             return await repo.replace(

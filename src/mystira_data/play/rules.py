@@ -10,6 +10,7 @@ run more than once for one request: they must depend on their arguments only.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from mystira_data.domain.analytics import CompassTrackingState
 from mystira_data.domain.content import Branch, CompassChange, Scenario, Scene
@@ -127,19 +128,22 @@ def record_choice(
         chosen_at=now,
         echo_generated=echo,
     )
-    s = session.model_copy(deep=True)
-    s.status = SessionStatus.IN_PROGRESS
-    s.choice_history.append(choice)
+    changes: dict[str, Any] = {
+        "status": SessionStatus.IN_PROGRESS,
+        "choice_history": [*session.choice_history, choice],
+    }
     if echo is not None:
-        s.echo_history.append(echo)
+        changes["echo_history"] = [*session.echo_history, echo]
     if change is not None:
-        _move_compass(s, change, player_id, now)
+        changes |= _compass_moved(session, change, player_id, now)
     if branch.next_scene_id:
-        s.current_scene_id = branch.next_scene_id
-        s.scene_count += 1
-    if len(s.choice_history) == 1:
-        s.achievements.append(_first_choice(now))
-    return s
+        changes["current_scene_id"] = branch.next_scene_id
+        changes["scene_count"] = session.scene_count + 1
+    if not session.choice_history:
+        changes["achievements"] = [*session.achievements, _first_choice(now)]
+    # A shallow copy with new lists: the input stays as read (a retry re-applies to a newer
+    # one), and no deep copy of a long history per choice.
+    return session.model_copy(update=changes)
 
 
 def _direction(change: CompassChange | None) -> str | None:
@@ -148,19 +152,31 @@ def _direction(change: CompassChange | None) -> str | None:
     return "positive" if change.delta >= 0 else "negative"
 
 
-def _move_compass(s: GameSession, change: CompassChange, player_id: str, now: datetime) -> None:
-    state = s.compass_values.setdefault(
-        change.axis, CompassTrackingState(axis=change.axis, last_updated=now)
+def _compass_moved(
+    s: GameSession, change: CompassChange, player_id: str, now: datetime
+) -> dict[str, Any]:
+    """The compass fields after ``change``: the axis' state and the player's running total."""
+    state = s.compass_values.get(change.axis) or CompassTrackingState(axis=change.axis)
+    moved = state.model_copy(
+        update={
+            "history": [*state.history, change],
+            "current_value": round(state.current_value + change.delta, 4),
+            "last_updated": now,
+        }
     )
-    state.history.append(change)
-    state.current_value = round(state.current_value + change.delta, 4)
-    state.last_updated = now
-    totals = s.player_compass_progress_totals
-    mine = next((t for t in totals if t.player_id == player_id and t.axis == change.axis), None)
-    if mine is None:
-        mine = PlayerCompassProgress(player_id=player_id, axis=change.axis)
-        totals.append(mine)
-    mine.total = round(mine.total + change.delta, 4)
+    totals = list(s.player_compass_progress_totals)
+    at = next(
+        (i for i, t in enumerate(totals) if t.player_id == player_id and t.axis == change.axis),
+        None,
+    )
+    if at is None:
+        totals.append(PlayerCompassProgress(player_id=player_id, axis=change.axis))
+        at = len(totals) - 1
+    totals[at] = totals[at].model_copy(update={"total": round(totals[at].total + change.delta, 4)})
+    return {
+        "compass_values": {**s.compass_values, change.axis: moved},
+        "player_compass_progress_totals": totals,
+    }
 
 
 def _first_choice(now: datetime) -> SessionAchievement:
@@ -199,20 +215,23 @@ def complete(session: GameSession, now: datetime) -> GameSession:
         return session  # completing again is a no-op: the score step may be what failed
     if session.status is SessionStatus.ABANDONED:
         raise PlayRefused(f"session {session.id} was abandoned: cannot complete")
-    s = session.model_copy(deep=True)
-    s.status, s.is_paused, s.paused_at = SessionStatus.COMPLETED, False, None
-    s.end_time = now
-    s.elapsed_time = max(now - s.start_time, s.elapsed_time)
-    s.achievements.append(
-        SessionAchievement(
-            title="The end",
-            description="Finished the story.",
-            icon_name="book",
-            type=AchievementType.SESSION_COMPLETE,
-            earned_at=now,
-        )
+    the_end = SessionAchievement(
+        title="The end",
+        description="Finished the story.",
+        icon_name="book",
+        type=AchievementType.SESSION_COMPLETE,
+        earned_at=now,
     )
-    return s
+    return session.model_copy(
+        update={
+            "status": SessionStatus.COMPLETED,
+            "is_paused": False,
+            "paused_at": None,
+            "end_time": now,
+            "elapsed_time": max(now - session.start_time, session.elapsed_time),
+            "achievements": [*session.achievements, the_end],
+        }
+    )
 
 
 def axis_scores(session: GameSession) -> dict[str, float]:
