@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi import Query as Param
@@ -133,10 +134,8 @@ class DocumentRoutes:
         q: Query | None = Query(
             filters=filters, partition_key=pk, cross_partition=pk is None, page_size=size
         )
-        if scope is not None and self.access is Access.OWNED:
-            q = await scope.narrow(
-                self.name, Query(filters=filters, cross_partition=True, page_size=size)
-            )
+        if scope is not None and q is not None and self.access is Access.OWNED:
+            q = await scope.narrow(self.name, q)
         if q is None:
             return {"items": [], "continuation": None}
         found = await state.poly.repository.query(self.name, q, continuation=token)
@@ -211,7 +210,8 @@ def container_router(spec: ContainerSpec) -> APIRouter:
 
     async def create(body: BaseModel, state: Platform, caller: Caller) -> Response:
         doc = await routes.create(state, caller, body)
-        return answer(doc, 201, Location=f"{path}/{doc['id']}")
+        # Ids may be any Unicode; a header is Latin-1, so the path segment is percent-encoded.
+        return answer(doc, 201, Location=f"{path}/{quote(doc['id'], safe='')}")
 
     async def replace(
         id: str, body: BaseModel, state: Platform, caller: Caller, if_match: IfMatch = None
