@@ -28,6 +28,7 @@ from mystira_data.polyglot.phase.copies import (
 )
 from mystira_data.polyglot.phase.guards import Guards
 from mystira_data.polyglot.phase.rules import ROUTES, Side
+from mystira_data.polyglot.ports import EntityStore
 from mystira_data.polyglot.replication.attempts import RelationalAttempts
 from mystira_data.polyglot.replication.lag import Lag, LagMeter
 from mystira_data.polyglot.replication.processor import ChangeSource, Processor
@@ -36,13 +37,13 @@ from mystira_data.polyglot.state.leases import RelationalLeaseStore
 from mystira_data.polyglot.state.outbox import OutboxSource
 from mystira_data.polyglot.state.phases import RelationalPhaseStore
 from mystira_data.polyglot.state.verify_log import record_verify
-from mystira_data.polyglot.write.guarded import EntityStore, apply_if_newer, batch_apply
+from mystira_data.polyglot.write.guarded import apply_if_newer, batch_apply
 from mystira_data.polyglot.write.repository import PolyglotRepository
 from mystira_data.polyglot.write.secondary import SecondaryWriter, SyncLog
 from mystira_data.polyglot.write.shadow import ShadowReader
 from mystira_data.polyglot.write.writer_process import WriterProcess
 from mystira_data.query import Filter, Op, Query
-from mystira_data.relational.store import RelationalStore
+from mystira_data.relational import RelationalStore
 from mystira_data.resilience import CircuitBreaker, Policy, Resilient
 from mystira_data.settings import Phase
 

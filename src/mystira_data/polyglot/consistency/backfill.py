@@ -29,8 +29,7 @@ from mystira_data.polyglot.state.verify_log import read_checkpoint, write_checkp
 from mystira_data.polyglot.write.guarded import apply_if_newer
 from mystira_data.polyglot.write.repository import validated
 from mystira_data.query import MAX_PAGE_SIZE, Order, Query
-from mystira_data.relational.limits import filing_version
-from mystira_data.relational.store import BulkBatch
+from mystira_data.relational import BulkBatch, filing_version
 
 CONCURRENCY = 16
 DONE = "done"

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from mystira_data.documents.port import Document
 from mystira_data.errors import ConcurrencyConflict, MystiraError
 from mystira_data.polyglot.consistency.verify import Difference, VerifyReport
-from mystira_data.polyglot.write.guarded import EntityStore, current, version_of
+from mystira_data.polyglot.ports import EntityStore
+from mystira_data.polyglot.write.guarded import current, version_of
 
 ATTEMPTS = 5
 

@@ -40,9 +40,8 @@ from mystira_data.domain.base import (
 from mystira_data.errors import InvalidDocument, InvalidQuery
 from mystira_data.fields import STORE_MADE, VERSIONING
 from mystira_data.polyglot.consistency.streams import IdRange, by_id, prefetched
-from mystira_data.polyglot.write.guarded import EntityStore
-from mystira_data.relational.mapping import Kind, TableMapping, mapping_for
-from mystira_data.relational.store import RelationalStore
+from mystira_data.polyglot.ports import EntityStore
+from mystira_data.relational import Kind, RelationalStore, TableMapping, mapping_for
 
 SEGMENT = 10_000
 LEAF = 64

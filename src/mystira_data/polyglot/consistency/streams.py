@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 
 from mystira_data.documents.port import Document
-from mystira_data.polyglot.write.guarded import EntityStore
+from mystira_data.polyglot.ports import EntityStore
 from mystira_data.query import Filter, Op, Order, Page, Query, every
 
 PAGE = 1000

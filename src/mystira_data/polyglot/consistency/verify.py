@@ -30,7 +30,8 @@ from mystira_data.polyglot.consistency.compare import (
 )
 from mystira_data.polyglot.consistency.segments import SegmentChecksums
 from mystira_data.polyglot.consistency.streams import IdRange, by_id, prefetched
-from mystira_data.polyglot.write.guarded import EntityStore, current
+from mystira_data.polyglot.ports import EntityStore
+from mystira_data.polyglot.write.guarded import current
 from mystira_data.types import PartitionKey
 
 

@@ -38,7 +38,7 @@ from mystira_data.polyglot.replication.attempts import Attempt, Attempts, Key, M
 from mystira_data.polyglot.replication.leases import Lease, LeaseStore, balance
 from mystira_data.polyglot.write.guarded import ApplyMany
 from mystira_data.query import ChangeBatch
-from mystira_data.relational.limits import filing_version
+from mystira_data.relational import filing_version
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,8 @@ import sqlalchemy as sa
 
 from mystira_data.polyglot.replication.processor import DeadLetter
 from mystira_data.polyglot.write.secondary import SyncFailure
+from mystira_data.relational import RelationalStore, storable_payload, storable_text
 from mystira_data.relational import tables as t
-from mystira_data.relational.limits import storable_payload, storable_text
-from mystira_data.relational.store import RelationalStore
 
 
 class RelationalDeadLetters:

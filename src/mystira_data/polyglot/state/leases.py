@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from mystira_data.polyglot.replication.leases import Lease
+from mystira_data.relational import RelationalStore
 from mystira_data.relational import tables as t
-from mystira_data.relational.store import RelationalStore
 
 
 class RelationalLeaseStore:

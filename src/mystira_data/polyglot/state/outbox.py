@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from mystira_data.documents.port import Document
 from mystira_data.query import ChangeBatch
+from mystira_data.relational import RelationalStore
 from mystira_data.relational import tables as t
-from mystira_data.relational.store import RelationalStore
 
 OUTBOX_RANGE = "outbox"
 

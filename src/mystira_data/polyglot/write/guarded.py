@@ -8,40 +8,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any
 
 from mystira_data import catalog
 from mystira_data.documents.port import Document, partition_value
 from mystira_data.errors import AlreadyExists, ConcurrencyConflict, NotFound
-from mystira_data.query import Filter, Op, Page, Query
+from mystira_data.polyglot.ports import EntityStore, GuardedPut, GuardedUpsert, KeyedRead
+from mystira_data.query import Filter, Op, Query
 from mystira_data.types import PartitionKey
 
 APPLY_ATTEMPTS = 20
 APPLY_CONCURRENCY = 16
 
 ApplyMany = Callable[[str, list[Document]], Awaitable[Any]]
-
-
-class EntityStore(Protocol):
-    """The verbs the polyglot layer uses; both the document and the relational store have them."""
-
-    name: str
-
-    async def create(self, container: str, doc: Document) -> Document: ...
-    async def read(self, container: str, id: str, partition_key: PartitionKey) -> Document: ...
-    async def upsert(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document: ...
-    async def replace(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document: ...
-    async def delete(
-        self, container: str, id: str, partition_key: PartitionKey, *, if_match: str | None = None
-    ) -> Document: ...
-    async def query(
-        self, container: str, query: Query, *, continuation: str | None = None
-    ) -> Page: ...
-    async def count(self, container: str, query: Query) -> int: ...
 
 
 def version_of(doc: Document | None) -> int:
@@ -57,10 +36,8 @@ def key_of(container: str, doc: Document) -> tuple[str, Any]:
 
 async def current(store: EntityStore, container: str, id: str, pk: PartitionKey) -> Document | None:
     """The stored document or tombstone for ``id``, or None."""
-    read_stored = getattr(store, "read_stored", None)
-    if read_stored is not None:  # a keyed read, where the port only offers a query
-        found: Document | None = await read_stored(container, id, pk)
-        return found
+    if isinstance(store, KeyedRead):  # a keyed read, where the port only offers a query
+        return await store.read_stored(container, id, pk)
     q = Query(filters=(Filter("id", Op.EQ, id),), partition_key=pk, include_deleted=True)
     page = await store.query(container, q)
     return page.items[0] if page.items else None
@@ -132,10 +109,9 @@ def batch_apply(store: EntityStore) -> ApplyMany:
 
 def _guarded_batch(store: EntityStore) -> ApplyMany | None:
     """The store's own version-guarded batch write, if it has one."""
-    upsert_if_newer = getattr(store, "upsert_if_newer", None)
-    if upsert_if_newer is not None:
-        return lambda container, docs: upsert_if_newer(container, docs, outbox=False)
-    put_if_newer = getattr(store, "put_if_newer", None)
-    if put_if_newer is not None:
-        return lambda container, docs: put_if_newer(container, docs)
+    if isinstance(store, GuardedUpsert):
+        merge = store  # bound for the closure, which mypy does not narrow
+        return lambda container, docs: merge.upsert_if_newer(container, docs, outbox=False)
+    if isinstance(store, GuardedPut):
+        return store.put_if_newer
     return None

@@ -20,9 +20,9 @@ from mystira_data.domain.codec import codec_for
 from mystira_data.errors import ConcurrencyConflict, NotFound
 from mystira_data.polyglot.phase.control import PhaseControl
 from mystira_data.polyglot.phase.rules import ROUTES, Routing, Side
+from mystira_data.polyglot.ports import EntityStore
 from mystira_data.polyglot.write import cascade
 from mystira_data.polyglot.write.guarded import (
-    EntityStore,
     apply_if_newer,
     batch_apply,
     current,
@@ -31,7 +31,7 @@ from mystira_data.polyglot.write.guarded import (
 from mystira_data.polyglot.write.secondary import SecondaryWriter
 from mystira_data.polyglot.write.shadow import ShadowReader
 from mystira_data.query import Page, Query
-from mystira_data.relational.mapping import check_storable
+from mystira_data.relational import check_storable
 from mystira_data.types import PartitionKey
 
 WRITE_ATTEMPTS = 50

@@ -16,7 +16,8 @@ from typing import Any
 from mystira_data.documents.port import Document
 from mystira_data.errors import MystiraError
 from mystira_data.polyglot.consistency.compare import canonical, content_hash
-from mystira_data.polyglot.write.guarded import EntityStore, current
+from mystira_data.polyglot.ports import EntityStore
+from mystira_data.polyglot.write.guarded import current
 from mystira_data.types import PartitionKey
 
 MAX_IDS = 100
