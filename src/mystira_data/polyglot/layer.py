@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from mystira_data import catalog
 from mystira_data.bootstrap import Stores
@@ -32,6 +32,7 @@ from mystira_data.polyglot.ports import EntityStore
 from mystira_data.polyglot.replication.attempts import RelationalAttempts
 from mystira_data.polyglot.replication.lag import Lag, LagMeter
 from mystira_data.polyglot.replication.processor import ChangeSource, Processor
+from mystira_data.polyglot.resilient import resilient_store
 from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters, persist_sync_failures
 from mystira_data.polyglot.state.leases import RelationalLeaseStore
 from mystira_data.polyglot.state.outbox import OutboxSource
@@ -44,7 +45,7 @@ from mystira_data.polyglot.write.shadow import ShadowReader
 from mystira_data.polyglot.write.writer_process import WriterProcess
 from mystira_data.query import Filter, Op, Query
 from mystira_data.relational import RelationalStore
-from mystira_data.resilience import CircuitBreaker, Policy, Resilient
+from mystira_data.resilience import CircuitBreaker, Policy
 from mystira_data.settings import Phase
 
 log = logging.getLogger(__name__)
@@ -262,11 +263,11 @@ class Polyglot:
         return report
 
 
-def resilient(store: Any, name: str, stores: Stores) -> tuple[EntityStore, CircuitBreaker]:
+def resilient(store: EntityStore, name: str, stores: Stores) -> tuple[EntityStore, CircuitBreaker]:
     pp = stores.settings.polyglot_persistence
     breaker = CircuitBreaker(name, pp.breaker_failure_threshold, pp.breaker_open_seconds)
     policy = Policy(breaker, attempts=pp.retry_attempts, base_delay=pp.retry_base_delay_ms / 1000)
-    return cast(EntityStore, Resilient(store, policy)), breaker
+    return resilient_store(store, policy), breaker
 
 
 def _offload(stores: Stores) -> WriterProcess | None:
