@@ -23,7 +23,7 @@ from mystira_data.errors import InvalidDocument
 from mystira_data.gc_tuning import relaxed_gc
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.phase.rules import Side
-from mystira_data.polyglot.replication.processor import DeadLetter
+from mystira_data.polyglot.replication.dead_letters import DeadLetter
 from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters
 from mystira_data.polyglot.state.verify_log import read_checkpoint, write_checkpoint
 from mystira_data.polyglot.write.guarded import apply_if_newer

@@ -28,13 +28,14 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from mystira_data.documents.port import Document
 from mystira_data.errors import ForeignKeyViolation, MystiraError, StoreUnavailable
 from mystira_data.polyglot.replication.attempts import Attempt, Attempts, Key, MemoryAttempts
+from mystira_data.polyglot.replication.dead_letters import DeadLetter, DeadLetters
 from mystira_data.polyglot.replication.leases import Lease, LeaseStore, balance
 from mystira_data.polyglot.write.guarded import ApplyMany
 from mystira_data.query import ChangeBatch
@@ -54,29 +55,6 @@ class ChangeSource(Protocol):
 
 
 Apply = Callable[[str, Document], Awaitable[Any]]
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    container: str
-    entity_id: str
-    version: int
-    error: str
-    attempts: int
-    at: datetime
-    document: Document
-
-
-class DeadLetters(Protocol):
-    async def add(self, letter: DeadLetter) -> None: ...
-
-
-@dataclass
-class MemoryDeadLetters:
-    letters: list[DeadLetter] = field(default_factory=list)
-
-    async def add(self, letter: DeadLetter) -> None:
-        self.letters.append(letter)
 
 
 @dataclass
