@@ -13,8 +13,9 @@ What the polyglot layer may use is exported here; the other modules are internal
 
 from mystira_data.relational import tables
 from mystira_data.relational.bulk import insert_for
+from mystira_data.relational.columns import Kind
 from mystira_data.relational.limits import filing_version, storable_payload, storable_text
-from mystira_data.relational.mapping import Kind, TableMapping, check_storable, mapping_for
+from mystira_data.relational.mapping import TableMapping, check_storable, mapping_for
 from mystira_data.relational.store import BulkBatch, RelationalStore
 
 __all__ = [

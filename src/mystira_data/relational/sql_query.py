@@ -28,6 +28,7 @@ from mystira_data import query as query_tokens
 from mystira_data.domain.base import format_timespan, format_utc, parse_timespan
 from mystira_data.errors import InvalidQuery
 from mystira_data.query import Filter, Op, Query
+from mystira_data.relational.columns import FieldMap, Kind
 from mystira_data.relational.json_access import (
     RANGE_OPS,
     Cond,
@@ -39,7 +40,7 @@ from mystira_data.relational.json_access import (
     compare,
     family,
 )
-from mystira_data.relational.mapping import FieldMap, Kind, TableMapping
+from mystira_data.relational.mapping import TableMapping
 from mystira_data.relational.types import Elapsed, Timestamp
 
 _NOT_QUERYABLE = frozenset({"_etag", "_ts", "_rid", "_self", "_attachments", "_lsn", "_updated_at"})

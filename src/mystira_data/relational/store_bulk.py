@@ -18,7 +18,8 @@ from pydantic_core import from_json
 from mystira_data.domain.base import stored_defaults
 from mystira_data.errors import InvalidDocument, InvalidQuery
 from mystira_data.relational import bulk
-from mystira_data.relational.mapping import CopyRow, Prepared, TableMapping, mapping_for
+from mystira_data.relational.copy_rows import CopyRow
+from mystira_data.relational.mapping import Prepared, TableMapping, mapping_for
 from mystira_data.relational.store_base import StoreBase, utc_now
 
 BULK_BATCH = 5000
