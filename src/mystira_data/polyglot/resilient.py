@@ -1,16 +1,17 @@
 """A store wrapped so each verb runs through a retry + breaker `Policy`.
 
 The wrapper has the verbs of `EntityStore` and, by mixin, exactly the capabilities
-(`KeyedRead`, `GuardedUpsert`, `GuardedPut`) its inner store declares, so an ``isinstance``
-test on the wrapper answers as it would on the store. Each method looks the inner method up
-when it is called: tests patch the inner store's methods after wrapping.
+(`KeyedRead`, `GuardedUpsert`, `GuardedPut`, the document port's `JsonPages`) its inner store
+declares, so an ``isinstance`` test on the wrapper answers as it would on the store. Each
+method looks the inner method up when it is called: tests patch the inner store's methods
+after wrapping.
 """
 
 from __future__ import annotations
 
 from functools import cache
 
-from mystira_data.documents.port import Document
+from mystira_data.documents.port import Document, JsonPage, JsonPages
 from mystira_data.polyglot.ports import EntityStore, GuardedPut, GuardedUpsert, KeyedRead
 from mystira_data.query import Page, Query
 from mystira_data.resilience import Policy
@@ -92,10 +93,22 @@ class _GuardedPut(Resilient):
         return await self.policy.call(lambda: self._inner.put_if_newer(container, docs))
 
 
+class _JsonPages(Resilient):
+    _inner: JsonPages  # type: ignore[assignment]
+
+    async def query_json(
+        self, container: str, query: Query, *, continuation: str | None = None
+    ) -> JsonPage:
+        return await self.policy.call(
+            lambda: self._inner.query_json(container, query, continuation=continuation)
+        )
+
+
 _CAPABILITIES: tuple[tuple[type, type[Resilient]], ...] = (
     (KeyedRead, _KeyedRead),
     (GuardedUpsert, _GuardedUpsert),
     (GuardedPut, _GuardedPut),
+    (JsonPages, _JsonPages),
 )
 
 

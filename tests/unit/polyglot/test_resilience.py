@@ -8,7 +8,7 @@ from typing import cast
 import pytest
 import stamina
 
-from mystira_data.documents.port import Document
+from mystira_data.documents.port import Document, JsonPages
 from mystira_data.documents.sqlite import SqliteDocumentStore
 from mystira_data.errors import (
     CircuitOpen,
@@ -136,6 +136,7 @@ async def test_resilient_store_declares_exactly_the_capabilities_of_its_store(
     wrapped = resilient_store(pair[0], policy())
     assert isinstance(wrapped, KeyedRead)
     assert isinstance(wrapped, GuardedPut)
+    assert isinstance(wrapped, JsonPages)  # backfill's text path depends on it
     assert not isinstance(wrapped, GuardedUpsert)
     await wrapped.create("Accounts", {"id": "a1", "email": "a@x", "_version": 2})
     assert await wrapped.put_if_newer("Accounts", [{"id": "a1", "_version": 1}]) == 0
@@ -147,4 +148,4 @@ async def test_resilient_store_declares_exactly_the_capabilities_of_its_store(
         name = "verbs-only"
 
     plain = resilient_store(cast(EntityStore, VerbsOnly()), policy())
-    assert not isinstance(plain, KeyedRead | GuardedPut | GuardedUpsert)
+    assert not isinstance(plain, KeyedRead | GuardedPut | GuardedUpsert | JsonPages)
