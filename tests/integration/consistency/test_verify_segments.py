@@ -21,12 +21,8 @@ from mystira_data import catalog
 from mystira_data.bootstrap import open_platform
 from mystira_data.documents.port import Document
 from mystira_data.polyglot.consistency.backfill import backfill
-from mystira_data.polyglot.consistency.segments import (
-    RowMaker,
-    SegmentChecksums,
-    render,
-    row_text_sql,
-)
+from mystira_data.polyglot.consistency.row_text import RowMaker, render, row_text_sql
+from mystira_data.polyglot.consistency.segments import SegmentChecksums
 from mystira_data.polyglot.consistency.verify import VerifyReport, verify
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.phase.rules import Side
