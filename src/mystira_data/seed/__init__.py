@@ -9,8 +9,9 @@ deterministic demo data.
 
 from mystira_data.seed._demo_random import DEMO_EPOCH
 from mystira_data.seed.demo import build_demo, seed_demo
+from mystira_data.seed.export import write_master
 from mystira_data.seed.files import MasterDataError
-from mystira_data.seed.master import default_master_dir, load_master, seed_master, write_master
+from mystira_data.seed.master import default_master_dir, load_master, seed_master
 
 __all__ = [
     "DEMO_EPOCH",
