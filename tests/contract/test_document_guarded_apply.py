@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from mystira_data.documents.port import Document
 from mystira_data.polyglot.ports import EntityStore
 from mystira_data.polyglot.write.guarded import apply_if_newer, batch_apply, current
+from mystira_data.types import JsonDoc
 from tests.contract.conftest import DOCUMENT_STORE_ADAPTERS, AdapterContext, open_relational
 from tests.contract.document_stores import CONTAINERS
 from tests.integration.relational.docs import account
@@ -51,7 +51,7 @@ class Accounts:
     def id(self, n: int) -> str:
         return f"{self.uid}-a{n}"
 
-    def __call__(self, n: int, version: int, label: str, **extra: Any) -> Document:
+    def __call__(self, n: int, version: int, label: str, **extra: Any) -> JsonDoc:
         return account(self.id(n), displayName=label) | {"_version": version, **extra}
 
 

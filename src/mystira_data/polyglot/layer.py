@@ -14,7 +14,6 @@ from typing import Any
 
 from mystira_data import catalog
 from mystira_data.bootstrap import Stores
-from mystira_data.documents.port import Document
 from mystira_data.domain.base import stored_defaults
 from mystira_data.errors import ForeignKeyViolation, StoreUnavailable
 from mystira_data.polyglot.consistency.segments import SegmentChecksums
@@ -47,6 +46,7 @@ from mystira_data.query import Filter, Op, Query
 from mystira_data.relational import RelationalStore
 from mystira_data.resilience import CircuitBreaker, Policy
 from mystira_data.settings import Phase
+from mystira_data.types import JsonDoc
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class Polyglot:
             parent_wait_s=pp.parent_wait_ms / 1000,
         )
 
-    async def apply_to_relational(self, container: str, doc: Document) -> Any:
+    async def apply_to_relational(self, container: str, doc: JsonDoc) -> Any:
         """Version-guarded apply; a parent that has not arrived yet is copied first.
 
         A parent in neither store is a `ForeignKeyViolation` naming it ("parent
@@ -112,16 +112,16 @@ class Polyglot:
                     raise missing from exc
                 return await self.raw_relational.upsert_if_newer(container, [doc], outbox=False)
 
-    async def apply_many_to_relational(self, container: str, docs: list[Document]) -> Any:
+    async def apply_many_to_relational(self, container: str, docs: list[JsonDoc]) -> Any:
         """A whole change batch in one version-guarded transaction (no parent fix-up: a
         foreign-key failure makes the processor replay the batch through `apply_to_relational`)."""
         with stored_defaults():
             return await self.raw_relational.upsert_if_newer(container, docs, outbox=False)
 
-    async def apply_many_to_documents(self, container: str, docs: list[Document]) -> Any:
+    async def apply_many_to_documents(self, container: str, docs: list[JsonDoc]) -> Any:
         return await batch_apply(self.documents)(container, docs)
 
-    async def _copy_parent(self, container: str, doc: Document) -> ForeignKeyViolation | None:
+    async def _copy_parent(self, container: str, doc: JsonDoc) -> ForeignKeyViolation | None:
         """Copy ``doc``'s parent row (V002 foreign key) from the document store, if there;
         else the error naming the missing parent."""
         link = catalog.get(container).parent
@@ -140,7 +140,7 @@ class Polyglot:
         await self.apply_to_relational(link.container, found[0])
         return None
 
-    async def apply_to_documents(self, container: str, doc: Document) -> Any:
+    async def apply_to_documents(self, container: str, doc: JsonDoc) -> Any:
         return await apply_if_newer(self.documents, container, doc)
 
     async def replicate_once(self, container: str, *, owner: str | None = None) -> int:

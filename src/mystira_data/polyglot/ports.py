@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from mystira_data.documents.port import Document
 from mystira_data.query import Page, Query
-from mystira_data.types import PartitionKey
+from mystira_data.types import JsonDoc, PartitionKey
 
 __all__ = ["EntityStore", "GuardedPut", "GuardedUpsert", "KeyedRead"]
 
@@ -25,17 +24,17 @@ class EntityStore(Protocol):
 
     name: str
 
-    async def create(self, container: str, doc: Document) -> Document: ...
-    async def read(self, container: str, id: str, partition_key: PartitionKey) -> Document: ...
+    async def create(self, container: str, doc: JsonDoc) -> JsonDoc: ...
+    async def read(self, container: str, id: str, partition_key: PartitionKey) -> JsonDoc: ...
     async def upsert(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document: ...
+        self, container: str, doc: JsonDoc, *, if_match: str | None = None
+    ) -> JsonDoc: ...
     async def replace(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document: ...
+        self, container: str, doc: JsonDoc, *, if_match: str | None = None
+    ) -> JsonDoc: ...
     async def delete(
         self, container: str, id: str, partition_key: PartitionKey, *, if_match: str | None = None
-    ) -> Document: ...
+    ) -> JsonDoc: ...
     async def query(
         self, container: str, query: Query, *, continuation: str | None = None
     ) -> Page: ...
@@ -48,7 +47,7 @@ class KeyedRead(Protocol):
 
     async def read_stored(
         self, container: str, id: str, partition_key: PartitionKey
-    ) -> Document | None: ...
+    ) -> JsonDoc | None: ...
 
 
 @runtime_checkable
@@ -59,7 +58,7 @@ class GuardedUpsert(Protocol):
     """
 
     async def upsert_if_newer(
-        self, container: str, docs: list[Document], *, outbox: bool
+        self, container: str, docs: list[JsonDoc], *, outbox: bool
     ) -> int: ...
 
 
@@ -67,5 +66,5 @@ class GuardedUpsert(Protocol):
 class GuardedPut(Protocol):
     """Write a batch in one transaction, each document only if newer by ``_version``."""
 
-    async def put_if_newer(self, container: str, docs: list[Document]) -> int: ...
+    async def put_if_newer(self, container: str, docs: list[JsonDoc]) -> int: ...
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from functools import cache
 
-from mystira_data.documents.port import Document, JsonPage, JsonPages
+from mystira_data.documents.port import JsonPage, JsonPages
 from mystira_data.polyglot.ports import EntityStore, GuardedPut, GuardedUpsert, KeyedRead
 from mystira_data.query import Page, Query
 from mystira_data.resilience import Policy
-from mystira_data.types import PartitionKey
+from mystira_data.types import JsonDoc, PartitionKey
 
 __all__ = ["Resilient", "resilient_store"]
 
@@ -28,29 +28,29 @@ class Resilient:
         self.policy = policy
         self.name = inner.name
 
-    async def create(self, container: str, doc: Document) -> Document:
+    async def create(self, container: str, doc: JsonDoc) -> JsonDoc:
         return await self.policy.call(lambda: self._inner.create(container, doc))
 
-    async def read(self, container: str, id: str, partition_key: PartitionKey) -> Document:
+    async def read(self, container: str, id: str, partition_key: PartitionKey) -> JsonDoc:
         return await self.policy.call(lambda: self._inner.read(container, id, partition_key))
 
     async def upsert(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document:
+        self, container: str, doc: JsonDoc, *, if_match: str | None = None
+    ) -> JsonDoc:
         return await self.policy.call(
             lambda: self._inner.upsert(container, doc, if_match=if_match)
         )
 
     async def replace(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document:
+        self, container: str, doc: JsonDoc, *, if_match: str | None = None
+    ) -> JsonDoc:
         return await self.policy.call(
             lambda: self._inner.replace(container, doc, if_match=if_match)
         )
 
     async def delete(
         self, container: str, id: str, partition_key: PartitionKey, *, if_match: str | None = None
-    ) -> Document:
+    ) -> JsonDoc:
         return await self.policy.call(
             lambda: self._inner.delete(container, id, partition_key, if_match=if_match)
         )
@@ -71,7 +71,7 @@ class _KeyedRead(Resilient):
 
     async def read_stored(
         self, container: str, id: str, partition_key: PartitionKey
-    ) -> Document | None:
+    ) -> JsonDoc | None:
         return await self.policy.call(
             lambda: self._inner.read_stored(container, id, partition_key)
         )
@@ -80,7 +80,7 @@ class _KeyedRead(Resilient):
 class _GuardedUpsert(Resilient):
     _inner: GuardedUpsert  # type: ignore[assignment]
 
-    async def upsert_if_newer(self, container: str, docs: list[Document], *, outbox: bool) -> int:
+    async def upsert_if_newer(self, container: str, docs: list[JsonDoc], *, outbox: bool) -> int:
         return await self.policy.call(
             lambda: self._inner.upsert_if_newer(container, docs, outbox=outbox)
         )
@@ -89,7 +89,7 @@ class _GuardedUpsert(Resilient):
 class _GuardedPut(Resilient):
     _inner: GuardedPut  # type: ignore[assignment]
 
-    async def put_if_newer(self, container: str, docs: list[Document]) -> int:
+    async def put_if_newer(self, container: str, docs: list[JsonDoc]) -> int:
         return await self.policy.call(lambda: self._inner.put_if_newer(container, docs))
 
 

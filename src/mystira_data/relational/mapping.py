@@ -38,8 +38,7 @@ from mystira_data.errors import InvalidDocument, InvalidQuery
 from mystira_data.relational import limits, tables
 from mystira_data.relational.columns import FROM_MODEL, FieldMap, field_alias, field_maps
 from mystira_data.relational.copy_rows import CopyLayout, CopyRow, without_nul
-
-Document = dict[str, Any]
+from mystira_data.types import JsonDoc
 
 _ETAG = re.compile(r'^(?:W/)?"?v([0-9]{1,19})"?$')
 
@@ -51,7 +50,7 @@ class Prepared:
     id: str
     partition_key: str
     row: dict[str, Any]
-    body: Document
+    body: JsonDoc
     version: int | None
     deleted: bool
 
@@ -162,9 +161,9 @@ class TableMapping:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def from_row(self, row: Mapping[Any, Any]) -> Document:
+    def from_row(self, row: Mapping[Any, Any]) -> JsonDoc:
         """The stored document of a row (validated and canonical, with system fields)."""
-        data: Document = dict(row.get("_extra") or {})
+        data: JsonDoc = dict(row.get("_extra") or {})
         for f in self.fields:
             if f.name in data:
                 continue  # the exact value is in _extra (see `prepare`)
@@ -178,7 +177,7 @@ class TableMapping:
         return stored(body, int(row["_version"]), bool(row["_deleted"]))
 
 
-def stored(body: Mapping[str, Any], version: int, deleted: bool) -> Document:
+def stored(body: Mapping[str, Any], version: int, deleted: bool) -> JsonDoc:
     """A body plus the system fields the store reports."""
     doc = dict(body)
     doc["_version"] = version
@@ -252,6 +251,6 @@ def to_row(container: str, doc: Mapping[str, Any]) -> dict[str, Any]:
     return mapping_for(container).to_row(doc)
 
 
-def from_row(container: str, row: Mapping[Any, Any]) -> Document:
+def from_row(container: str, row: Mapping[Any, Any]) -> JsonDoc:
     """Module-level shortcut of `TableMapping.from_row`."""
     return mapping_for(container).from_row(row)

@@ -29,7 +29,6 @@ from mystira_data.query import Page, Query, every, fingerprint
 from mystira_data.relational import bulk, statements
 from mystira_data.relational import outbox as outbox_rows
 from mystira_data.relational.mapping import (
-    Document,
     Prepared,
     TableMapping,
     mapping_for,
@@ -40,7 +39,7 @@ from mystira_data.relational.sql_query import Translator, decode_token, encode_t
 from mystira_data.relational.store_base import pk_match, utc_now
 from mystira_data.relational.store_bulk import BulkBatch, BulkWrites
 from mystira_data.relational.store_relay import OutboxRelay
-from mystira_data.types import PartitionKey
+from mystira_data.types import JsonDoc, PartitionKey
 
 __all__ = ["BulkBatch", "RelationalStore"]
 
@@ -53,13 +52,13 @@ class RelationalStore(BulkWrites, OutboxRelay):
 
     # -- writes ----------------------------------------------------------------------------
 
-    async def create(self, container: str, doc: Mapping[str, Any]) -> Document:
+    async def create(self, container: str, doc: Mapping[str, Any]) -> JsonDoc:
         """Insert; `AlreadyExists` if the id is live (a tombstone is overwritten)."""
         return await self._put(container, doc, "create")
 
     async def upsert(
         self, container: str, doc: Mapping[str, Any], *, if_match: str | None = None
-    ) -> Document:
+    ) -> JsonDoc:
         """Insert or overwrite; `AlreadyExists` if the id lives under another partition key.
 
         With ``if_match``, only overwrite the stored row (live or tombstone) at that ETag's
@@ -71,7 +70,7 @@ class RelationalStore(BulkWrites, OutboxRelay):
 
     async def _overwrite_at(
         self, container: str, doc: Mapping[str, Any], expected: int | None
-    ) -> Document:
+    ) -> JsonDoc:
         m = mapping_for(container)
         p = m.prepare(doc)
         async with self.transaction(container, p.id) as conn:
@@ -105,7 +104,7 @@ class RelationalStore(BulkWrites, OutboxRelay):
         found = version.scalar_one_or_none()
         return None if found is None else int(found)
 
-    async def _put(self, container: str, doc: Mapping[str, Any], op: str) -> Document:
+    async def _put(self, container: str, doc: Mapping[str, Any], op: str) -> JsonDoc:
         m = mapping_for(container)
         p = m.prepare(doc)
         t = m.table
@@ -131,7 +130,7 @@ class RelationalStore(BulkWrites, OutboxRelay):
         *,
         if_match: str | None = None,
         expected_version: int | None = None,
-    ) -> Document:
+    ) -> JsonDoc:
         """Overwrite a live row; `NotFound` if none, `ConcurrencyConflict` if stale."""
         m = mapping_for(container)
         p = m.prepare(doc)
@@ -152,7 +151,7 @@ class RelationalStore(BulkWrites, OutboxRelay):
         *,
         if_match: str | None = None,
         expected_version: int | None = None,
-    ) -> Document:
+    ) -> JsonDoc:
         """Turn the live row into a tombstone (version + 1); returns the tombstone."""
         m = mapping_for(container)
         expected = _expected(if_match, expected_version)
@@ -185,7 +184,7 @@ class RelationalStore(BulkWrites, OutboxRelay):
 
     # -- reads -----------------------------------------------------------------------------
 
-    async def read(self, container: str, id: str, partition_key: PartitionKey) -> Document:
+    async def read(self, container: str, id: str, partition_key: PartitionKey) -> JsonDoc:
         """The live document; `NotFound` for a missing row or a tombstone."""
         m = mapping_for(container)
         stmt = sa.select(m.table).where(*self._key(m, id, partition_key))
@@ -197,7 +196,7 @@ class RelationalStore(BulkWrites, OutboxRelay):
 
     async def read_stored(
         self, container: str, id: str, partition_key: PartitionKey
-    ) -> Document | None:
+    ) -> JsonDoc | None:
         """The row of ``id`` as a document, tombstone or not; None if there is none."""
         m = mapping_for(container)
         key = statements.key_params(m, id, partition_key)
@@ -245,7 +244,7 @@ class RelationalStore(BulkWrites, OutboxRelay):
 
     async def read_all(
         self, container: str, *, include_deleted: bool = False
-    ) -> AsyncIterator[Document]:
+    ) -> AsyncIterator[JsonDoc]:
         """Every row of the container as documents, streamed page by page in id order."""
         query = Query(cross_partition=True, include_deleted=include_deleted, page_size=STREAM_PAGE)
         async for item in every(self, container, query):

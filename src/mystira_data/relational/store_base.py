@@ -21,9 +21,9 @@ from mystira_data.relational import migrate
 from mystira_data.relational import outbox as outbox_rows
 from mystira_data.relational.engine import READ_ONLY, async_url, create_engine
 from mystira_data.relational.errors import sql_errors
-from mystira_data.relational.mapping import Document, Prepared, TableMapping, stored
+from mystira_data.relational.mapping import Prepared, TableMapping, stored
 from mystira_data.relational.outbox import Change
-from mystira_data.types import PartitionKey
+from mystira_data.types import JsonDoc, PartitionKey
 
 
 class StoreBase(Opened):
@@ -134,7 +134,7 @@ class StoreBase(Opened):
 
     async def _recorded(
         self, conn: AsyncConnection, m: TableMapping, p: Prepared, version: int, op: str
-    ) -> Document:
+    ) -> JsonDoc:
         doc = stored(p.body, version, p.deleted)
         change = Change(m.container, p.id, p.partition_key, version, op, doc)
         await outbox_rows.record(conn, [change])

@@ -8,7 +8,7 @@ from typing import cast
 import pytest
 import stamina
 
-from mystira_data.documents.port import Document, JsonPages
+from mystira_data.documents.port import JsonPages
 from mystira_data.documents.sqlite import SqliteDocumentStore
 from mystira_data.errors import (
     CircuitOpen,
@@ -20,7 +20,7 @@ from mystira_data.errors import (
 from mystira_data.polyglot.ports import EntityStore, GuardedPut, GuardedUpsert, KeyedRead
 from mystira_data.polyglot.resilient import resilient_store
 from mystira_data.resilience import BreakerEvent, BreakerState, CircuitBreaker, Policy
-from mystira_data.types import PartitionKey
+from mystira_data.types import JsonDoc, PartitionKey
 
 
 @pytest.fixture(autouse=True)
@@ -121,7 +121,7 @@ async def test_resilient_store_retries_each_verb_looking_the_inner_up_per_call(
     reads = Flaky([StoreUnavailable("down")])
     real_read = store.read
 
-    async def flaky_read(container: str, id: str, pk: PartitionKey) -> Document:
+    async def flaky_read(container: str, id: str, pk: PartitionKey) -> JsonDoc:
         await reads.op()
         return await real_read(container, id, pk)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from mystira_data.documents.port import Document, JsonPages
+from mystira_data.documents.port import JsonPages
 from mystira_data.errors import InvalidDocument
 from mystira_data.gc_tuning import relaxed_gc
 from mystira_data.polyglot.layer import Polyglot
@@ -30,6 +30,7 @@ from mystira_data.polyglot.write.guarded import apply_if_newer
 from mystira_data.polyglot.write.repository import validated
 from mystira_data.query import MAX_PAGE_SIZE, Order, Query
 from mystira_data.relational import BulkBatch, filing_version
+from mystira_data.types import JsonDoc
 
 CONCURRENCY = 16
 DONE = "done"
@@ -139,7 +140,7 @@ class _Page:
     continuation: str | None
     rejected: list[tuple[Mapping[str, Any], InvalidDocument]]
     batch: BulkBatch | None = None  # target relational
-    bodies: list[Document] = field(default_factory=list)  # target document
+    bodies: list[JsonDoc] = field(default_factory=list)  # target document
 
 
 class _Reader:
@@ -193,11 +194,11 @@ class _Reader:
 
 def _bodies(
     container: str,
-    docs: list[Document],
+    docs: list[JsonDoc],
     rejected: list[tuple[Mapping[str, Any], InvalidDocument]],
-) -> list[Document]:
+) -> list[JsonDoc]:
     """The canonical bodies of the valid ``docs``, with their system fields."""
-    good: list[Document] = []
+    good: list[JsonDoc] = []
     for doc in docs:
         try:
             body = validated(container, doc)
@@ -269,7 +270,7 @@ async def _write(
         return 0
     gate = asyncio.Semaphore(CONCURRENCY)
 
-    async def one(doc: Document) -> bool:
+    async def one(doc: JsonDoc) -> bool:
         async with gate:
             return await apply_if_newer(poly.documents, container, doc)
 

@@ -21,7 +21,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from mystira_data.documents.port import Document
 from mystira_data.domain.base import (
     format_timespan,
     format_utc,
@@ -32,6 +31,7 @@ from mystira_data.errors import InvalidDocument
 from mystira_data.fields import STORE_MADE, VERSIONING
 from mystira_data.polyglot.consistency.streams import IdRange
 from mystira_data.relational import Kind, TableMapping
+from mystira_data.types import JsonDoc
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -166,7 +166,7 @@ class RowMaker:
         self._fields = [_Field(f.name, f.kind, f.nullable, f.empty_is_null)
                         for f in mapping.fields]  # fmt: skip
 
-    def digest(self, doc: Document) -> str:
+    def digest(self, doc: JsonDoc) -> str:
         """md5 of the row text ``doc`` maps to; `DIRTY` for a document that has no row."""
         try:
             cells = self.direct(doc)
@@ -184,7 +184,7 @@ class RowMaker:
         """The per-row digest, as SQL's ``md5(text)`` computes it."""
         return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
-    def direct(self, doc: Document) -> list[Any] | None:
+    def direct(self, doc: JsonDoc) -> list[Any] | None:
         """The cells (in jsonb key order) straight from a canonical document, else None."""
         if set(doc).difference(STORE_MADE | VERSIONING) != self.fields:
             return None

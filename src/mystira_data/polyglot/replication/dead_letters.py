@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from mystira_data.documents.port import Document
 from mystira_data.relational import storable_text
+from mystira_data.types import JsonDoc
 
 REASON_LIMIT = 4000  # characters of the error kept (the whole document is kept beside it)
 
@@ -28,7 +28,7 @@ class DeadLetter:
     error: str
     attempts: int
     at: datetime
-    document: Document
+    document: JsonDoc
 
 
 class DeadLetters(Protocol):

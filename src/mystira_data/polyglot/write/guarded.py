@@ -11,30 +11,30 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mystira_data import catalog
-from mystira_data.documents.port import Document, partition_value
+from mystira_data.documents.port import partition_value
 from mystira_data.errors import AlreadyExists, ConcurrencyConflict, NotFound
 from mystira_data.polyglot.ports import EntityStore, GuardedPut, GuardedUpsert, KeyedRead
 from mystira_data.query import Filter, Op, Query
-from mystira_data.types import PartitionKey
+from mystira_data.types import JsonDoc, PartitionKey
 
 APPLY_ATTEMPTS = 20
 APPLY_CONCURRENCY = 16
 
-ApplyMany = Callable[[str, list[Document]], Awaitable[Any]]
+ApplyMany = Callable[[str, list[JsonDoc]], Awaitable[Any]]
 
 
-def version_of(doc: Document | None) -> int:
+def version_of(doc: JsonDoc | None) -> int:
     if doc is None:
         return 0
     value = doc.get("_version", 0)
     return value if isinstance(value, int) else 0
 
 
-def key_of(container: str, doc: Document) -> tuple[str, Any]:
+def key_of(container: str, doc: JsonDoc) -> tuple[str, Any]:
     return doc["id"], partition_value(doc, catalog.get(container).partition_key)
 
 
-async def current(store: EntityStore, container: str, id: str, pk: PartitionKey) -> Document | None:
+async def current(store: EntityStore, container: str, id: str, pk: PartitionKey) -> JsonDoc | None:
     """The stored document or tombstone for ``id``, or None."""
     if isinstance(store, KeyedRead):  # a keyed read, where the port only offers a query
         return await store.read_stored(container, id, pk)
@@ -43,7 +43,7 @@ async def current(store: EntityStore, container: str, id: str, pk: PartitionKey)
     return page.items[0] if page.items else None
 
 
-async def apply_if_newer(store: EntityStore, container: str, doc: Document) -> bool:
+async def apply_if_newer(store: EntityStore, container: str, doc: JsonDoc) -> bool:
     """Write ``doc`` unless the store already holds this or a newer version.
 
     Uses an ETag-conditional write so a concurrent newer write is never overwritten. A store
@@ -70,20 +70,20 @@ async def apply_if_newer(store: EntityStore, container: str, doc: Document) -> b
     raise ConcurrencyConflict(f"{container}/{id}: could not apply v{version_of(doc)}")
 
 
-async def apply_each_if_newer(store: EntityStore, container: str, docs: list[Document]) -> int:
+async def apply_each_if_newer(store: EntityStore, container: str, docs: list[JsonDoc]) -> int:
     """`apply_if_newer` for a batch: the newest version of each id, a few in flight at once.
 
     For stores without a multi-document transaction (the document store); each apply is
     version-guarded on its own. Every apply settles before the first failure is raised, so
     a caller replaying the batch never races a straggler. Returns how many were written.
     """
-    newest: dict[str, Document] = {}
+    newest: dict[str, JsonDoc] = {}
     for doc in docs:
         if version_of(doc) >= version_of(newest.get(doc["id"])):
             newest[doc["id"]] = doc
     gate = asyncio.Semaphore(APPLY_CONCURRENCY)
 
-    async def one(doc: Document) -> bool:
+    async def one(doc: JsonDoc) -> bool:
         async with gate:
             return await apply_if_newer(store, container, doc)
 
