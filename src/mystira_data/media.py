@@ -25,13 +25,12 @@ from pathlib import Path
 from typing import Protocol
 
 from mystira_data.blobs.port import BlobStore, file_chunks
-from mystira_data.documents.port import Document
 from mystira_data.domain.codec import codec_for
 from mystira_data.domain.enums import MediaType
 from mystira_data.domain.media import MediaAsset
 from mystira_data.errors import InvalidDocument, NotFound
 from mystira_data.query import Page, Query
-from mystira_data.types import PartitionKey
+from mystira_data.types import JsonDoc, PartitionKey
 
 CONTAINER = "MediaAssets"
 DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024
@@ -131,15 +130,15 @@ class Upload:
 class MediaDocuments(Protocol):
     """What the library needs of a document store (a raw store or the polyglot repository)."""
 
-    async def create(self, container: str, doc: Document) -> Document: ...
+    async def create(self, container: str, doc: JsonDoc) -> JsonDoc: ...
 
-    async def read(self, container: str, id: str, partition_key: PartitionKey) -> Document: ...
+    async def read(self, container: str, id: str, partition_key: PartitionKey) -> JsonDoc: ...
 
     async def query(
         self, container: str, query: Query, *, continuation: str | None = None
     ) -> Page: ...
 
-    async def delete(self, container: str, id: str, partition_key: PartitionKey) -> Document: ...
+    async def delete(self, container: str, id: str, partition_key: PartitionKey) -> JsonDoc: ...
 
 
 class MediaLibrary:

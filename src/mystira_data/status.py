@@ -11,8 +11,8 @@ from mystira_data.cache.port import Cache
 from mystira_data.catalog import ContainerSpec
 from mystira_data.errors import StoreUnavailable
 from mystira_data.polyglot.layer import Polyglot
+from mystira_data.polyglot.ports import EntityStore
 from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters
-from mystira_data.polyglot.write.guarded import EntityStore
 from mystira_data.query import Query, every
 
 T = TypeVar("T")

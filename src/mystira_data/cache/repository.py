@@ -20,28 +20,28 @@ from typing import Any, Protocol
 from mystira_data.cache.policy import expiry_for
 from mystira_data.cache.port import Cache, Expiry
 from mystira_data.cache.singleflight import SingleFlight
-from mystira_data.documents.port import Document, partition_value
+from mystira_data.documents.port import partition_value
 from mystira_data.errors import ConcurrencyConflict, NotFound, StoreUnavailable
 from mystira_data.settings import Caching
-from mystira_data.types import PartitionKey
+from mystira_data.types import JsonDoc, PartitionKey
 
 
 class Repository(Protocol):
     """What the cache-aside wrapper needs from the repository it wraps."""
 
-    async def read(self, container: str, id: str, partition_key: PartitionKey) -> Document: ...
+    async def read(self, container: str, id: str, partition_key: PartitionKey) -> JsonDoc: ...
 
-    async def create(self, container: str, doc: Document) -> Document: ...
+    async def create(self, container: str, doc: JsonDoc) -> JsonDoc: ...
 
-    async def upsert(self, container: str, doc: Document) -> Document: ...
+    async def upsert(self, container: str, doc: JsonDoc) -> JsonDoc: ...
 
     async def replace(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document: ...
+        self, container: str, doc: JsonDoc, *, if_match: str | None = None
+    ) -> JsonDoc: ...
 
     async def delete(
         self, container: str, id: str, partition_key: PartitionKey, *, if_match: str | None = None
-    ) -> Document: ...
+    ) -> JsonDoc: ...
 
 
 class ContainerRules(Protocol):
@@ -84,37 +84,37 @@ class CachedRepository:
         self._caching = caching
         self._rules = rules
         self._expiry: dict[str, Expiry] = {}
-        self._flights: SingleFlight[Document] = SingleFlight()
+        self._flights: SingleFlight[JsonDoc] = SingleFlight()
         self._stale: set[str] = set()  # keys written while a load of them was in flight
 
-    async def read(self, container: str, id: str, partition_key: PartitionKey) -> Document:
+    async def read(self, container: str, id: str, partition_key: PartitionKey) -> JsonDoc:
         key = cache_key(container, partition_key, id)
         hit = await self._cached(key)
         if hit is not None:
             return hit
         doc = await self._flights.run(key, lambda: self._load(container, id, partition_key))
         # Concurrent callers got the same object: each gets its own copy to mutate.
-        copy: Document = marshal.loads(marshal.dumps(doc))
+        copy: JsonDoc = marshal.loads(marshal.dumps(doc))
         return copy
 
-    async def create(self, container: str, doc: Document) -> Document:
+    async def create(self, container: str, doc: JsonDoc) -> JsonDoc:
         written = await self.inner.create(container, doc)
         if self._caching.enable_write_through:
             await self._store(container, written)
         return written
 
-    async def upsert(self, container: str, doc: Document) -> Document:
+    async def upsert(self, container: str, doc: JsonDoc) -> JsonDoc:
         return await self._changed(container, doc, self.inner.upsert(container, doc))
 
     async def replace(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document:
+        self, container: str, doc: JsonDoc, *, if_match: str | None = None
+    ) -> JsonDoc:
         written = self.inner.replace(container, doc, if_match=if_match)
         return await self._changed(container, doc, written)
 
     async def delete(
         self, container: str, id: str, partition_key: PartitionKey, *, if_match: str | None = None
-    ) -> Document:
+    ) -> JsonDoc:
         key = cache_key(container, partition_key, id)
         try:
             return await self.inner.delete(container, id, partition_key, if_match=if_match)
@@ -122,7 +122,7 @@ class CachedRepository:
             # Also after NotFound / ConcurrencyConflict: our copy may be what is stale.
             await self._invalidate(key)
 
-    async def _load(self, container: str, id: str, partition_key: PartitionKey) -> Document:
+    async def _load(self, container: str, id: str, partition_key: PartitionKey) -> JsonDoc:
         key = cache_key(container, partition_key, id)
         try:
             # A caller whose cache miss was answered just after the previous flight filled
@@ -137,7 +137,7 @@ class CachedRepository:
         finally:
             self._stale.discard(key)
 
-    async def _changed(self, container: str, doc: Document, write: Awaitable[Document]) -> Document:
+    async def _changed(self, container: str, doc: JsonDoc, write: Awaitable[JsonDoc]) -> JsonDoc:
         try:
             written = await write
         except (NotFound, ConcurrencyConflict):
@@ -149,7 +149,7 @@ class CachedRepository:
             await self._invalidate(self._key_of(container, written))
         return written
 
-    async def _store(self, container: str, written: Document) -> None:
+    async def _store(self, container: str, written: JsonDoc) -> None:
         # Not `_fill`: if this set fails the cache may keep the old version, so the error
         # must surface (a `TieredCache` never raises here; it records the invalidation).
         key = self._key_of(container, written)
@@ -161,13 +161,13 @@ class CachedRepository:
             self._mark_stale(key)
             await self.cache.delete(key)
 
-    async def _cached(self, key: str) -> Document | None:
+    async def _cached(self, key: str) -> JsonDoc | None:
         try:
             return await self.cache.get(key)
         except StoreUnavailable:
             return None  # a cache that cannot answer is a miss, never a failed read
 
-    async def _fill(self, key: str, doc: Document, expiry: Expiry) -> None:
+    async def _fill(self, key: str, doc: JsonDoc, expiry: Expiry) -> None:
         """Cache a document just read from the store; failing that only costs a later miss."""
         try:
             await self.cache.set(key, doc, expiry)
@@ -178,7 +178,7 @@ class CachedRepository:
         if self._flights.in_flight(key):
             self._stale.add(key)
 
-    def _key_of(self, container: str, doc: Document) -> str:
+    def _key_of(self, container: str, doc: JsonDoc) -> str:
         pk = partition_value(doc, self._rules(container).partition_key)
         return cache_key(container, pk, str(doc.get("id")))
 

@@ -11,7 +11,6 @@ import uuid
 from collections import defaultdict
 from datetime import datetime
 
-from mystira_data.documents.port import Document
 from mystira_data.domain.badges import Badge
 from mystira_data.domain.codec import codec_for
 from mystira_data.domain.play import PlayerScenarioScore
@@ -19,6 +18,7 @@ from mystira_data.domain.users import UserBadge, UserProfile
 from mystira_data.play.conditional import DEFAULT_ATTEMPTS, Target, update
 from mystira_data.polyglot.write.repository import PolyglotRepository
 from mystira_data.query import Filter, Op, Query, every
+from mystira_data.types import JsonDoc
 
 PROFILES = "UserProfiles"
 SCORES = "PlayerScenarioScores"
@@ -66,7 +66,7 @@ def user_badge(profile: UserProfile, badge: Badge, total: float, now: datetime) 
 
 async def award(
     repo: PolyglotRepository,
-    profile_doc: Document,
+    profile_doc: JsonDoc,
     now: datetime,
     *,
     attempts: int = DEFAULT_ATTEMPTS,

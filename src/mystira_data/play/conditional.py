@@ -15,12 +15,11 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from mystira_data.documents.port import Document
 from mystira_data.domain.codec import codec_for
 from mystira_data.errors import ConcurrencyConflict, MystiraError
 from mystira_data.polyglot.write.guarded import version_of
 from mystira_data.polyglot.write.repository import PolyglotRepository
-from mystira_data.types import PartitionKey
+from mystira_data.types import JsonDoc, PartitionKey
 
 M = TypeVar("M", bound=BaseModel)
 # Enough for a family at one screen tapping at once; past it the caller is told to retry.
@@ -57,8 +56,8 @@ async def update(
     *,
     attempts: int = DEFAULT_ATTEMPTS,
     expected_version: int | None = None,
-    current: Document | None = None,
-) -> Document:
+    current: JsonDoc | None = None,
+) -> JsonDoc:
     """``change`` applied to the stored document in one conditional replace.
 
     ``expected_version`` (a client's If-Match): one attempt only, a stale version is the

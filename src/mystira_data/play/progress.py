@@ -10,20 +10,20 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from mystira_data.documents.port import Document
 from mystira_data.domain.codec import codec_for
 from mystira_data.domain.play import GameSession
 from mystira_data.domain.users import UserProfile
 from mystira_data.play.badges import axis_totals, profile_scores
 from mystira_data.polyglot.write.repository import PolyglotRepository
 from mystira_data.query import Filter, Op, Query, every
+from mystira_data.types import JsonDoc
 
 SESSIONS = "GameSessions"
 _sessions = codec_for(GameSession)
 _profiles = codec_for(UserProfile)
 
 
-async def profile_sessions(repo: PolyglotRepository, profile: Document) -> list[GameSession]:
+async def profile_sessions(repo: PolyglotRepository, profile: JsonDoc) -> list[GameSession]:
     """The profile's sessions (in its account's partition)."""
     account = profile.get("accountId")
     if not account:
@@ -32,7 +32,7 @@ async def profile_sessions(repo: PolyglotRepository, profile: Document) -> list[
     return [_sessions.decode(doc) async for doc in every(repo, SESSIONS, q)]
 
 
-async def progress(repo: PolyglotRepository, profile_doc: Document) -> dict[str, Any]:
+async def progress(repo: PolyglotRepository, profile_doc: JsonDoc) -> dict[str, Any]:
     """The progress summary of one profile, in the API's camelCase JSON."""
     profile = _profiles.decode(profile_doc)
     sessions = await profile_sessions(repo, profile_doc)
@@ -58,7 +58,7 @@ async def progress(repo: PolyglotRepository, profile_doc: Document) -> dict[str,
     }
 
 
-def badges(profile_doc: Document) -> list[dict[str, Any]]:
+def badges(profile_doc: JsonDoc) -> list[dict[str, Any]]:
     """The profile's earned badges, as stored (camelCase)."""
     earned = profile_doc.get("earnedBadges") or []
     return [dict(b) for b in earned if isinstance(b, dict)]

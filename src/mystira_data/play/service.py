@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from mystira_data.documents.port import Document
 from mystira_data.domain.codec import codec_for
 from mystira_data.domain.content import Scenario
 from mystira_data.domain.play import GameSession, PlayerScenarioScore
@@ -25,6 +24,7 @@ from mystira_data.play.badges import award
 from mystira_data.play.conditional import DEFAULT_ATTEMPTS, Target, update
 from mystira_data.polyglot.write.repository import PolyglotRepository
 from mystira_data.query import Filter, Op, Query
+from mystira_data.types import JsonDoc
 
 SESSIONS = "GameSessions"
 PROFILES = "UserProfiles"
@@ -49,8 +49,8 @@ def score_id(profile_id: str, scenario_id: str) -> str:
 
 @dataclass(frozen=True)
 class Completion:
-    session: Document
-    score: Document
+    session: JsonDoc
+    score: JsonDoc
     new_badges: list[UserBadge] = field(default_factory=list)
 
 
@@ -69,13 +69,13 @@ class PlayService:
         self.clock = clock
 
     # -- lookups -------------------------------------------------------------------------
-    async def profile(self, profile_id: str, account: str | None) -> Document:
+    async def profile(self, profile_id: str, account: str | None) -> JsonDoc:
         doc = await self.repo.read(PROFILES, profile_id, profile_id)
         if account is not None and doc.get("accountId") != account:
             raise NotFound(PROFILES, profile_id)
         return doc
 
-    async def session(self, session_id: str, account: str | None) -> Document:
+    async def session(self, session_id: str, account: str | None) -> JsonDoc:
         if account is not None:
             return await self.repo.read(SESSIONS, session_id, account)
         q = Query(filters=(Filter("id", Op.EQ, session_id),), cross_partition=True, page_size=2)
@@ -94,7 +94,7 @@ class PlayService:
         profile_id: str,
         scenario_id: str,
         player_names: list[str] | None = None,
-    ) -> Document:
+    ) -> JsonDoc:
         """A new session of ``scenario_id`` for the profile, at the first scene."""
         profile = _profiles.decode(await self.profile(profile_id, account))
         scenario = await self.scenario(scenario_id)
@@ -112,7 +112,7 @@ class PlayService:
         scene_id: str | None = None,
         player_id: str | None = None,
         expected_version: int | None = None,
-    ) -> Document:
+    ) -> JsonDoc:
         """Record a choice (default: in the current scene, by the session's profile)."""
         doc = await self.session(session_id, account)
         state = _sessions.decode(doc)
@@ -128,14 +128,14 @@ class PlayService:
 
     async def pause(
         self, account: str | None, session_id: str, *, expected_version: int | None = None
-    ) -> Document:
+    ) -> JsonDoc:
         now = self.clock()
         doc = await self.session(session_id, account)
         return await self._update(doc, lambda s: rules.pause(s, now), expected_version)
 
     async def resume(
         self, account: str | None, session_id: str, *, expected_version: int | None = None
-    ) -> Document:
+    ) -> JsonDoc:
         doc = await self.session(session_id, account)
         return await self._update(doc, rules.resume, expected_version)
 
@@ -154,7 +154,7 @@ class PlayService:
         badges = await award(self.repo, profile, now, attempts=self.attempts)
         return Completion(done, score, badges)
 
-    async def _first_score(self, session: GameSession) -> Document:
+    async def _first_score(self, session: GameSession) -> JsonDoc:
         sid = score_id(session.profile_id, session.scenario_id)
         score = PlayerScenarioScore(
             id=sid,
@@ -171,10 +171,10 @@ class PlayService:
 
     async def _update(
         self,
-        doc: Document,
+        doc: JsonDoc,
         change: Callable[[GameSession], GameSession],
         expected_version: int | None,
-    ) -> Document:
+    ) -> JsonDoc:
         target = Target(SESSIONS, str(doc["id"]), str(doc["accountId"]))
         return await update(
             self.repo,

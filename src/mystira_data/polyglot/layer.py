@@ -10,11 +10,10 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from mystira_data import catalog
 from mystira_data.bootstrap import Stores
-from mystira_data.documents.port import Document
 from mystira_data.domain.base import stored_defaults
 from mystira_data.errors import ForeignKeyViolation, StoreUnavailable
 from mystira_data.polyglot.consistency.reconcile import Progress, Reconciler, ReconcileReport
@@ -29,30 +28,28 @@ from mystira_data.polyglot.phase.copies import (
 )
 from mystira_data.polyglot.phase.guards import Guards
 from mystira_data.polyglot.phase.rules import ROUTES, Side
+from mystira_data.polyglot.ports import EntityStore
 from mystira_data.polyglot.replication.attempts import RelationalAttempts
 from mystira_data.polyglot.replication.lag import Lag, LagMeter
 from mystira_data.polyglot.replication.processor import Apply, ChangeSource, Processor
 from mystira_data.polyglot.replication.stamped import Stamped
 from mystira_data.polyglot.replication.store_order import StoreOrder
+from mystira_data.polyglot.resilient import resilient_store
 from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters, persist_sync_failures
 from mystira_data.polyglot.state.leases import RelationalLeaseStore
 from mystira_data.polyglot.state.outbox import OutboxSource
 from mystira_data.polyglot.state.phases import RelationalPhaseStore
 from mystira_data.polyglot.state.verify_log import record_verify
-from mystira_data.polyglot.write.guarded import (
-    ApplyMany,
-    EntityStore,
-    apply_if_newer,
-    batch_apply,
-)
+from mystira_data.polyglot.write.guarded import ApplyMany, apply_if_newer, batch_apply
 from mystira_data.polyglot.write.repository import PolyglotRepository
 from mystira_data.polyglot.write.secondary import SecondaryWriter, SyncLog
 from mystira_data.polyglot.write.shadow import ShadowReader
 from mystira_data.polyglot.write.writer_process import WriterProcess
 from mystira_data.query import Filter, Op, Query
-from mystira_data.relational.store import RelationalStore
-from mystira_data.resilience import CircuitBreaker, Policy, Resilient
+from mystira_data.relational import RelationalStore
+from mystira_data.resilience import CircuitBreaker, Policy
 from mystira_data.settings import Phase
+from mystira_data.types import JsonDoc
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +121,7 @@ class Polyglot:
         )
         return await rec.run(container)
 
-    async def apply_to_relational(self, container: str, doc: Document) -> Any:
+    async def apply_to_relational(self, container: str, doc: JsonDoc) -> Any:
         """Version-guarded apply; a parent that has not arrived yet is copied first.
 
         A parent in neither store is a `ForeignKeyViolation` naming it ("parent
@@ -139,16 +136,16 @@ class Polyglot:
                     raise missing from exc
                 return await self.raw_relational.upsert_if_newer(container, [doc], outbox=False)
 
-    async def apply_many_to_relational(self, container: str, docs: list[Document]) -> Any:
+    async def apply_many_to_relational(self, container: str, docs: list[JsonDoc]) -> Any:
         """A whole change batch in one version-guarded transaction (no parent fix-up: a
         foreign-key failure makes the processor replay the batch through `apply_to_relational`)."""
         with stored_defaults():
             return await self.raw_relational.upsert_if_newer(container, docs, outbox=False)
 
-    async def apply_many_to_documents(self, container: str, docs: list[Document]) -> Any:
+    async def apply_many_to_documents(self, container: str, docs: list[JsonDoc]) -> Any:
         return await batch_apply(self.documents)(container, docs)
 
-    async def _copy_parent(self, container: str, doc: Document) -> ForeignKeyViolation | None:
+    async def _copy_parent(self, container: str, doc: JsonDoc) -> ForeignKeyViolation | None:
         """Copy ``doc``'s parent row (V002 foreign key) from the document store, if there;
         else the error naming the missing parent."""
         link = catalog.get(container).parent
@@ -167,7 +164,7 @@ class Polyglot:
         await self.apply_to_relational(link.container, found[0])
         return None
 
-    async def apply_to_documents(self, container: str, doc: Document) -> Any:
+    async def apply_to_documents(self, container: str, doc: JsonDoc) -> Any:
         return await apply_if_newer(self.documents, container, doc)
 
     async def replicate_once(self, container: str, *, owner: str | None = None) -> int:
@@ -290,11 +287,11 @@ class Polyglot:
         return report
 
 
-def resilient(store: Any, name: str, stores: Stores) -> tuple[EntityStore, CircuitBreaker]:
+def resilient(store: EntityStore, name: str, stores: Stores) -> tuple[EntityStore, CircuitBreaker]:
     pp = stores.settings.polyglot_persistence
     breaker = CircuitBreaker(name, pp.breaker_failure_threshold, pp.breaker_open_seconds)
     policy = Policy(breaker, attempts=pp.retry_attempts, base_delay=pp.retry_base_delay_ms / 1000)
-    return cast(EntityStore, Resilient(store, policy)), breaker
+    return resilient_store(store, policy), breaker
 
 
 def _offload(stores: Stores) -> WriterProcess | None:

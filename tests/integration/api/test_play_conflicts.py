@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from mystira_data.api.routes import play as play_routes
-from mystira_data.documents.port import Document
 from mystira_data.play import PlayService, WriteContended
 from mystira_data.polyglot.write.repository import PolyglotRepository
+from mystira_data.types import JsonDoc
 from tests.integration.api.conftest import Api
 from tests.integration.api.flows import choose, start
 from tests.integration.api.world import HIDE, TRUTH
@@ -32,7 +32,7 @@ class Interfering:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.repo, name)
 
-    async def replace(self, container: str, doc: Document, **kwargs: Any) -> Document:
+    async def replace(self, container: str, doc: JsonDoc, **kwargs: Any) -> JsonDoc:
         if container == "GameSessions" and self.interfered < self.times:
             self.interfered += 1
             await self.rival.choose(self.account, doc["id"], HIDE, scene_id="s1")

@@ -10,10 +10,10 @@ import pytest
 
 from mystira_data.cache import CachedRepository, Expiry, TieredCache, cache_key, expiry_for
 from mystira_data.catalog import TtlClass
-from mystira_data.documents.port import Document
 from mystira_data.documents.sqlite import SqliteDocumentStore
 from mystira_data.errors import ConcurrencyConflict, NotFound
 from mystira_data.settings import Caching
+from mystira_data.types import JsonDoc
 
 
 class CountingRepository:
@@ -25,7 +25,7 @@ class CountingRepository:
         self.gate: asyncio.Event | None = None
         self.loaded = asyncio.Event()  # set once a read has its document from the store
 
-    async def read(self, container: str, id: str, partition_key: Any) -> Document:
+    async def read(self, container: str, id: str, partition_key: Any) -> JsonDoc:
         self.reads += 1
         doc = await self.store.read(container, id, partition_key)
         self.loaded.set()
@@ -33,24 +33,24 @@ class CountingRepository:
             await self.gate.wait()
         return doc
 
-    async def create(self, container: str, doc: Document) -> Document:
+    async def create(self, container: str, doc: JsonDoc) -> JsonDoc:
         return await self.store.create(container, doc)
 
-    async def upsert(self, container: str, doc: Document) -> Document:
+    async def upsert(self, container: str, doc: JsonDoc) -> JsonDoc:
         return await self.store.upsert(container, doc)
 
     async def replace(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document:
+        self, container: str, doc: JsonDoc, *, if_match: str | None = None
+    ) -> JsonDoc:
         return await self.store.replace(container, doc, if_match=if_match)
 
     async def delete(
         self, container: str, id: str, partition_key: Any, *, if_match: str | None = None
-    ) -> Document:
+    ) -> JsonDoc:
         return await self.store.delete(container, id, partition_key, if_match=if_match)
 
 
-def session(score: int = 0) -> Document:
+def session(score: int = 0) -> JsonDoc:
     return {"id": uuid.uuid4().hex, "accountId": "acc-1", "score": score, "_version": 1}
 
 

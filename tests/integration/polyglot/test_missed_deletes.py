@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from mystira_data.documents.port import Document
 from mystira_data.errors import StoreUnavailable
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.write.guarded import ApplyMany, current
 from mystira_data.polyglot.write.repository import PolyglotRepository
 from mystira_data.settings import Phase
+from mystira_data.types import JsonDoc
 from tests.integration.polyglot.test_phases_crud import START, walk_to
 
 CONTAINERS = ("Accounts", "GameSessions")
@@ -29,7 +29,7 @@ DELETED = [
 ]
 
 
-async def _unreachable(container: str, doc: Document) -> Any:
+async def _unreachable(container: str, doc: JsonDoc) -> Any:
     raise StoreUnavailable("secondary unreachable (test)")
 
 
@@ -41,7 +41,7 @@ def secondary_lost(repo: PolyglotRepository) -> Iterator[None]:
     real = writer.write
 
     async def failing(
-        apply: Any, container: str, doc: Document, target: str, apply_many: ApplyMany | None = None
+        apply: Any, container: str, doc: JsonDoc, target: str, apply_many: ApplyMany | None = None
     ) -> None:
         await real(_unreachable, container, doc, target, None)
 

@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from mystira_data.cache import CachedRepository, Expiry, TieredCache
-from mystira_data.documents.port import Document
 from mystira_data.documents.sqlite import SqliteDocumentStore
 from mystira_data.resilience import CircuitBreaker
 from mystira_data.settings import Caching
+from mystira_data.types import JsonDoc
 from tests.servers.ports import free_port
 from tests.servers.redis import RedisServer
 
@@ -38,7 +38,7 @@ async def cache(redis_server: RedisServer) -> AsyncIterator[TieredCache]:
         yield tiered
 
 
-async def seed(store: SqliteDocumentStore, n: int) -> list[Document]:
+async def seed(store: SqliteDocumentStore, n: int) -> list[JsonDoc]:
     return [
         await store.create("GameSessions", {"id": f"s{i}", "accountId": "a", "turn": i})
         for i in range(n)
