@@ -21,6 +21,7 @@ from mystira_data.cache import CachedRepository, RedisCache, cache_key, connect_
 from mystira_data.documents.port import Document
 from mystira_data.errors import ConfigError, NotFound
 from mystira_data.polyglot.layer import Polyglot
+from mystira_data.query import Query
 from mystira_data.settings import Phase, load_settings
 from tests.integration.polyglot.conftest import FAST_SWITCH
 from tests.servers.ports import free_port
@@ -225,3 +226,25 @@ async def test_a_cache_that_would_serve_stale_writes_is_refused(open_instance: O
     with pytest.raises(ConfigError, match="EnableWriteThrough"):
         async with open_instance(EnableWriteThrough=False, EnableInvalidationOnChange=False):
             pass
+
+
+async def test_seeding_drops_what_running_instances_cached(
+    open_instance: Opener, tmp_path: Path, redis_url: str, prefix: str
+) -> None:
+    from mystira_data.cli.seed import seed_all
+
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        ConnectionStrings={"Redis": redis_url},
+        Caching={"KeyPrefix": prefix},
+    )
+    await seed_all(settings, None, False, 0, 0)
+    async with open_instance() as poly:
+        axis = (await poly.repository.query("CompassAxes", Query(cross_partition=True))).items[0]
+        await poly.stores.documents.upsert("CompassAxes", {**axis, "name": "edited"})
+        assert (await poly.repository.read("CompassAxes", axis["id"], axis["id"]))["name"] == (
+            "edited"
+        )  # cached now
+        await seed_all(settings, None, False, 0, 0)  # writes the master data back
+        again = await poly.repository.read("CompassAxes", axis["id"], axis["id"])
+        assert again["name"] == axis["name"]
