@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from mystira_data.cache.repository import Repository
 from mystira_data.errors import MystiraError
-from mystira_data.polyglot.write.repository import PolyglotRepository
 from mystira_data.types import JsonDoc
 
 AXES = ("honesty", "empathy", "courage", "curiosity")
@@ -64,7 +64,7 @@ class Player:
 
     def __init__(
         self,
-        repo: PolyglotRepository,
+        repo: Repository,
         rng: random.Random,
         report: SimulationReport,
         salt: uuid.UUID | None = None,
@@ -213,7 +213,7 @@ class Player:
 
 
 async def simulate(
-    repo: PolyglotRepository,
+    repo: Repository,
     *,
     players: int,
     writes: int,

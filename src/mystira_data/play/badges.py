@@ -16,7 +16,7 @@ from mystira_data.domain.codec import codec_for
 from mystira_data.domain.play import PlayerScenarioScore
 from mystira_data.domain.users import UserBadge, UserProfile
 from mystira_data.play.conditional import DEFAULT_ATTEMPTS, Target, update
-from mystira_data.polyglot.write.repository import PolyglotRepository
+from mystira_data.polyglot.layer import GameData
 from mystira_data.query import Filter, Op, Query, every
 from mystira_data.types import JsonDoc
 
@@ -27,7 +27,7 @@ _scores = codec_for(PlayerScenarioScore)
 _badges = codec_for(Badge)
 
 
-async def profile_scores(repo: PolyglotRepository, profile_id: str) -> list[PlayerScenarioScore]:
+async def profile_scores(repo: GameData, profile_id: str) -> list[PlayerScenarioScore]:
     """The profile's live scores, oldest first (one partition: scores are keyed by profile)."""
     q = Query(partition_key=profile_id, filters=(Filter("profileId", Op.EQ, profile_id),))
     found = [_scores.decode(doc) async for doc in every(repo, SCORES, q)]
@@ -42,7 +42,7 @@ def axis_totals(scores: list[PlayerScenarioScore]) -> dict[str, float]:
     return {axis: round(total, 4) for axis, total in sorted(totals.items())}
 
 
-async def age_group_badges(repo: PolyglotRepository, age_group: str) -> list[Badge]:
+async def age_group_badges(repo: GameData, age_group: str) -> list[Badge]:
     q = Query(filters=(Filter("ageGroupId", Op.EQ, age_group),), cross_partition=True)
     found = [_badges.decode(doc) async for doc in every(repo, BADGES, q)]
     return sorted(found, key=lambda b: (b.required_score, b.compass_axis_id, b.id))
@@ -65,7 +65,7 @@ def user_badge(profile: UserProfile, badge: Badge, total: float, now: datetime) 
 
 
 async def award(
-    repo: PolyglotRepository,
+    repo: GameData,
     profile_doc: JsonDoc,
     now: datetime,
     *,

@@ -17,8 +17,8 @@ from pydantic import BaseModel
 
 from mystira_data.domain.codec import codec_for
 from mystira_data.errors import ConcurrencyConflict, MystiraError
+from mystira_data.polyglot.layer import GameData
 from mystira_data.polyglot.write.guarded import version_of
-from mystira_data.polyglot.write.repository import PolyglotRepository
 from mystira_data.types import JsonDoc, PartitionKey
 
 M = TypeVar("M", bound=BaseModel)
@@ -49,7 +49,7 @@ class Target:
 
 
 async def update(
-    repo: PolyglotRepository,
+    repo: GameData,
     target: Target,
     model: type[M],
     change: Callable[[M], M],

@@ -14,7 +14,7 @@ from mystira_data.domain.codec import codec_for
 from mystira_data.domain.play import GameSession
 from mystira_data.domain.users import UserProfile
 from mystira_data.play.badges import axis_totals, profile_scores
-from mystira_data.polyglot.write.repository import PolyglotRepository
+from mystira_data.polyglot.layer import GameData
 from mystira_data.query import Filter, Op, Query, every
 from mystira_data.types import JsonDoc
 
@@ -23,7 +23,7 @@ _sessions = codec_for(GameSession)
 _profiles = codec_for(UserProfile)
 
 
-async def profile_sessions(repo: PolyglotRepository, profile: JsonDoc) -> list[GameSession]:
+async def profile_sessions(repo: GameData, profile: JsonDoc) -> list[GameSession]:
     """The profile's sessions (in its account's partition)."""
     account = profile.get("accountId")
     if not account:
@@ -32,7 +32,7 @@ async def profile_sessions(repo: PolyglotRepository, profile: JsonDoc) -> list[G
     return [_sessions.decode(doc) async for doc in every(repo, SESSIONS, q)]
 
 
-async def progress(repo: PolyglotRepository, profile_doc: JsonDoc) -> dict[str, Any]:
+async def progress(repo: GameData, profile_doc: JsonDoc) -> dict[str, Any]:
     """The progress summary of one profile, in the API's camelCase JSON."""
     profile = _profiles.decode(profile_doc)
     sessions = await profile_sessions(repo, profile_doc)

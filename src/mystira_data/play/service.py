@@ -22,7 +22,7 @@ from mystira_data.errors import AlreadyExists, NotFound
 from mystira_data.play import rules
 from mystira_data.play.badges import award
 from mystira_data.play.conditional import DEFAULT_ATTEMPTS, Target, update
-from mystira_data.polyglot.write.repository import PolyglotRepository
+from mystira_data.polyglot.layer import GameData
 from mystira_data.query import Filter, Op, Query
 from mystira_data.types import JsonDoc
 
@@ -59,7 +59,7 @@ class PlayService:
 
     def __init__(
         self,
-        repo: PolyglotRepository,
+        repo: GameData,
         *,
         attempts: int = DEFAULT_ATTEMPTS,
         clock: Clock = _now,

@@ -14,8 +14,10 @@ from typing import Any
 
 from mystira_data import catalog
 from mystira_data.bootstrap import Stores
+from mystira_data.cache.port import Cache
+from mystira_data.cache.repository import CachedRepository
 from mystira_data.domain.base import stored_defaults
-from mystira_data.errors import ForeignKeyViolation, StoreUnavailable
+from mystira_data.errors import ConfigError, ForeignKeyViolation, StoreUnavailable
 from mystira_data.polyglot.consistency.reconcile import Progress, Reconciler, ReconcileReport
 from mystira_data.polyglot.consistency.segments import SegmentChecksums
 from mystira_data.polyglot.consistency.verify import VerifyReport, verify
@@ -48,21 +50,41 @@ from mystira_data.polyglot.write.writer_process import WriterProcess
 from mystira_data.query import Filter, Op, Query
 from mystira_data.relational import RelationalStore
 from mystira_data.resilience import CircuitBreaker, Policy
-from mystira_data.settings import Phase
+from mystira_data.settings import Caching, Phase
 from mystira_data.types import JsonDoc
 
 log = logging.getLogger(__name__)
 
 
+# The door to game data: the cache in front of the routing repository, or the routing
+# repository itself when caching is off.
+GameData = CachedRepository | PolyglotRepository
+
+
 @dataclass
 class Polyglot:
+    """The opened layer.
+
+    ``repository`` is the one door to game data for every consumer (CLI, demo, simulator,
+    API, tests, benchmarks): cached when `Caching` says so. ``router`` is the same routing
+    repository without the cache; it and the raw stores (``documents``, ``relational``,
+    ``raw_relational``) are for the operations that must see the stores themselves: verify,
+    backfill, repair, replication, status counts, the phase guards. They write only the side
+    reads do not use (or compare both), and a phase move that changes the read side drops
+    the container's cache entries, so the cache never hides what they did.
+    """
+
     stores: Stores
     documents: Stamped  # the document store, our writes marked (`replication.marker`)
     relational: EntityStore
     control: PhaseControl
-    repository: PolyglotRepository
+    router: PolyglotRepository
     guards: Guards
     breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
+    repository: GameData = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.repository = self.router
 
     @property
     def raw_relational(self) -> RelationalStore:
@@ -202,7 +224,7 @@ class Polyglot:
 
     async def catch_up(self, container: str, current: Phase, target: Phase) -> None:
         """Before a switch: drain queued secondary writes, then replicate both directions."""
-        await self.repository.secondary.drain()
+        await self.router.secondary.drain()
         if not catalog.get(container).is_relational:
             return
         for side in (Side.RELATIONAL, Side.DOCUMENT):
@@ -232,17 +254,19 @@ class Polyglot:
 
     async def drain_secondary(self, container: str) -> None:
         """At a switch's fence: no write for the old secondary stays queued in this process."""
-        await self.repository.secondary.drain()
+        await self.router.secondary.drain()
 
     async def close(self) -> None:
         """Drain the secondary queue (and stop its writer process), then record what failed."""
-        await self.repository.secondary.close()
+        if isinstance(self.repository, CachedRepository):
+            await self.repository.close()
+        await self.router.secondary.close()
         await self.flush_sync_log()
 
     async def flush_sync_log(self) -> None:
         """Record this process's failed secondary writes; with the relational store down they
         are only logged (each write is in the primary's log, which replication replays)."""
-        failures = self.repository.secondary.sync_log.drain()
+        failures = self.router.secondary.sync_log.drain()
         try:
             await persist_sync_failures(self.raw_relational, failures)
         except StoreUnavailable as exc:
@@ -334,7 +358,25 @@ def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
     control.catch_up = poly.catch_up
     control.caught_up = poly.caught_up
     control.on_fence = poly.drain_secondary
+    if stores.cache is not None and stores.settings.caching.enabled:
+        _put_cache_in_front(poly, stores.cache, stores.settings.caching)
     return poly
+
+
+def _put_cache_in_front(poly: Polyglot, cache: Cache, caching: Caching) -> None:
+    """Cache-aside reads and write-through or invalidation on writes, as ``caching`` says;
+    cascaded child writes go through the cache too, and a phase change drops the
+    container's entries (here and, on their next reload, in every other process)."""
+    if not (caching.enable_write_through or caching.enable_invalidation_on_change):
+        raise ConfigError(
+            "Caching:EnableWriteThrough",
+            "a cache that neither writes through nor invalidates would serve documents older "
+            "than this process's own writes: enable one of EnableWriteThrough and "
+            "EnableInvalidationOnChange, or set Caching:Enabled to false",
+        )
+    cached = CachedRepository(poly.router, cache, caching, before_read=poly.control.phase)
+    poly.repository = poly.router.door = cached
+    poly.control.on_change = cached.container_moved
 
 
 def phase_store(stores: Stores) -> MirroredPhaseStore:

@@ -17,7 +17,7 @@ async def get(api: Api, path: str, who: str = "operator", **params: Any) -> Any:
 
 async def settled(api: Api) -> None:
     """Wait for the dual writes' relational side (inline, but queued on a timeout)."""
-    await api.state.poly.repository.secondary.drain()
+    await api.state.poly.router.secondary.drain()
 
 
 async def test_leaderboard_axes_and_completion_for_operators(api: Api) -> None:

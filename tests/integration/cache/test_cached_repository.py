@@ -210,3 +210,19 @@ async def test_entries_get_their_container_lifetime(
 def test_cache_keys_cannot_collide() -> None:
     assert cache_key("C", "a:b", "c") != cache_key("C", "a", "b:c")
     assert cache_key("C", 1, "x") != cache_key("C", "1", "x")
+
+
+async def test_a_late_older_write_in_another_instance_is_not_kept_in_l1(
+    redis_url: str, prefix: str, tiered: TieredCache
+) -> None:
+    """Redis holds v3 from another instance; our late v2 write-through must not stay in our
+    L1 either (the other instance's invalidation message may have come before it)."""
+    other = TieredCache.connect(redis_url, prefix=prefix)
+    await other.start(wait_subscribed=5.0)
+    try:
+        await other.set("k", {"_version": 3}, Expiry(absolute=60))
+        await tiered.set("k", {"_version": 2}, Expiry(absolute=60))
+        assert tiered.l1.lookup("k") is None
+        assert await tiered.get("k") == {"_version": 3}
+    finally:
+        await other.close()

@@ -85,7 +85,7 @@ async def test_backfill_during_live_writes_then_verify_is_clean(
     assert min(acc_report.written, acc_report.read) >= accounts
     assert min(ses_report.written, ses_report.read) >= n
 
-    await poly.repository.secondary.drain()
+    await poly.router.secondary.drain()
     for container in CONTAINERS:
         await replicate_all(poly, container, timeout_s=600)  # replays the whole change feed
     for container in CONTAINERS:

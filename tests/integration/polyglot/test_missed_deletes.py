@@ -69,10 +69,10 @@ async def test_a_delete_the_secondary_missed_is_replicated_and_verifies_clean(
     await walk_to(poly, phase)
     repo = poly.repository
     await populate(repo)  # both stores hold every document
-    with secondary_lost(repo):
+    with secondary_lost(poly.router):
         await repo.delete("GameSessions", "s1", "acc1")
         await repo.delete("Accounts", "acc2", "acc2")  # cascades to s2
-    assert repo.secondary.sync_log.failed == len(DELETED)
+    assert poly.router.secondary.sync_log.failed == len(DELETED)
     for container in CONTAINERS:  # the secondary still shows them live
         assert not (await poly.verify(container, settle_s=0)).clean, container
 

@@ -54,6 +54,9 @@ class PolyglotRepository:
         self.control = control
         self.secondary = secondary
         self.shadow = shadow
+        # The repository cascades write through: the outermost one (the cache in front of
+        # us, set by the composition root), so cascaded child writes reach the cache too.
+        self.door: cascade.PolyglotRepository = self
 
     async def routing(self, container: str) -> Routing:
         return ROUTES[await self.control.phase(container)]
@@ -123,7 +126,7 @@ class PolyglotRepository:
                 container, id, partition_key, if_match=existing.get("_etag")
             )
             await self._to_secondary(route, container, tomb)
-        await cascade.after_delete(self, container, tomb)
+        await cascade.after_delete(self.door, container, tomb)
         return tomb
 
     async def _update(
