@@ -11,6 +11,9 @@ import pytest
 
 from mystira_data.bootstrap import open_platform
 from mystira_data.polyglot.layer import Polyglot
+from mystira_data.polyglot.replication.marker import Writer, writer_of
+from tests.integration.consistency.data import put_all
+from tests.integration.formats.test_efcore9_polyglot import csharp, raw_store
 from tests.integration.polyglot.beside.test_foreign_writers_guard import (  # noqa: F401
     test_own_writes_alone_do_not_refuse,
     test_refused_while_the_csharp_app_writes,
@@ -33,3 +36,18 @@ async def poly(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
     async with open_platform(settings, refresh_s=0, provision=True) as opened:
         await empty_all(opened.raw_relational)
         yield opened
+
+
+
+async def test_our_writes_stay_ours_through_the_codec(poly: Polyglot) -> None:
+    """C#-shaped fixture documents, written back through the repository, read back marked
+    ours: the mark signs content the efcore9 round trip keeps (dates, numbers, JSON text),
+    so our own writes never count as the C# app's."""
+    containers = ("Accounts", "GameSessions", "PlayerScenarioScores", "Scenarios")
+    for container in containers:
+        await put_all(raw_store(poly), container, csharp(container))
+        async for native in poly.stores.documents.read_all(container):
+            await poly.repository.upsert(container, native)
+    for container in containers:
+        writers = [writer_of(d) async for d in poly.stores.documents.read_all(container)]
+        assert writers == [Writer.OURS] * len(csharp(container)), container

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from enum import StrEnum
+from typing import Any
 
 from mystira_data.fields import NOT_CONTENT, VERSIONING, WRITER
 from mystira_data.types import JsonDoc
@@ -37,9 +38,21 @@ class Writer(StrEnum):
 
 def signature(doc: JsonDoc) -> str:
     """A short digest of ``doc``'s content (sorted compact JSON, system fields left out)."""
-    content = {k: v for k, v in doc.items() if k not in _LEFT_OUT}
+    content = {k: _number_neutral(v) for k, v in doc.items() if k not in _LEFT_OUT}
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def _number_neutral(value: Any) -> Any:
+    """``value`` with whole floats as ints: a store may give ``3.0`` back as ``3`` (the Cosmos
+    API server does), and the same content must sign the same after that round trip."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    if type(value) is dict:
+        return {k: _number_neutral(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_number_neutral(v) for v in value]
+    return value
 
 
 def marked(doc: JsonDoc, kind: Writer = Writer.OURS) -> JsonDoc:
