@@ -41,6 +41,25 @@ class BreakerEvent:
 Hook = Callable[[BreakerEvent], None]
 
 
+@dataclass(frozen=True)
+class CallEvent:
+    """One store call finished, retries included: what metrics and the health tracker see.
+
+    ``target`` is the call's first positional argument when it is a string (the container
+    for every store verb); observers keep it only when it is a catalog name, never an id.
+    """
+
+    backend: str
+    operation: str
+    target: str
+    seconds: float
+    error: str | None  # our error type's name; None when the call succeeded
+    unavailable: bool  # the store could not answer (down, timed out, breaker open, throttled)
+
+
+CallHook = Callable[[CallEvent], None]
+
+
 @dataclass
 class CircuitBreaker:
     """Opens after ``threshold`` consecutive failures for ``open_seconds``, then half-opens."""
@@ -100,6 +119,21 @@ class Policy:
     base_delay: float = 0.1
     max_delay: float = 2.0
     timeout: float = 30.0
+    observers: list[CallHook] = field(default_factory=list)
+
+    def notify(self, operation: str, args: tuple[Any, ...], started: float, exc: Any) -> None:
+        """Tell the observers how a call through this policy ended (``exc``: None if well)."""
+        target = args[0] if args and isinstance(args[0], str) else ""
+        event = CallEvent(
+            self.breaker.backend,
+            operation,
+            target,
+            time.perf_counter() - started,
+            None if exc is None else type(exc).__name__,
+            isinstance(exc, StoreUnavailable),
+        )
+        for observer in self.observers:
+            observer(event)
 
     async def call(self, operation: Callable[[], Awaitable[T]]) -> T:
         # Fast path: most calls succeed first time, and entering stamina's retry context
@@ -159,9 +193,20 @@ class Resilient:
             return target
         inner = self._inner
 
+        policy = self.policy
+
         async def guarded(*args: Any, **kwargs: Any) -> Any:
             method = getattr(inner, name)  # looked up per call: the inner may be patched
-            return await self.policy.call(lambda: method(*args, **kwargs))
+            if not policy.observers:
+                return await policy.call(lambda: method(*args, **kwargs))
+            started = time.perf_counter()
+            try:
+                result = await policy.call(lambda: method(*args, **kwargs))
+            except MystiraError as exc:
+                policy.notify(name, args, started, exc)
+                raise
+            policy.notify(name, args, started, None)
+            return result
 
         # Cached on the instance: later lookups skip __getattr__ and this closure's rebuild.
         self.__dict__[name] = guarded

@@ -12,11 +12,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from mystira_data import catalog
+from mystira_data import catalog, metrics
 from mystira_data.bootstrap import Stores
 from mystira_data.documents.port import Document
 from mystira_data.domain.base import stored_defaults
 from mystira_data.errors import ForeignKeyViolation, StoreUnavailable
+from mystira_data.health import HealthTracker
 from mystira_data.polyglot.consistency.reconcile import Progress, Reconciler, ReconcileReport
 from mystira_data.polyglot.consistency.segments import SegmentChecksums
 from mystira_data.polyglot.consistency.verify import VerifyReport, verify
@@ -66,6 +67,7 @@ class Polyglot:
     repository: PolyglotRepository
     guards: Guards
     breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
+    health: HealthTracker = field(default_factory=HealthTracker)
 
     @property
     def raw_relational(self) -> RelationalStore:
@@ -287,13 +289,20 @@ class Polyglot:
             segments=segments,
         )
         await record_verify(self.raw_relational, report)
+        metrics.verified(container, report.scanned, len(report.differences))
         return report
 
 
-def resilient(store: Any, name: str, stores: Stores) -> tuple[EntityStore, CircuitBreaker]:
+def resilient(
+    store: Any, name: str, stores: Stores, tracker: HealthTracker | None = None
+) -> tuple[EntityStore, CircuitBreaker]:
+    """``store`` behind retry + breaker; its calls feed the metrics and ``tracker``."""
     pp = stores.settings.polyglot_persistence
     breaker = CircuitBreaker(name, pp.breaker_failure_threshold, pp.breaker_open_seconds)
     policy = Policy(breaker, attempts=pp.retry_attempts, base_delay=pp.retry_base_delay_ms / 1000)
+    policy.observers.append(metrics.observe_call)
+    if tracker is not None:
+        policy.observers.append(tracker.observe)
     return cast(EntityStore, Resilient(store, policy)), breaker
 
 
@@ -310,9 +319,10 @@ def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
     if stores.relational is None:
         raise ValueError("the polyglot layer needs the relational store opened")
     pp = stores.settings.polyglot_persistence
-    resilient_documents, doc_breaker = resilient(stores.documents, "documents", stores)
+    tracker = HealthTracker()
+    resilient_documents, doc_breaker = resilient(stores.documents, "documents", stores, tracker)
     documents = Stamped(resilient_documents)  # our writes carry the writer mark
-    relational, rel_breaker = resilient(stores.relational, "relational", stores)
+    relational, rel_breaker = resilient(stores.relational, "relational", stores, tracker)
     control = PhaseControl(phase_store(stores), pp, refresh_s=refresh_s)
     writer = SecondaryWriter(
         timeout_s=pp.dual_write_timeout_ms / 1000,
@@ -333,6 +343,7 @@ def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
         repo,
         guards,
         {"documents": doc_breaker, "relational": rel_breaker},
+        tracker,
     )
     control.catch_up = poly.catch_up
     control.caught_up = poly.caught_up
