@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,7 +25,7 @@ from mystira_data.api.app import create_app
 from mystira_data.cli.app import app as cli
 from mystira_data.relational.store import RelationalStore
 from mystira_data.settings import Settings, load_settings
-from tests.integration.api.conftest import Service, account
+from tests.integration.api.conftest import Service, ServiceFactory, account
 from tests.integration.api.test_metrics import value
 from tests.integration.relational.conftest import empty_all
 from tests.servers.cosmos import allow_sdk_warnings, running_cosmos_server
@@ -183,3 +184,15 @@ async def test_cosmos_down_postgresql_still_serves_in_postgres_only(
 @pytest.fixture(autouse=True)
 def _quiet_sdk() -> None:
     allow_sdk_warnings()
+
+
+async def test_readyz_shows_the_writer_process(open_service: ServiceFactory) -> None:
+    async_mode = {"SecondaryWriteMode": "async", "AsyncWriterProcess": True}
+    async with open_service(PolyglotPersistence=async_mode) as service:
+        secondary = service.state.poly.repository.secondary
+        assert await secondary.warm_up()
+        _, health = await readyz(service)
+        writer = health["writer"]
+        assert (writer["mode"], writer["process"], writer["alive"]) == ("async", True, True)
+        assert writer["pid"] == secondary.offload.pid  # type: ignore[attr-defined]
+        assert writer["pid"] != os.getpid()
