@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -52,8 +53,9 @@ from mystira_data.polyglot.write.shadow import ShadowReader
 from mystira_data.polyglot.write.writer_process import WriterProcess
 from mystira_data.query import Filter, Op, Query
 from mystira_data.relational.store import RelationalStore
-from mystira_data.resilience import CircuitBreaker, Policy, Resilient
+from mystira_data.resilience import CallHook, CircuitBreaker, Policy, Resilient
 from mystira_data.settings import Phase
+from mystira_data.tracing import store_call_spans
 
 log = logging.getLogger(__name__)
 
@@ -294,15 +296,13 @@ class Polyglot:
 
 
 def resilient(
-    store: Any, name: str, stores: Stores, tracker: HealthTracker | None = None
+    store: Any, name: str, stores: Stores, observers: Sequence[CallHook] = ()
 ) -> tuple[EntityStore, CircuitBreaker]:
-    """``store`` behind retry + breaker; its calls feed the metrics and ``tracker``."""
+    """``store`` behind retry + breaker; its calls feed the metrics and ``observers``."""
     pp = stores.settings.polyglot_persistence
     breaker = CircuitBreaker(name, pp.breaker_failure_threshold, pp.breaker_open_seconds)
     policy = Policy(breaker, attempts=pp.retry_attempts, base_delay=pp.retry_base_delay_ms / 1000)
-    policy.observers.append(metrics.observe_call)
-    if tracker is not None:
-        policy.observers.append(tracker.observe)
+    policy.observers.extend((metrics.observe_call, *observers))
     return cast(EntityStore, Resilient(store, policy)), breaker
 
 
@@ -320,10 +320,12 @@ def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
         raise ValueError("the polyglot layer needs the relational store opened")
     pp = stores.settings.polyglot_persistence
     tracker = HealthTracker()
-    resilient_documents, doc_breaker = resilient(stores.documents, "documents", stores, tracker)
-    documents = Stamped(resilient_documents)  # our writes carry the writer mark
-    relational, rel_breaker = resilient(stores.relational, "relational", stores, tracker)
     control = PhaseControl(phase_store(stores), pp, refresh_s=refresh_s)
+    spans = store_call_spans(lambda container: control.cached(container).phase.value)
+    watch: list[CallHook] = [tracker.observe] if spans is None else [tracker.observe, spans]
+    resilient_documents, doc_breaker = resilient(stores.documents, "documents", stores, watch)
+    documents = Stamped(resilient_documents)  # our writes carry the writer mark
+    relational, rel_breaker = resilient(stores.relational, "relational", stores, watch)
     writer = SecondaryWriter(
         timeout_s=pp.dual_write_timeout_ms / 1000,
         mode=pp.secondary_write_mode,
@@ -343,7 +345,7 @@ def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
         repo,
         guards,
         {"documents": doc_breaker, "relational": rel_breaker},
-        tracker,
+        health=tracker,
     )
     control.catch_up = poly.catch_up
     control.caught_up = poly.caught_up
