@@ -61,7 +61,9 @@ class HealthTracker:
         track.error = error
 
     def succeeded(self, store: str) -> None:
-        self._stores[store] = _Track()
+        track = self._stores.get(store)
+        if track is not None and track.failing_since is not None:  # cheap on the hot path
+            self._stores[store] = _Track()
 
     def since(self, store: str) -> datetime | None:
         track = self._stores.get(store)

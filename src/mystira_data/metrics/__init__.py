@@ -76,10 +76,18 @@ def container_label(name: str) -> str:
     return name if name in catalog.BY_NAME or name == catalog.CONTROL_CONTAINER else OTHER
 
 
+# Labelled histogram children: `labels()` takes a lock and validates every time, and this
+# runs once per store call. Keyed by label values, so it is bounded like the labels are.
+_call_children: dict[tuple[str, str, str], Histogram] = {}
+
+
 def observe_call(event: CallEvent) -> None:
     """The resilience layer's call hook (`Policy.observers`)."""
     labels = (container_label(event.target), event.backend, event.operation)
-    STORE_CALL_SECONDS.labels(*labels).observe(event.seconds)
+    child = _call_children.get(labels)
+    if child is None:
+        child = _call_children.setdefault(labels, STORE_CALL_SECONDS.labels(*labels))
+    child.observe(event.seconds)
     if event.unavailable:
         STORE_CALL_ERRORS.labels(*labels).inc()
 
