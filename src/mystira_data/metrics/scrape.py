@@ -43,7 +43,7 @@ class _Scrape:
 async def render(poly: Polyglot) -> bytes:
     """The Prometheus text exposition for this process."""
     found = await health.check(poly)
-    families = [*_health(found, poly), *_cache(poly), _writer(found)]
+    families = [*_health(found), *_cache(poly), _writer(found)]
     for part in (_phases, _replication, _dead_letters):
         try:
             families.extend(await part(poly))
@@ -56,7 +56,7 @@ def _gauge(name: str, doc: str, labels: Iterable[str] = ()) -> GaugeMetricFamily
     return GaugeMetricFamily(name, doc, labels=list(labels))
 
 
-def _health(found: health.Health, poly: Polyglot) -> list[Metric]:
+def _health(found: health.Health) -> list[Metric]:
     up = _gauge("mystira_store_up", "1 if the store answered the last probe.", ["store"])
     since = _gauge(
         "mystira_store_down_since_seconds",
@@ -70,8 +70,9 @@ def _health(found: health.Health, poly: Polyglot) -> list[Metric]:
     breaker = _gauge(
         "mystira_breaker_state", "Circuit breaker: 0 closed, 1 half-open, 2 open.", ["store"]
     )
-    for name, b in poly.breakers.items():
-        breaker.add_metric([name], BREAKER_NUMBER[b.state])
+    for s in found.stores:  # the stores' breakers and the cache's Redis breaker
+        if s.breaker is not None:
+            breaker.add_metric([s.store], BREAKER_NUMBER[BreakerState(s.breaker)])
     cache = next((s for s in found.stores if s.store == "cache"), None)
     fallback = _gauge("mystira_cache_fallback_active", "1 while the in-memory fallback serves.")
     fallback.add_metric([], int(cache is not None and cache.mode == "fallback"))

@@ -26,7 +26,7 @@ from mystira_data.cli.app import app as cli
 from mystira_data.relational.store import RelationalStore
 from mystira_data.settings import Settings, load_settings
 from tests.integration.api.conftest import Service, ServiceFactory, account
-from tests.integration.api.test_metrics import value
+from tests.integration.api.test_metrics import samples, value
 from tests.integration.relational.conftest import empty_all
 from tests.servers.cosmos import allow_sdk_warnings, running_cosmos_server
 from tests.servers.faultproxy import FaultProxy
@@ -97,6 +97,7 @@ async def test_redis_down_the_in_memory_fallback_serves_and_says_why(tmp_path: P
         metrics = (await service.http.get("/metrics")).text
         assert value(metrics, "mystira_cache_fallback_active") == 1
         assert value(metrics, "mystira_store_up", store="cache") == 0
+        assert ("mystira_breaker_state", frozenset({("store", "cache")})) in samples(metrics)
 
 
 async def test_postgresql_down_documents_still_serve_in_dual_write_cosmos_read(
