@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from mystira_data.cache.port import Cache
 from mystira_data.cache.tiered import TieredCache
 from mystira_data.catalog import CONTROL_CONTAINER
 from mystira_data.errors import MystiraError, StoreUnavailable
@@ -160,8 +161,13 @@ class Health:
 
 def describe(exc: BaseException) -> str:
     """Our error's type and message, with any URL credentials blanked; one line, bounded."""
-    text = _CREDENTIALS.sub("://***@", str(exc)).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}"[:200]
+    return describe_text(f"{type(exc).__name__}: {exc}")
+
+
+def describe_text(text: str) -> str:
+    """``text`` on one line, bounded, with any URL credentials blanked."""
+    first = text.splitlines()[0] if text else ""
+    return _CREDENTIALS.sub("://***@", first)[:200]
 
 
 async def probe(tracker: HealthTracker, store: str, work: Awaitable[Any]) -> bool:
@@ -184,19 +190,22 @@ def documents_probe(documents: Any) -> Awaitable[Any]:
     return result
 
 
-async def cache_health(tracker: HealthTracker, cache: Any) -> StoreHealth:
-    """The cache's mode, made current by a Redis ping (one short socket timeout at most)."""
+async def cache_health(tracker: HealthTracker, cache: Cache | None) -> StoreHealth:
+    """The cache's mode, made current by its probe (one short Redis timeout at most)."""
     if cache is None:
         return StoreHealth("cache", True, False, mode="off")
     if not isinstance(cache, TieredCache):
-        return StoreHealth("cache", True, False, mode=cache.stats().mode)
-    up = await probe(tracker, "cache", cache.l2.ping())
+        return StoreHealth("cache", True, False, mode=cache.mode)
+    await cache.probe()
+    stats = cache.stats()
+    up = stats.mode == "redis"
+    if up:
+        tracker.succeeded("cache")
+    else:
+        tracker.failed("cache", describe_text(stats.reason or "Redis breaker open"))
     breaker = cache.breaker.state.value
-    serving = "redis" if up and breaker == "closed" else "fallback"
-    error = tracker.error("cache") or ("" if up else "Redis unreachable")
-    return StoreHealth(
-        "cache", up, False, tracker.since("cache"), breaker, "" if up else error, serving
-    )
+    error = "" if up else tracker.error("cache")
+    return StoreHealth("cache", up, False, tracker.since("cache"), breaker, error, stats.mode)
 
 
 def writer_health(secondary: Any) -> WriterHealth:
@@ -226,7 +235,7 @@ async def check(poly: Polyglot) -> Health:
         cache,
         *([] if blobs is None else [_store(poly, "blobs", blobs)]),
     ]
-    writer = writer_health(poly.repository.secondary)
+    writer = writer_health(poly.router.secondary)
     return Health(stores, poly.control.source.value, phases, writer)
 
 

@@ -9,12 +9,11 @@ after the open period lets one probe through). State changes go to hooks as froz
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import stamina
 
@@ -45,8 +44,8 @@ Hook = Callable[[BreakerEvent], None]
 class CallEvent:
     """One store call finished, retries included: what metrics and the health tracker see.
 
-    ``target`` is the call's first positional argument when it is a string (the container
-    for every store verb); observers keep it only when it is a catalog name, never an id.
+    ``target`` is the container the call names; observers keep it only when it is a
+    catalog name, never an id.
     """
 
     backend: str
@@ -121,12 +120,26 @@ class Policy:
     timeout: float = 30.0
     observers: list[CallHook] = field(default_factory=list)
 
-    def notify(self, operation: str, args: tuple[Any, ...], started: float, exc: Any) -> None:
-        """Tell the observers how a call through this policy ended (``exc``: None if well)."""
-        target = args[0] if args and isinstance(args[0], str) else ""
+    async def call(
+        self, operation: Callable[[], Awaitable[T]], name: str = "", target: str = ""
+    ) -> T:
+        """Run ``operation`` through retry + breaker; ``name`` (the verb) and ``target`` (the
+        container) describe it to the observers (metrics, health, traces)."""
+        if not self.observers:
+            return await self._retried(operation)
+        started = time.perf_counter()
+        try:
+            result = await self._retried(operation)
+        except MystiraError as exc:
+            self._notify(name, target, started, exc)
+            raise
+        self._notify(name, target, started, None)
+        return result
+
+    def _notify(self, name: str, target: str, started: float, exc: MystiraError | None) -> None:
         event = CallEvent(
             self.breaker.backend,
-            operation,
+            name,
             target,
             time.perf_counter() - started,
             None if exc is None else type(exc).__name__,
@@ -135,7 +148,7 @@ class Policy:
         for observer in self.observers:
             observer(event)
 
-    async def call(self, operation: Callable[[], Awaitable[T]]) -> T:
+    async def _retried(self, operation: Callable[[], Awaitable[T]]) -> T:
         # Fast path: most calls succeed first time, and entering stamina's retry context
         # costs about as much as a cached read. Only a transient failure pays for it.
         try:
@@ -175,39 +188,3 @@ class Policy:
             raise
         self.breaker.record_success()
         return result
-
-
-class Resilient:
-    """Wraps a store so each of its coroutine methods runs through a `Policy`.
-
-    Async iterators (``read_all``) pass straight through: a retry could not resume them.
-    """
-
-    def __init__(self, inner: Any, policy: Policy) -> None:
-        self._inner = inner
-        self.policy = policy
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._inner, name)
-        if not inspect.iscoroutinefunction(target):
-            return target
-        inner = self._inner
-
-        policy = self.policy
-
-        async def guarded(*args: Any, **kwargs: Any) -> Any:
-            method = getattr(inner, name)  # looked up per call: the inner may be patched
-            if not policy.observers:
-                return await policy.call(lambda: method(*args, **kwargs))
-            started = time.perf_counter()
-            try:
-                result = await policy.call(lambda: method(*args, **kwargs))
-            except MystiraError as exc:
-                policy.notify(name, args, started, exc)
-                raise
-            policy.notify(name, args, started, None)
-            return result
-
-        # Cached on the instance: later lookups skip __getattr__ and this closure's rebuild.
-        self.__dict__[name] = guarded
-        return guarded

@@ -37,7 +37,7 @@ async def collect(settings: Settings) -> status.SystemStatus:
     from mystira_data import status
     from mystira_data.bootstrap import open_platform
 
-    async with open_platform(settings, cache=True) as poly:
+    async with open_platform(settings) as poly:
         return await status.collect(poly)
 
 
@@ -45,7 +45,11 @@ def print_status(result: status.SystemStatus) -> None:
     console.print(render(result.containers))
     if result.health is not None:
         print_health(result.health)
-    console.print(f"shadow reads: {result.shadow_reads}", markup=False, highlight=False)
+    console.print(
+        f"cache: {result.cache.get('summary')}; shadow reads: {result.shadow_reads}",
+        markup=False,
+        highlight=False,
+    )
     print_dead_letters(result.containers)
 
 

@@ -38,6 +38,7 @@ async def behind_proxy(
             "BreakerFailureThreshold": 2,
             "BreakerOpenSeconds": 30,
         },
+        Caching={"Enabled": False},  # every read must reach the store that is cut off
     )
     app = create_app(settings, provision=True, refresh_s=0)
     try:

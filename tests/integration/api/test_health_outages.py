@@ -79,7 +79,7 @@ async def test_redis_down_the_in_memory_fallback_serves_and_says_why(tmp_path: P
     assert (cache["mode"], cache["reachable"], cache["needed"]) == ("fallback", False, False)
     assert "127.0.0.1:1" in cache["error"]
     assert cache["since"] is not None
-    assert health["fallbacks"][0].startswith("cache: in-memory fallback (StoreUnavailable")
+    assert health["fallbacks"][0].startswith("cache: in-memory fallback (redis ping")
     assert health["ready"] is True  # the fallback serves: not a reason to stop traffic
     args = ["--data-dir", str(tmp_path / "cli"), "status"]
     table = await asyncio.to_thread(CliRunner().invoke, cli, args, env=env)
@@ -190,7 +190,7 @@ def _quiet_sdk() -> None:
 async def test_readyz_shows_the_writer_process(open_service: ServiceFactory) -> None:
     async_mode = {"SecondaryWriteMode": "async", "AsyncWriterProcess": True}
     async with open_service(PolyglotPersistence=async_mode) as service:
-        secondary = service.state.poly.repository.secondary
+        secondary = service.state.poly.router.secondary
         assert await secondary.warm_up()
         _, health = await readyz(service)
         writer = health["writer"]

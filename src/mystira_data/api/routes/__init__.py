@@ -7,7 +7,16 @@ import importlib
 
 from fastapi import APIRouter
 
-ROUTER_MODULES: tuple[str, ...] = ("health", "documents", "admin", "admin_jobs", "keys")
+ROUTER_MODULES: tuple[str, ...] = (
+    "health",
+    "documents",
+    "admin",
+    "admin_jobs",
+    "keys",
+    "play",
+    "reports",
+    "media",
+)
 
 
 def all_routers() -> list[APIRouter]:

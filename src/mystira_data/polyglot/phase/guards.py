@@ -20,7 +20,7 @@ from mystira_data.polyglot.replication.foreign import foreign_writes
 from mystira_data.polyglot.replication.lag import LagMeter
 from mystira_data.polyglot.state.verify_log import last_verify
 from mystira_data.query import Query
-from mystira_data.relational.store import RelationalStore
+from mystira_data.relational import RelationalStore
 from mystira_data.settings import Phase
 
 DEFAULT_MAX_LAG_S = 5.0
