@@ -17,6 +17,16 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from mystira_data import catalog
 from mystira_data.resilience import CallEvent
 
+__all__ = [
+    "OTHER",
+    "REGISTRY",
+    "backfill_page",
+    "container_label",
+    "observe_call",
+    "shadow_compared",
+    "verified",
+]
+
 REGISTRY = CollectorRegistry(auto_describe=True)
 OTHER = "-"  # the container label of calls that name no catalog container
 
