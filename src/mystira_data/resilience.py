@@ -40,6 +40,25 @@ class BreakerEvent:
 Hook = Callable[[BreakerEvent], None]
 
 
+@dataclass(frozen=True)
+class CallEvent:
+    """One store call finished, retries included: what metrics and the health tracker see.
+
+    ``target`` is the container the call names; observers keep it only when it is a
+    catalog name, never an id.
+    """
+
+    backend: str
+    operation: str
+    target: str
+    seconds: float
+    error: str | None  # our error type's name; None when the call succeeded
+    unavailable: bool  # the store could not answer (down, timed out, breaker open, throttled)
+
+
+CallHook = Callable[[CallEvent], None]
+
+
 @dataclass
 class CircuitBreaker:
     """Opens after ``threshold`` consecutive failures for ``open_seconds``, then half-opens."""
@@ -99,8 +118,37 @@ class Policy:
     base_delay: float = 0.1
     max_delay: float = 2.0
     timeout: float = 30.0
+    observers: list[CallHook] = field(default_factory=list)
 
-    async def call(self, operation: Callable[[], Awaitable[T]]) -> T:
+    async def call(
+        self, operation: Callable[[], Awaitable[T]], name: str = "", target: str = ""
+    ) -> T:
+        """Run ``operation`` through retry + breaker; ``name`` (the verb) and ``target`` (the
+        container) describe it to the observers (metrics, health, traces)."""
+        if not self.observers:
+            return await self._retried(operation)
+        started = time.perf_counter()
+        try:
+            result = await self._retried(operation)
+        except MystiraError as exc:
+            self._notify(name, target, started, exc)
+            raise
+        self._notify(name, target, started, None)
+        return result
+
+    def _notify(self, name: str, target: str, started: float, exc: MystiraError | None) -> None:
+        event = CallEvent(
+            self.breaker.backend,
+            name,
+            target,
+            time.perf_counter() - started,
+            None if exc is None else type(exc).__name__,
+            isinstance(exc, StoreUnavailable),
+        )
+        for observer in self.observers:
+            observer(event)
+
+    async def _retried(self, operation: Callable[[], Awaitable[T]]) -> T:
         # Fast path: most calls succeed first time, and entering stamina's retry context
         # costs about as much as a cached read. Only a transient failure pays for it.
         try:
@@ -140,4 +188,3 @@ class Policy:
             raise
         self.breaker.record_success()
         return result
-

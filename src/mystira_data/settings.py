@@ -8,6 +8,7 @@ string selects the embedded default under the data dir. Secrets are `SecretStr` 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from contextvars import ContextVar
@@ -186,6 +187,10 @@ class Media(_Section):
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1, alias="MaxUploadBytes")
 
 
+def _split(cidrs: str) -> list[str]:
+    return [c.strip() for c in cidrs.split(",") if c.strip()]
+
+
 class Api(_Section):
     """`mystira serve`: request limits and optional OIDC sign-in (keys work without it)."""
 
@@ -201,6 +206,29 @@ class Api(_Section):
     oidc_jwks_file: Path | None = Field(default=None, alias="OidcJwksFile")
     oidc_role_claim: str = Field(default="mystira_role", alias="OidcRoleClaim")
     oidc_account_claim: str = Field(default="mystira_account", alias="OidcAccountClaim")
+    # Who may read /metrics: CIDRs, comma-separated ("10.0.0.0/8,127.0.0.1/32"); empty = all.
+    metrics_allow: str = Field(default="", alias="MetricsAllow")
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _cidrs(cls, value: str) -> str:
+        for cidr in _split(value):
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"not a CIDR: {cidr!r}") from None
+        return value
+
+    def metrics_allowed(self, address: str) -> bool:
+        """True when ``address`` may read /metrics (always, with no allow-list)."""
+        cidrs = _split(self.metrics_allow)
+        if not cidrs:
+            return True
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False  # no address (or a name): only an open /metrics serves it
+        return any(ip in ipaddress.ip_network(c, strict=False) for c in cidrs)
 
     @model_validator(mode="after")
     def _oidc_complete(self) -> Api:

@@ -10,6 +10,7 @@ from mystira_data import catalog
 from mystira_data.cache.repository import CachedRepository
 from mystira_data.catalog import ContainerSpec
 from mystira_data.errors import StoreUnavailable
+from mystira_data.health import Health, check
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.ports import EntityStore
 from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters
@@ -52,6 +53,7 @@ class SystemStatus:
     shadow_reads: dict[str, Any]
     sync_failures: int
     phase_source: str = "record"  # record | mirror | local: where this process read phases
+    health: Health | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -60,6 +62,7 @@ class SystemStatus:
             "cache": self.cache,
             "shadowReads": self.shadow_reads,
             "syncFailures": self.sync_failures,
+            "health": None if self.health is None else self.health.as_json(),
         }
 
 
@@ -129,6 +132,7 @@ async def _lag(poly: Polyglot, container: str) -> dict[str, Any]:
 
 async def collect(poly: Polyglot) -> SystemStatus:
     """Status of every catalog container plus the process-wide health signals."""
+    health = await check(poly)  # first: the probes make the cache mode and breakers current
     letters = RelationalDeadLetters(poly.raw_relational, "")
     dead = await _or_unavailable(letters.open_count(), {})
     reasons = await _or_unavailable(letters.open_letters(), {})
@@ -140,6 +144,7 @@ async def collect(poly: Polyglot) -> SystemStatus:
         poly.router.shadow.snapshot() if poly.router.shadow else {"enabled": False},
         poly.router.secondary.sync_log.failed,
         poly.control.source.value,
+        health,
     )
 
 

@@ -13,17 +13,22 @@ from mystira_data.cli.common import console, run
 # The stores and the cache client are imported when the command runs (`cli.lazy`).
 if TYPE_CHECKING:
     from mystira_data import status
+    from mystira_data.health import Health
     from mystira_data.settings import Settings
 
 
 def status_command(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON: containers, health and the signals.")
+    ] = False,
 ) -> None:
-    """Per container: area, partition key, placement, phase, counts per store, lag."""
+    """Per container: area, partition key, placement, phase, counts per store, lag; then
+    the health of every store (reachable since when, breaker, cache mode) and the writer."""
     result = run(ctx, collect)
     if as_json:
-        typer.echo(json.dumps([r.as_json() for r in result.containers], indent=2))
+        body = {"containers": [r.as_json() for r in result.containers], **result.as_json()}
+        typer.echo(json.dumps(body, indent=2))
         return
     print_status(result)
 
@@ -38,12 +43,38 @@ async def collect(settings: Settings) -> status.SystemStatus:
 
 def print_status(result: status.SystemStatus) -> None:
     console.print(render(result.containers))
+    if result.health is not None:
+        print_health(result.health)
     console.print(
-        f"phases from: {result.phase_source}; breakers: {result.breakers}; "
         f"cache: {result.cache.get('summary')}; shadow reads: {result.shadow_reads}",
         markup=False,
+        highlight=False,
     )
     print_dead_letters(result.containers)
+
+
+def print_health(health: Health) -> None:
+    """The store-health table, then the phase source, the writer and every fallback."""
+    table = Table(title="Health" + ("" if health.ready else " (NOT READY)"))
+    for column in ("store", "reachable", "since", "breaker", "mode", "error"):
+        table.add_column(column)
+    for s in health.stores:
+        since = "-" if s.since is None else s.since.isoformat(timespec="seconds")
+        reachable = "yes" if s.reachable else "NO"
+        table.add_row(s.store, reachable, since, s.breaker or "-", s.mode or "-", s.error or "")
+    console.print(table)
+    w = health.writer
+    writer = w.mode + (f", process pid {w.pid}" if w.process and w.alive else "")
+    writer += ", process down" if w.process and not w.alive else ""
+    console.print(
+        f"phases from: {health.phase_source}"
+        + ("" if health.phases_loaded else " (not loaded)")
+        + f"; secondary writer: {writer}, {w.queued} queued, {w.in_flight} in flight",
+        markup=False,
+        highlight=False,
+    )
+    for fallback in health.fallbacks:
+        console.print(f"fallback active: {fallback}", markup=False, highlight=False)
 
 
 def print_dead_letters(rows: list[status.ContainerStatus]) -> None:

@@ -9,15 +9,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mystira_data import catalog
+from mystira_data import catalog, metrics
 from mystira_data.bootstrap import Stores
 from mystira_data.cache.port import Cache
 from mystira_data.cache.repository import CachedRepository
 from mystira_data.domain.base import stored_defaults
 from mystira_data.errors import ConfigError, ForeignKeyViolation, StoreUnavailable
+from mystira_data.health import HealthTracker
 from mystira_data.polyglot.consistency.reconcile import Progress, Reconciler, ReconcileReport
 from mystira_data.polyglot.consistency.segments import SegmentChecksums
 from mystira_data.polyglot.consistency.verify import VerifyReport, verify
@@ -49,8 +51,9 @@ from mystira_data.polyglot.write.shadow import ShadowReader
 from mystira_data.polyglot.write.writer_process import WriterProcess
 from mystira_data.query import Filter, Op, Query
 from mystira_data.relational import RelationalStore
-from mystira_data.resilience import CircuitBreaker, Policy
+from mystira_data.resilience import CallHook, CircuitBreaker, Policy
 from mystira_data.settings import Caching, Phase
+from mystira_data.tracing import store_call_spans
 from mystira_data.types import JsonDoc
 
 log = logging.getLogger(__name__)
@@ -81,6 +84,7 @@ class Polyglot:
     router: PolyglotRepository
     guards: Guards
     breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
+    health: HealthTracker = field(default_factory=HealthTracker)
     repository: GameData = field(init=False)
 
     def __post_init__(self) -> None:
@@ -308,13 +312,18 @@ class Polyglot:
             segments=segments,
         )
         await record_verify(self.raw_relational, report)
+        metrics.verified(container, report.scanned, len(report.differences))
         return report
 
 
-def resilient(store: EntityStore, name: str, stores: Stores) -> tuple[EntityStore, CircuitBreaker]:
+def resilient(
+    store: EntityStore, name: str, stores: Stores, observers: Sequence[CallHook] = ()
+) -> tuple[EntityStore, CircuitBreaker]:
+    """``store`` behind retry + breaker; its calls feed the metrics and ``observers``."""
     pp = stores.settings.polyglot_persistence
     breaker = CircuitBreaker(name, pp.breaker_failure_threshold, pp.breaker_open_seconds)
     policy = Policy(breaker, attempts=pp.retry_attempts, base_delay=pp.retry_base_delay_ms / 1000)
+    policy.observers.extend((metrics.observe_call, *observers))
     return resilient_store(store, policy), breaker
 
 
@@ -331,10 +340,13 @@ def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
     if stores.relational is None:
         raise ValueError("the polyglot layer needs the relational store opened")
     pp = stores.settings.polyglot_persistence
-    resilient_documents, doc_breaker = resilient(stores.documents, "documents", stores)
-    documents = Stamped(resilient_documents)  # our writes carry the writer mark
-    relational, rel_breaker = resilient(stores.relational, "relational", stores)
+    tracker = HealthTracker()
     control = PhaseControl(phase_store(stores), pp, refresh_s=refresh_s)
+    spans = store_call_spans(lambda container: control.cached(container).phase.value)
+    watch: list[CallHook] = [tracker.observe] if spans is None else [tracker.observe, spans]
+    resilient_documents, doc_breaker = resilient(stores.documents, "documents", stores, watch)
+    documents = Stamped(resilient_documents)  # our writes carry the writer mark
+    relational, rel_breaker = resilient(stores.relational, "relational", stores, watch)
     writer = SecondaryWriter(
         timeout_s=pp.dual_write_timeout_ms / 1000,
         mode=pp.secondary_write_mode,
@@ -354,6 +366,7 @@ def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
         repo,
         guards,
         {"documents": doc_breaker, "relational": rel_breaker},
+        health=tracker,
     )
     control.catch_up = poly.catch_up
     control.caught_up = poly.caught_up

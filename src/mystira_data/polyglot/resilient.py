@@ -29,41 +29,47 @@ class Resilient:
         self.name = inner.name
 
     async def create(self, container: str, doc: JsonDoc) -> JsonDoc:
-        return await self.policy.call(lambda: self._inner.create(container, doc))
+        return await self.policy.call(
+            lambda: self._inner.create(container, doc), "create", container
+        )
 
     async def read(self, container: str, id: str, partition_key: PartitionKey) -> JsonDoc:
-        return await self.policy.call(lambda: self._inner.read(container, id, partition_key))
-
-    async def upsert(
-        self, container: str, doc: JsonDoc, *, if_match: str | None = None
-    ) -> JsonDoc:
         return await self.policy.call(
-            lambda: self._inner.upsert(container, doc, if_match=if_match)
+            lambda: self._inner.read(container, id, partition_key), "read", container
+        )
+
+    async def upsert(self, container: str, doc: JsonDoc, *, if_match: str | None = None) -> JsonDoc:
+        return await self.policy.call(
+            lambda: self._inner.upsert(container, doc, if_match=if_match), "upsert", container
         )
 
     async def replace(
         self, container: str, doc: JsonDoc, *, if_match: str | None = None
     ) -> JsonDoc:
         return await self.policy.call(
-            lambda: self._inner.replace(container, doc, if_match=if_match)
+            lambda: self._inner.replace(container, doc, if_match=if_match), "replace", container
         )
 
     async def delete(
         self, container: str, id: str, partition_key: PartitionKey, *, if_match: str | None = None
     ) -> JsonDoc:
         return await self.policy.call(
-            lambda: self._inner.delete(container, id, partition_key, if_match=if_match)
+            lambda: self._inner.delete(container, id, partition_key, if_match=if_match),
+            "delete",
+            container,
         )
 
-    async def query(
-        self, container: str, query: Query, *, continuation: str | None = None
-    ) -> Page:
+    async def query(self, container: str, query: Query, *, continuation: str | None = None) -> Page:
         return await self.policy.call(
-            lambda: self._inner.query(container, query, continuation=continuation)
+            lambda: self._inner.query(container, query, continuation=continuation),
+            "query",
+            container,
         )
 
     async def count(self, container: str, query: Query) -> int:
-        return await self.policy.call(lambda: self._inner.count(container, query))
+        return await self.policy.call(
+            lambda: self._inner.count(container, query), "count", container
+        )
 
 
 class _KeyedRead(Resilient):
@@ -73,7 +79,7 @@ class _KeyedRead(Resilient):
         self, container: str, id: str, partition_key: PartitionKey
     ) -> JsonDoc | None:
         return await self.policy.call(
-            lambda: self._inner.read_stored(container, id, partition_key)
+            lambda: self._inner.read_stored(container, id, partition_key), "read_stored", container
         )
 
 
@@ -82,7 +88,9 @@ class _GuardedUpsert(Resilient):
 
     async def upsert_if_newer(self, container: str, docs: list[JsonDoc], *, outbox: bool) -> int:
         return await self.policy.call(
-            lambda: self._inner.upsert_if_newer(container, docs, outbox=outbox)
+            lambda: self._inner.upsert_if_newer(container, docs, outbox=outbox),
+            "upsert_if_newer",
+            container,
         )
 
 
@@ -90,7 +98,9 @@ class _GuardedPut(Resilient):
     _inner: GuardedPut  # type: ignore[assignment]
 
     async def put_if_newer(self, container: str, docs: list[JsonDoc]) -> int:
-        return await self.policy.call(lambda: self._inner.put_if_newer(container, docs))
+        return await self.policy.call(
+            lambda: self._inner.put_if_newer(container, docs), "put_if_newer", container
+        )
 
 
 class _JsonPages(Resilient):
@@ -100,7 +110,9 @@ class _JsonPages(Resilient):
         self, container: str, query: Query, *, continuation: str | None = None
     ) -> JsonPage:
         return await self.policy.call(
-            lambda: self._inner.query_json(container, query, continuation=continuation)
+            lambda: self._inner.query_json(container, query, continuation=continuation),
+            "query_json",
+            container,
         )
 
 

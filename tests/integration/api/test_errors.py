@@ -38,6 +38,7 @@ async def behind_proxy(
             "BreakerFailureThreshold": 2,
             "BreakerOpenSeconds": 30,
         },
+        Caching={"Enabled": False},  # every read must reach the store that is cut off
     )
     app = create_app(settings, provision=True, refresh_s=0)
     try:
@@ -69,15 +70,21 @@ async def test_a_store_cut_off_is_503_with_retry_after_then_the_breaker_opens(
     assert answers[-1].headers["retry-after"] == "30"  # the breaker is open: its own time
     ready = await service.http.get("/readyz")
     assert ready.status_code == 503
-    assert ready.json()["checks"]["relational"]["ok"] is False
+    relational = ready.json()["health"]["stores"]["relational"]
+    assert (relational["reachable"], relational["breaker"]) == (False, "open")
+    assert relational["since"] is not None
     proxy.restore()
 
 
 async def test_readyz_is_ready_on_reachable_stores(service: Service) -> None:
     ready = await service.http.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["cache"] == "memory"
-    assert set(ready.json()["checks"]) == {"documents", "relational", "phases", "blobs"}
+    health = ready.json()["health"]
+    assert health["stores"]["cache"]["mode"] == "memory"
+    assert set(health["stores"]) == {"documents", "relational", "cache", "blobs"}
+    assert health["ready"]
+    assert health["phasesLoaded"]
+    assert health["fallbacks"] == []
     assert (await service.http.get("/healthz")).json() == {"status": "ok"}
 
 
@@ -85,7 +92,8 @@ async def test_readyz_shows_the_cache_mode(open_service: ServiceFactory, redis_u
     conns = {"Redis": redis_url}
     async with open_service(ConnectionStrings=conns, Caching={"KeyPrefix": "mystira-api:"}) as s:
         ready = await s.http.get("/readyz")
-        assert (ready.status_code, ready.json()["cache"]) == (200, "redis")
+        cache = ready.json()["health"]["stores"]["cache"]
+        assert (ready.status_code, cache["mode"], cache["reachable"]) == (200, "redis", True)
 
 
 async def test_an_unexpected_error_is_a_bare_500_logged_on_the_server(

@@ -29,7 +29,10 @@ def seeded(tmp_path: Path) -> Path:
 def test_status_json_lists_every_container_with_counts(seeded: Path) -> None:
     code, out, _ = mystira(seeded, "status", "--json")
     assert code == 0
-    rows = json.loads(out)
+    body = json.loads(out)
+    rows = body["containers"]
+    assert body["health"]["ready"] is True
+    assert body["health"]["stores"]["cache"]["mode"] == "memory"  # no Redis configured
     assert [r["container"] for r in rows] == [c.name for c in catalog.CONTAINERS]
     assert len(rows) == 23
     for row in rows:

@@ -47,7 +47,7 @@ def test_seed_and_status_json_on_cosmos(cosmos_env: str) -> None:
     assert runner.invoke(app, ["cosmos", "provision"]).exit_code == 0
     seeded = runner.invoke(app, ["seed", "--demo", "--accounts", "3"])
     assert seeded.exit_code == 0, seeded.stderr
-    rows = json.loads(runner.invoke(app, ["status", "--json"]).stdout)
+    rows = json.loads(runner.invoke(app, ["status", "--json"]).stdout)["containers"]
     counts = {r["container"]: r["counts"]["cosmos"] for r in rows}
     assert counts["Accounts"] == 3
     assert counts["GameSessions"] > 0

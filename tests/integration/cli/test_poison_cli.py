@@ -50,7 +50,7 @@ def test_replicate_once_returns_and_status_shows_the_dead_letters(tmp_path: Path
                   "--container", "GameSessions")
     assert "applied" in out
 
-    rows = {r["container"]: r for r in json.loads(mystira(data, "status", "--json"))}
+    rows = {r["container"]: r for r in json.loads(mystira(data, "status", "--json"))["containers"]}
     accounts, sessions = rows["Accounts"], rows["GameSessions"]
     assert (accounts["deadLetters"], sessions["deadLetters"]) == (1, SESSIONS)
     assert [d["id"] for d in accounts["deadLetterList"]] == ["acc-nul"]

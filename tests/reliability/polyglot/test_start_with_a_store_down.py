@@ -279,7 +279,7 @@ def replicator(data: Path, url: str, log: Path) -> subprocess.Popen[bytes]:
 
 def pending(data: Path, url: str) -> int:
     """Changes not yet replicated, summed over the containers (`status --json`)."""
-    rows = json.loads(ok(mystira(data, {PG_KEY: url}, "status", "--json")))
+    rows = json.loads(ok(mystira(data, {PG_KEY: url}, "status", "--json")))["containers"]
     return sum(int(r["lag"]["pending"]) for r in rows if r["lag"] is not None)
 
 

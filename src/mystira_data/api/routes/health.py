@@ -1,24 +1,25 @@
-"""``/healthz`` (the process answers) and ``/readyz`` (it can serve: stores, cache, phases).
+"""``/healthz`` (the process answers), ``/readyz`` (it can serve) and ``/metrics``.
 
-Readiness is honest: a cache that fell back to memory, or phases read from a copy, show in
-the body; the answer is 503 only when a store cannot be reached or no phase is known.
+Readiness is the health model (`mystira_data.health`), the same object `status --json`
+prints: per store reachable or not and since when, breaker, cache mode, phase source, writer.
+The answer is 503 only when a needed store cannot be reached or no phase is known; a fallback
+(the cache in memory, phases from a copy) keeps it 200 and shows in ``fallbacks``.
+
+``/metrics`` is Prometheus text, open by default; ``Api:MetricsAllow`` (CIDRs) restricts it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
-
-from mystira_data.api.state import ApiState, Platform
-from mystira_data.catalog import CONTROL_CONTAINER
-from mystira_data.errors import MystiraError
-from mystira_data.query import Query
+from mystira_data import health
+from mystira_data.api.problems import forbidden
+from mystira_data.api.state import Platform
+from mystira_data.metrics.scrape import render
 
 router = APIRouter(tags=["health"])
-# A blob name looked up (never written) to see that blob storage answers.
-READINESS_PROBE = "readiness-probe"
 
 
 @router.get("/healthz", summary="The process is up")
@@ -26,46 +27,19 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Every store reachable and the phases loaded")
+@router.get("/readyz", summary="Every needed store reachable and the phases loaded")
 async def readyz(state: Platform) -> JSONResponse:
-    checks = {
-        "documents": await _check(_ping_documents(state)),
-        "relational": await _check(state.poly.raw_relational.ping()),
-        "phases": await _check(_phases(state)),
-    }
-    blobs = state.poly.stores.blobs
-    if blobs is not None:
-        checks["blobs"] = await _check(blobs.exists(READINESS_PROBE))
-    ready = all(c["ok"] for c in checks.values())
-    body: dict[str, Any] = {
-        "status": "ready" if ready else "not ready",
-        "checks": checks,
-        "cache": _cache_mode(state),
-        "phaseSource": state.poly.control.source.value,
-    }
-    return JSONResponse(body, status_code=200 if ready else 503)
+    found = await health.check(state.poly)
+    body = {"status": "ready" if found.ready else "not ready", "health": found.as_json()}
+    return JSONResponse(body, status_code=200 if found.ready else 503)
 
 
-async def _check(work: Any) -> dict[str, Any]:
-    try:
-        await work
-    except MystiraError as exc:
-        return {"ok": False, "error": type(exc).__name__}
-    return {"ok": True}
-
-
-async def _ping_documents(state: ApiState) -> None:
-    # The control container always exists: counting it touches the store and nothing else.
-    await state.poly.stores.documents.count(CONTROL_CONTAINER, Query(cross_partition=True))
-
-
-async def _phases(state: ApiState) -> None:
-    await state.poly.control.all_phases()
-
-
-def _cache_mode(state: ApiState) -> str:
-    cache = state.poly.stores.cache
-    return "off" if cache is None else cache.stats().mode
+@router.get("/metrics", summary="Prometheus metrics (mystira_*)", response_class=Response)
+async def metrics(state: Platform, request: Request) -> Response:
+    client = request.client.host if request.client is not None else ""
+    if not state.settings.api.metrics_allowed(client):
+        raise forbidden("this address is not in Api:MetricsAllow")
+    return Response(await render(state.poly), media_type=CONTENT_TYPE_LATEST)
 
 
 def routers() -> list[APIRouter]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from mystira_data import metrics
 from mystira_data.documents.port import JsonPages
 from mystira_data.errors import InvalidDocument
 from mystira_data.gc_tuning import relaxed_gc
@@ -118,6 +119,7 @@ async def _backfill(
             # Only now is the page durable: a run killed before this line redoes it.
             await write_checkpoint(rel, container, name, token or DONE)
             pages += 1
+            metrics.backfill_page(container, target.value, page.read, done=token is None)
             if options.on_page is not None:
                 options.on_page(page.read)
             if token is None:

@@ -202,6 +202,11 @@ class SecondaryWriter:
         self._queue: asyncio.Queue[_Queued] = asyncio.Queue(queue_size)
         self._worker: asyncio.Task[None] | None = None
 
+    @property
+    def queued(self) -> int:
+        """Writes waiting in this process's background queue (health, metrics)."""
+        return self._queue.qsize()
+
     async def write(
         self,
         apply: Apply,

@@ -13,6 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from mystira_data import metrics
 from mystira_data.errors import MystiraError
 from mystira_data.polyglot.consistency.compare import canonical, content_hash
 from mystira_data.polyglot.ports import EntityStore
@@ -51,7 +52,9 @@ class ShadowReader:
             self.errors += 1
             return
         mine = content_hash(canonical(container, answer))
-        if theirs is not None and content_hash(canonical(container, theirs)) == mine:
+        matched = theirs is not None and content_hash(canonical(container, theirs)) == mine
+        metrics.shadow_compared(container, matched=matched)
+        if matched:
             self.matches += 1
         else:
             self.mismatches += 1
