@@ -32,6 +32,7 @@ from pydantic_settings import (
 )
 
 from mystira_data.errors import ConfigError
+from mystira_data.gate_settings import Gates
 
 
 class Phase(StrEnum):
@@ -242,6 +243,7 @@ class Settings(BaseSettings):
     document_store: DocumentStoreSection = Field(
         default_factory=DocumentStoreSection, alias="DocumentStore"
     )
+    gates: Gates = Field(default_factory=Gates, alias="Gates")
     data_dir: Path = Field(default=Path(".mystira"), alias="DataDir")
 
     @classmethod

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, cast
 
 from mystira_data import catalog
@@ -27,6 +29,7 @@ from mystira_data.polyglot.phase.copies import (
     LocalCopy,
     MirroredPhaseStore,
 )
+from mystira_data.polyglot.phase.gates import EvidenceGates
 from mystira_data.polyglot.phase.guards import Guards
 from mystira_data.polyglot.phase.rules import ROUTES, Side
 from mystira_data.polyglot.replication.attempts import RelationalAttempts
@@ -34,11 +37,13 @@ from mystira_data.polyglot.replication.lag import Lag, LagMeter
 from mystira_data.polyglot.replication.processor import Apply, ChangeSource, Processor
 from mystira_data.polyglot.replication.stamped import Stamped
 from mystira_data.polyglot.replication.store_order import StoreOrder
+from mystira_data.polyglot.state import audit_log
 from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters, persist_sync_failures
+from mystira_data.polyglot.state.evidence import EvidenceRecorder
 from mystira_data.polyglot.state.leases import RelationalLeaseStore
 from mystira_data.polyglot.state.outbox import OutboxSource
 from mystira_data.polyglot.state.phases import RelationalPhaseStore
-from mystira_data.polyglot.state.verify_log import record_verify
+from mystira_data.polyglot.state.verify_log import log_position, record_verify
 from mystira_data.polyglot.write.guarded import (
     ApplyMany,
     EntityStore,
@@ -66,6 +71,8 @@ class Polyglot:
     repository: PolyglotRepository
     guards: Guards
     breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
+    gates: EvidenceGates | None = None
+    evidence: EvidenceRecorder = field(default_factory=EvidenceRecorder)
 
     @property
     def raw_relational(self) -> RelationalStore:
@@ -241,6 +248,7 @@ class Polyglot:
         """Drain the secondary queue (and stop its writer process), then record what failed."""
         await self.repository.secondary.close()
         await self.flush_sync_log()
+        await self.evidence.stop(self.raw_relational)
 
     async def flush_sync_log(self) -> None:
         """Record this process's failed secondary writes; with the relational store down they
@@ -274,6 +282,7 @@ class Polyglot:
 
         ``shortcut``: on PostgreSQL, compare by segment checksums first (see `segments`).
         """
+        position = await log_position(self.raw_relational, container)  # before it reads
         primary, secondary = await self.pair(container)
         segments = None
         if shortcut and SegmentChecksums.usable(self.raw_relational, container):
@@ -286,7 +295,7 @@ class Polyglot:
             settle_s=settle_s,
             segments=segments,
         )
-        await record_verify(self.raw_relational, report)
+        await record_verify(self.raw_relational, report, position)
         return report
 
 
@@ -320,24 +329,35 @@ def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
         sync_log=SyncLog(),
         offload=_offload(stores),
     )
+    breakers = {"documents": doc_breaker, "relational": rel_breaker}
+    recorder = EvidenceRecorder(breakers)
     shadow = ShadowReader(pp.consistency_sample_rate) if pp.enable_consistency_validation else None
+    if shadow is not None:
+        shadow.on_result = _shadow_evidence(control, recorder)
     repo = PolyglotRepository(documents, relational, control, writer, shadow)
     meter = LagMeter(control, stores.documents, stores.relational)
     guards = Guards(control, stores.documents, stores.relational, meter)
     guards.install()
-    poly = Polyglot(
-        stores,
-        documents,
-        relational,
-        control,
-        repo,
-        guards,
-        {"documents": doc_breaker, "relational": rel_breaker},
-    )
+    gates = EvidenceGates(stores.relational, meter, stores.settings.gates, recorder)
+    poly = Polyglot(stores, documents, relational, control, repo, guards, breakers, gates, recorder)
+    control.gates = gates.check
+    control.audit = partial(audit_log.append, stores.relational)
     control.catch_up = poly.catch_up
     control.caught_up = poly.caught_up
     control.on_fence = poly.drain_secondary
     return poly
+
+
+def _shadow_evidence(
+    control: PhaseControl, recorder: EvidenceRecorder
+) -> Callable[[str, bool], None]:
+    """Count a shadow comparison under the phase that routed the read (this process's view)."""
+
+    def note(container: str, matched: bool) -> None:
+        phase = control.cached(container).phase
+        recorder.shadow(container, phase.value, ROUTES[phase].reads.value, matched)
+
+    return note
 
 
 def phase_store(stores: Stores) -> MirroredPhaseStore:
