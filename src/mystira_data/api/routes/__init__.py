@@ -7,7 +7,7 @@ import importlib
 
 from fastapi import APIRouter
 
-ROUTER_MODULES: tuple[str, ...] = ("health", "documents", "admin", "admin_jobs", "keys")
+ROUTER_MODULES: tuple[str, ...] = ("health", "documents", "admin", "admin_jobs", "keys", "audit")
 
 
 def all_routers() -> list[APIRouter]:

@@ -69,9 +69,7 @@ class EvidenceGates:
             problems.append(f"oldest {age:.1f}s > {limits.max_lag_seconds:g}s")
         if not problems:
             return GateCheck(1, "lag", applies, True, f"lag {n(lag.pending)} changes", numbers)
-        detail = (
-            f"lag {' and '.join(problems)} ({lag.direction}); run `mystira replicate --once`"
-        )
+        detail = f"lag {' and '.join(problems)} ({lag.direction}); run `mystira replicate --once`"
         return GateCheck(1, "lag", applies, False, detail, numbers)
 
     async def verify(self, container: str, limits: GateThresholds, applies: bool) -> GateCheck:

@@ -47,12 +47,13 @@ def cli_actor() -> str:
         return "cli:unknown"
 
 
-def key_actor(key_id: str) -> str:
-    return f"key:{key_id}"
+def key_actor(subject: str) -> str:
+    """The actor of an API caller: ``key:<key id>``, or an OIDC subject as it is."""
+    return subject if ":" in subject else f"key:{subject}"
 
 
-async def append(store: RelationalStore, entry: AuditEntry) -> int:
-    """Add one entry; returns its id."""
+def insert(entry: AuditEntry) -> sa.Insert:
+    """The statement adding ``entry`` (to run inside the transaction of the change itself)."""
     values = {
         "actor": entry.actor,
         "action": entry.action,
@@ -62,8 +63,13 @@ async def append(store: RelationalStore, entry: AuditEntry) -> int:
         "detail": entry.detail or None,
         "evidence": entry.evidence,
     }
+    return sa.insert(t.audit_log).values(**values)
+
+
+async def append(store: RelationalStore, entry: AuditEntry) -> int:
+    """Add one entry; returns its id."""
     async with store.transaction() as conn:
-        result = await conn.execute(sa.insert(t.audit_log).values(**values))
+        result = await conn.execute(insert(entry))
         key = result.inserted_primary_key
         return int(key[0]) if key else 0
 

@@ -138,4 +138,3 @@ async def sums(
     async with store.reading() as conn:
         rows = (await conn.execute(stmt)).all()
     return {r[0]: Tally(int(r[1] or 0), int(r[2] or 0)) for r in rows}
-
