@@ -10,6 +10,7 @@ import pytest
 
 from mystira_data.errors import PhaseTransitionRefused, StoreUnavailable
 from mystira_data.gate_settings import Gates
+from mystira_data.polyglot.consistency.repair import repair_container
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.state.audit_log import entries
 from mystira_data.settings import Phase
@@ -156,3 +157,18 @@ async def test_force_needs_a_reason_and_is_audited_with_the_failing_gates(
         assert (forced["actor"], forced["forced"], forced["reason"]) == ("key:k1", True, "drill")
         assert forced["evidence"]["verify"]["passed"] is False  # what was overridden, kept
         assert set(forced["evidence"]) == {"lag", "verify", "shadow", "error-rate"}
+
+
+async def test_a_repair_is_audited_with_its_counts(open_polyglot: Factory, pair: str) -> None:
+    async with gated(open_polyglot, pair, {}) as poly:
+        await poly.control.set("Accounts", DWCR)
+        await accounts(poly, 3)
+        await poly.replicate_until_caught_up("Accounts")
+        row = await poly.relational.read("Accounts", "a2", "a2")
+        await poly.raw_relational.upsert("Accounts", {**row, "email": "drift@x.org"})
+        await repair_container(poly, "Accounts", dry_run=True)  # changes nothing: not audited
+        result = await repair_container(poly, "Accounts", actor="cli:tester")
+        assert result.repaired == 1
+        [entry, _] = await entries(poly.raw_relational, "Accounts")
+        assert (entry["action"], entry["actor"]) == ("repair", "cli:tester")
+        assert (entry["detail"]["differences"], entry["detail"]["repaired"]) == (1, 1)
