@@ -45,11 +45,7 @@ class Gates(GateThresholds):
 
         if not isinstance(value, dict):
             return value
-        names = {n.lower(): n for n in catalog.BY_NAME}
-        unknown = sorted(k for k in value if str(k).lower() not in names)
-        if unknown:
-            raise ValueError(f"unknown container(s) {unknown}")
-        out = {names[str(k).lower()]: v for k, v in value.items()}
+        out = catalog.by_catalog_name(value)
         for override in out.values():
             GateThresholds.model_validate(_aliased(override))  # a bad value fails at start
         return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -55,6 +55,7 @@ def key_actor(subject: str) -> str:
 def insert(entry: AuditEntry) -> sa.Insert:
     """The statement adding ``entry`` (to run inside the transaction of the change itself)."""
     values = {
+        "at": datetime.now(UTC),
         "actor": entry.actor,
         "action": entry.action,
         "container": entry.container,

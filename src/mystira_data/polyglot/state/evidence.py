@@ -16,7 +16,7 @@ import logging
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -69,8 +69,18 @@ class EvidenceRecorder:
     async def flush(self, store: RelationalStore) -> None:
         """Append the deltas; with the database down they are kept for the next flush."""
         taken = self._take()
+        at = datetime.now(UTC)  # our clock, like the phase history's (SQLite's default is
+        # a differently formatted string that would not compare with it)
         rows = [
-            {"kind": k, "container": c, "phase": p, "store": s, "ok": n[0], "failed": n[1]}
+            {
+                "kind": k,
+                "container": c,
+                "phase": p,
+                "store": s,
+                "ok": n[0],
+                "failed": n[1],
+                "at": at,
+            }
             for (k, c, p, s), n in taken.items()
         ]
         if not rows:
