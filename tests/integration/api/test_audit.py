@@ -22,6 +22,9 @@ async def test_refusals_name_the_gates_and_moves_are_audited(service: Service) -
     assert refused.status_code == 409
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert "gate 2 (verify): no verify has run" in refused.json()["detail"]
+    assert refused.json()["errors"] == [
+        {"path": "gates.verify", "message": "no verify has run for this container"}
+    ]
     forced = await service.http.put(
         url, headers=op, json={"phase": "DualWritePostgresRead", "force": True, "reason": "drill"}
     )

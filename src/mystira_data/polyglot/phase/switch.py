@@ -202,14 +202,16 @@ class Switcher:
         checks = await gates(container, current, target) if gates is not None else []
         if force or not phases.needs_proof(current, target):
             return checks
-        reasons = [f"gate {c.number} ({c.gate}): {c.detail}" for c in checks if c.refuses]
+        failed = [c for c in checks if c.refuses]
+        reasons = [f"gate {c.number} ({c.gate}): {c.detail}" for c in failed]
         reasons += [r for g in self.ctl.guards if (r := await g(container, target))]
         if not self.ctl.guards and gates is None:
             reasons.append("no consistency proof is available (verify has not run)")
         if reasons:
             raise PhaseTransitionRefused(
                 f"{container} → {target.value} refused: {'; '.join(reasons)} "
-                "(use --force --reason to override)"
+                "(use --force --reason to override)",
+                gates=[{"path": f"gates.{c.gate}", "message": c.detail} for c in failed],
             )
         return checks
 
