@@ -31,8 +31,8 @@ from mystira_data.documents.sqlite import SqliteDocumentStore
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.relational import migrate
 from mystira_data.settings import Phase, load_settings
+from mystira_data.types import JsonDoc
 
-Document = dict[str, Any]
 console = Console(width=150)
 
 __all__ = ["ACCOUNTS", "Phase", "Polyglot", "game_sessions"]
@@ -70,7 +70,7 @@ async def polyglot(
         yield poly
 
 
-def accounts(n: int = ACCOUNTS) -> list[Document]:
+def accounts(n: int = ACCOUNTS) -> list[JsonDoc]:
     """The ``acc-N`` accounts `game_sessions` refers to."""
     return [
         {"id": f"acc-{i}", "email": f"acc-{i}@example.test", "displayName": f"Player {i}",
@@ -79,7 +79,7 @@ def accounts(n: int = ACCOUNTS) -> list[Document]:
     ]
 
 
-def sessions(n: int, seed: int = 7) -> Iterator[Document]:
+def sessions(n: int, seed: int = 7) -> Iterator[JsonDoc]:
     return game_sessions(n, seed)
 
 
@@ -90,7 +90,7 @@ def sqlite_store(poly: Polyglot) -> SqliteDocumentStore:
 
 
 async def load_documents(
-    store: SqliteDocumentStore, container: str, docs: Iterable[Document], *,
+    store: SqliteDocumentStore, container: str, docs: Iterable[JsonDoc], *,
     fast: bool = False, batch: int = 2000,
 ) -> int:
     """Write ``docs`` into the SQLite store; returns how many.

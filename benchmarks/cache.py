@@ -30,11 +30,10 @@ from mystira_data.cache import CachedRepository, RedisCache, TieredCache, cache_
 from mystira_data.domain import play
 from mystira_data.domain.codec import codec_for
 from mystira_data.settings import Caching
+from mystira_data.types import JsonDoc
 
-Document = dict[str, Any]
 
-
-def game_session() -> Document:
+def game_session() -> JsonDoc:
     """A mid-story session: a dozen choices, four compass axes, a few achievements."""
     now = datetime(2025, 5, 1, 10, tzinfo=UTC)
     axes = ["honesty", "bravery", "kindness", "curiosity"]
@@ -102,26 +101,26 @@ def game_session() -> Document:
 class DictRepository:
     """The store behind the cache; a hit never reaches it (counted to prove it)."""
 
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: JsonDoc) -> None:
         self.doc, self.reads = doc, 0
 
-    async def read(self, container: str, id: str, partition_key: Any) -> Document:
+    async def read(self, container: str, id: str, partition_key: Any) -> JsonDoc:
         self.reads += 1
         return dict(self.doc)
 
-    async def create(self, container: str, doc: Document) -> Document:
+    async def create(self, container: str, doc: JsonDoc) -> JsonDoc:
         return doc
 
     upsert = create
 
     async def replace(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document:
+        self, container: str, doc: JsonDoc, *, if_match: str | None = None
+    ) -> JsonDoc:
         return doc
 
     async def delete(
         self, container: str, id: str, partition_key: Any, *, if_match: str | None = None
-    ) -> Document:
+    ) -> JsonDoc:
         return self.doc
 
 

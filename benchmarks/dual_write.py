@@ -121,13 +121,13 @@ async def run_phase(spec: Spec, args: argparse.Namespace, into: Samples) -> None
             await seed(poly, args.accounts, docs)
             for i in range(args.warmup):
                 await repo.replace("GameSessions", updated(docs[i % len(docs)], -1))
-            if await repo.secondary.warm_up():  # a long-running server's steady state
-                pid = getattr(repo.secondary.offload, "pid", None)
+            if await poly.router.secondary.warm_up():  # a long-running server's steady state
+                pid = getattr(poly.router.secondary.offload, "pid", None)
                 if args.isolate and pid is not None:
                     pin_away(pid)
-            await repo.secondary.drain()
+            await poly.router.secondary.drain()
             bodies = [updated(d, k) for k, d in enumerate(docs)]
-            failed_before = repo.secondary.sync_log.failed
+            failed_before = poly.router.secondary.sync_log.failed
             gc.collect()
             gc.freeze()
             cpu = time.process_time()
@@ -140,11 +140,11 @@ async def run_phase(spec: Spec, args: argparse.Namespace, into: Samples) -> None
                         await asyncio.sleep(args.pace_ms / 1000)
                 into.cpu_s += time.process_time() - cpu
                 start = time.perf_counter()
-                await repo.secondary.drain()
+                await poly.router.secondary.drain()
                 into.drain_s += time.perf_counter() - start
             finally:
                 gc.unfreeze()
-            into.sync_failures += repo.secondary.sync_log.failed - failed_before
+            into.sync_failures += poly.router.secondary.sync_log.failed - failed_before
 
 
 ISOLATED = ", stores isolated from the callers' core"

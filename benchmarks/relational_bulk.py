@@ -198,7 +198,7 @@ async def main() -> None:
 
 
 def bulk_default_batch() -> int:
-    from mystira_data.relational.store import BULK_BATCH
+    from mystira_data.relational.store_bulk import BULK_BATCH
 
     return BULK_BATCH
 

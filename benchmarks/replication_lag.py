@@ -51,12 +51,12 @@ from _polybench import (
 
 from mystira_data import catalog
 from mystira_data.bootstrap import DOCUMENTS_FILE
-from mystira_data.documents.port import Document
 from mystira_data.documents.sqlite import SqliteDocumentStore
 from mystira_data.errors import MystiraError
 from mystira_data.polyglot.replication.processor import Processor
 from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters
 from mystira_data.polyglot.state.leases import RelationalLeaseStore
+from mystira_data.types import JsonDoc
 
 CONTAINER = "GameSessions"
 Write = tuple[str, int, float, float]  # id, _version, started, acknowledged (monotonic)
@@ -65,14 +65,14 @@ Write = tuple[str, int, float, float]  # id, _version, started, acknowledged (mo
 # -- writer (child process) -----------------------------------------------------------------------
 
 
-def planned_writes(args: argparse.Namespace) -> list[Document]:
+def planned_writes(args: argparse.Namespace) -> list[JsonDoc]:
     """The writes in order: creates of new sessions mixed with updates of earlier ones."""
     total = int(args.rate * args.seconds)
     rng = random.Random(11)
     fresh = sessions(total)
-    latest: dict[str, Document] = {}
+    latest: dict[str, JsonDoc] = {}
     ids: list[str] = []
-    plan: list[Document] = []
+    plan: list[JsonDoc] = []
     for i in range(total):
         if ids and rng.random() < args.update_ratio:
             doc = dict(latest[rng.choice(ids)])
@@ -102,7 +102,7 @@ async def _writer(data_dir: Path, args: argparse.Namespace, conn: Connection) ->
         conn.send("ready")
         t0 = conn.recv()  # the start time, from the parent (monotonic clock)
 
-        async def one(doc: Document, before: asyncio.Task[None] | None) -> None:
+        async def one(doc: JsonDoc, before: asyncio.Task[None] | None) -> None:
             try:
                 if before is not None:
                     await before  # a write of the same id must not overtake its predecessor
@@ -136,15 +136,15 @@ async def replicate(
 ) -> list[Processor]:
     rel = poly.raw_relational
 
-    def record(doc: Document, at: float) -> None:
+    def record(doc: JsonDoc, at: float) -> None:
         seen[doc["id"]].append((int(doc["_version"]), at))
 
-    async def apply(container: str, doc: Document) -> Any:
+    async def apply(container: str, doc: JsonDoc) -> Any:
         result = await poly.apply_to_relational(container, doc)
         record(doc, time.monotonic())
         return result
 
-    async def apply_many(container: str, docs: list[Document]) -> Any:
+    async def apply_many(container: str, docs: list[JsonDoc]) -> Any:
         result = await poly.apply_many_to_relational(container, docs)
         now = time.monotonic()
         for doc in docs:

@@ -130,18 +130,21 @@ async def open_platform(
     settings: Settings,
     *,
     refresh_s: float = 2.0,
-    cache: bool = False,
     blobs: bool = False,
     provision: bool = False,
 ) -> AsyncIterator[Polyglot]:
     """The polyglot layer over freshly opened stores: the one way to open and close it.
 
-    Closing always drains the secondary queue and flushes the sync log, however the block
-    ends. ``provision``: create missing document containers first (tests, demos).
+    ``poly.repository`` reads through the cache that `Caching` configures (Redis with an
+    in-memory fallback, in-memory only without a Redis connection string, none when
+    disabled); see `Polyglot` for the uncached paths. Closing always drains the secondary
+    queue and flushes the sync log, however the block ends. ``provision``: create missing
+    document containers first (tests, demos).
     """
     from mystira_data.polyglot.layer import build
 
-    async with open_stores(settings, cache=cache, blobs=blobs) as stores:
+    caching = settings.caching.enabled
+    async with open_stores(settings, cache=caching, blobs=blobs) as stores:
         if provision:
             await stores.documents.ensure_containers()
         poly = build(stores, refresh_s=refresh_s)

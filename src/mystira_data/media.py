@@ -22,14 +22,15 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from mystira_data.blobs.port import BlobStore, file_chunks
-from mystira_data.documents.port import DocumentStore
 from mystira_data.domain.codec import codec_for
 from mystira_data.domain.enums import MediaType
 from mystira_data.domain.media import MediaAsset
 from mystira_data.errors import InvalidDocument, NotFound
-from mystira_data.query import Query
+from mystira_data.query import Page, Query
+from mystira_data.types import JsonDoc, PartitionKey
 
 CONTAINER = "MediaAssets"
 DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024
@@ -115,12 +116,37 @@ def content_type_for(path: Path, media_type: MediaType, declared: str | None = N
     return content_type
 
 
+@dataclass(frozen=True)
+class Upload:
+    """What is known of an upload before its bytes: type, content type, names."""
+
+    kind: MediaType
+    mime: str
+    media_id: str = ""  # the game's media id; default: the asset id
+    suffix: str = ""  # of the blob name, e.g. ".png"
+    description: str | None = None
+
+
+class MediaDocuments(Protocol):
+    """What the library needs of a document store (a raw store or the polyglot repository)."""
+
+    async def create(self, container: str, doc: JsonDoc) -> JsonDoc: ...
+
+    async def read(self, container: str, id: str, partition_key: PartitionKey) -> JsonDoc: ...
+
+    async def query(
+        self, container: str, query: Query, *, continuation: str | None = None
+    ) -> Page: ...
+
+    async def delete(self, container: str, id: str, partition_key: PartitionKey) -> JsonDoc: ...
+
+
 class MediaLibrary:
     """Media operations over a document store and a blob store."""
 
     def __init__(
         self,
-        documents: DocumentStore,
+        documents: MediaDocuments,
         blobs: BlobStore,
         *,
         max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
@@ -145,19 +171,27 @@ class MediaLibrary:
         size = (await asyncio.to_thread(path.stat)).st_size
         if size > self.max_upload_bytes:
             raise MediaTooLarge(size, self.max_upload_bytes)
+        upload = Upload(kind, mime, media_id or path.stem, path.suffix.lower(), description)
+        return await self.store(file_chunks(path), upload, tags=tags)
+
+    async def store(
+        self, chunks: AsyncIterator[bytes], upload: Upload, *, tags: Iterable[str] = ()
+    ) -> MediaAsset:
+        """Stream ``chunks`` (checked type, unknown length) to a new blob, then write its
+        document; `MediaTooLarge` the moment the bytes pass the limit (nothing is kept)."""
         asset_id = uuid.uuid4().hex
-        blob_name = f"{kind.value}/{asset_id}{path.suffix.lower()}"
+        blob_name = f"{upload.kind.value}/{asset_id}{upload.suffix}"
         digest = hashlib.sha256()
-        source = self._counted(file_chunks(path), digest)
-        info = await self.blobs.put(blob_name, source, content_type=mime, overwrite=False)
+        source = self._counted(chunks, digest)
+        info = await self.blobs.put(blob_name, source, content_type=upload.mime, overwrite=False)
         asset = MediaAsset(
             id=asset_id,
-            media_id=media_id or path.stem,
+            media_id=upload.media_id or asset_id,
             url=blob_name,
-            media_type=kind,
-            mime_type=mime,
+            media_type=upload.kind,
+            mime_type=upload.mime,
             file_size_bytes=info.size,
-            description=description,
+            description=upload.description,
             tags=list(tags),
             hash=digest.hexdigest(),
         )

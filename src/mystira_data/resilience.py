@@ -9,12 +9,11 @@ after the open period lets one probe through). State changes go to hooks as froz
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import stamina
 
@@ -147,27 +146,3 @@ class Policy:
         self.breaker.record_success()
         return result
 
-
-class Resilient:
-    """Wraps a store so each of its coroutine methods runs through a `Policy`.
-
-    Async iterators (``read_all``) pass straight through: a retry could not resume them.
-    """
-
-    def __init__(self, inner: Any, policy: Policy) -> None:
-        self._inner = inner
-        self.policy = policy
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._inner, name)
-        if not inspect.iscoroutinefunction(target):
-            return target
-        inner = self._inner
-
-        async def guarded(*args: Any, **kwargs: Any) -> Any:
-            method = getattr(inner, name)  # looked up per call: the inner may be patched
-            return await self.policy.call(lambda: method(*args, **kwargs))
-
-        # Cached on the instance: later lookups skip __getattr__ and this closure's rebuild.
-        self.__dict__[name] = guarded
-        return guarded

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mystira_data.documents.port import Document
+from mystira_data.cache.repository import Repository
 from mystira_data.errors import MystiraError
-from mystira_data.polyglot.write.repository import PolyglotRepository
+from mystira_data.types import JsonDoc
 
 AXES = ("honesty", "empathy", "courage", "curiosity")
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -45,7 +45,7 @@ class SimulationReport:
     deleted: set[Key] = field(default_factory=set)  # whose newest acknowledged write is a delete
     run_id: uuid.UUID = field(default_factory=uuid.uuid4)
 
-    def ack(self, container: str, doc: Document) -> None:
+    def ack(self, container: str, doc: JsonDoc) -> None:
         self.ok += 1
         key = (container, doc["id"])
         version = int(doc["_version"])
@@ -64,7 +64,7 @@ class Player:
 
     def __init__(
         self,
-        repo: PolyglotRepository,
+        repo: Repository,
         rng: random.Random,
         report: SimulationReport,
         salt: uuid.UUID | None = None,
@@ -73,17 +73,17 @@ class Player:
         self.salt = (salt or report.run_id).int
         self.account_id = self.new_id()
         self.profile_id = self.new_id()
-        self.session: Document | None = None
-        self.sessions: dict[str, Document] = {}  # live sessions by id, finished or not
-        self.scores: dict[str, Document] = {}  # live scores by id
+        self.session: JsonDoc | None = None
+        self.sessions: dict[str, JsonDoc] = {}  # live sessions by id, finished or not
+        self.scores: dict[str, JsonDoc] = {}  # live scores by id
 
     def new_id(self) -> str:
         """An id from the seeded sequence, made unique to this run by the salt."""
         return str(uuid.UUID(int=self.rng.getrandbits(128) ^ self.salt))
 
-    async def write(self, op: str, container: str, *args: Any) -> Document | None:
+    async def write(self, op: str, container: str, *args: Any) -> JsonDoc | None:
         try:
-            doc: Document = await getattr(self.repo, op)(container, *args)
+            doc: JsonDoc = await getattr(self.repo, op)(container, *args)
         except MystiraError as exc:
             self.report.failed += 1
             self.report.errors.append(f"{op} {container}: {type(exc).__name__}: {exc}")
@@ -152,14 +152,14 @@ class Player:
             await self.score(s)
         self.session = None
 
-    def track(self, session: Document | None) -> Document | None:
+    def track(self, session: JsonDoc | None) -> JsonDoc | None:
         """Remember a session write (even of one never finished, so `leave` deletes it too
         rather than the account's cascade behind the report's back); None if it failed."""
         if session is not None:
             self.sessions[session["id"]] = session
         return session
 
-    async def score(self, session: Document) -> None:
+    async def score(self, session: JsonDoc) -> None:
         score = await self.write(
             "upsert",
             "PlayerScenarioScores",
@@ -213,7 +213,7 @@ class Player:
 
 
 async def simulate(
-    repo: PolyglotRepository,
+    repo: Repository,
     *,
     players: int,
     writes: int,

@@ -7,12 +7,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
 from mystira_data import catalog
-from mystira_data.cache.port import Cache
+from mystira_data.cache.repository import CachedRepository
 from mystira_data.catalog import ContainerSpec
 from mystira_data.errors import StoreUnavailable
 from mystira_data.polyglot.layer import Polyglot
+from mystira_data.polyglot.ports import EntityStore
 from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters
-from mystira_data.polyglot.write.guarded import EntityStore
 from mystira_data.query import Query, every
 
 T = TypeVar("T")
@@ -133,19 +133,31 @@ async def collect(poly: Polyglot) -> SystemStatus:
     dead = await _or_unavailable(letters.open_count(), {})
     reasons = await _or_unavailable(letters.open_letters(), {})
     rows = [await container_status(poly, spec, dead, reasons) for spec in catalog.CONTAINERS]
-    cache = poly.stores.cache
-    cache_info: dict[str, Any] = {"mode": "not opened"}
-    if cache is not None:
-        cache_info = _cache_stats(cache)
     return SystemStatus(
         rows,
         {name: b.state.value for name, b in poly.breakers.items()},
-        cache_info,
-        poly.repository.shadow.snapshot() if poly.repository.shadow else {"enabled": False},
-        poly.repository.secondary.sync_log.failed,
+        await cache_status(poly),
+        poly.router.shadow.snapshot() if poly.router.shadow else {"enabled": False},
+        poly.router.secondary.sync_log.failed,
         poly.control.source.value,
     )
 
 
-def _cache_stats(cache: Cache) -> dict[str, Any]:
-    return {k: (v.value if hasattr(v, "value") else v) for k, v in asdict(cache.stats()).items()}
+async def cache_status(poly: Polyglot) -> dict[str, Any]:
+    """The cache game reads go through, as it is now: Redis is probed first, so "redis"
+    means it answered just now; "summary" is the line `mystira status` prints."""
+    cache = poly.repository.cache if isinstance(poly.repository, CachedRepository) else None
+    if cache is None:
+        return {"mode": "off", "summary": "off (Caching:Enabled is false)"}
+    await cache.probe()
+    info = asdict(cache.stats())
+    info["summary"] = _summary(info["mode"], info["reason"])
+    return info
+
+
+def _summary(mode: str, reason: str) -> str:
+    if mode == "fallback":
+        return f"in-memory fallback (Redis unreachable: {reason or 'breaker open'})"
+    if mode == "memory":
+        return "in-memory (no Redis connection string)"
+    return mode

@@ -25,16 +25,17 @@ from typing import Any, Protocol, TextIO
 
 from mystira_data import catalog
 from mystira_data.documents.formats import Format, FormattedDocumentStore, NativeFormat
-from mystira_data.documents.port import Document, check_document
+from mystira_data.documents.port import check_document
 from mystira_data.domain.codec import codec_for
 from mystira_data.errors import InvalidDocument, MystiraError, StoreUnavailable
 from mystira_data.fields import STORE_MADE
 from mystira_data.query import MAX_PAGE_SIZE, Pageable, Query, every
 from mystira_data.relational.mapping import check_storable
+from mystira_data.types import JsonDoc
 
 
 class Writer(Protocol):
-    async def upsert(self, container: str, doc: Document) -> Document: ...
+    async def upsert(self, container: str, doc: JsonDoc) -> JsonDoc: ...
 
 
 @dataclass
@@ -59,7 +60,7 @@ def portable(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k not in STORE_MADE}
 
 
-Encode = Callable[[Document], Document]
+Encode = Callable[[JsonDoc], JsonDoc]
 
 
 async def export_jsonl(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -30,7 +31,9 @@ from mystira_data.documents.cosmos import CosmosDocumentStore
 from mystira_data.documents.formats import format_for, formatted
 from mystira_data.documents.port import DocumentStore
 from mystira_data.documents.sqlite import SqliteDocumentStore
+from mystira_data.relational import RelationalStore
 from tests.contract.document_stores import CONTAINERS, Docs, OpenStore
+from tests.integration.relational import conftest as relational_fixtures
 from tests.servers.cosmos import CosmosServer, allow_sdk_warnings
 
 
@@ -133,3 +136,40 @@ async def document_store(open_store: OpenStore) -> DocumentStore:
 def docs() -> Docs:
     """Builders for documents unique to this test."""
     return Docs()
+
+
+# -- the polyglot state stores (phase record, leases, dead letters, attempts) ----------------
+# Each suite runs on its memory twin and on the SQL implementation over SQLite and PostgreSQL.
+
+STATE_BACKENDS = ("memory", "postgres", "sqlite")
+pg_url = relational_fixtures.pg_url  # session fixtures, registered here by name
+sqlite_template = relational_fixtures.sqlite_template
+
+
+@asynccontextmanager
+async def open_relational(
+    request: pytest.FixtureRequest, backend: str, tmp_path: Path
+) -> AsyncIterator[RelationalStore]:
+    """An open, empty, migrated relational store on ``backend`` ("postgres" or "sqlite")."""
+    postgres = backend == "postgres"
+    url = (
+        request.getfixturevalue("pg_url")
+        if postgres
+        else relational_fixtures.sqlite_url(request.getfixturevalue("sqlite_template"), tmp_path)
+    )
+    async with RelationalStore(url) as store:
+        if postgres:
+            await relational_fixtures.empty_all(store)
+        yield store
+
+
+@pytest.fixture(params=STATE_BACKENDS)
+async def state_backend(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[RelationalStore | None]:
+    """None for the memory twin; else an open, empty, migrated relational store."""
+    if request.param == "memory":
+        yield None
+        return
+    async with open_relational(request, request.param, tmp_path) as store:
+        yield store

@@ -7,8 +7,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mystira_data.documents.port import Document, DocumentStore
+from mystira_data.documents.port import DocumentStore
 from mystira_data.query import Op, Order, Query
+from mystira_data.types import JsonDoc
 
 CONTAINERS: Mapping[str, str] = {
     "Accounts": "/id",
@@ -29,7 +30,7 @@ class Docs:
     def pk(self, name: str = "a") -> str:
         return f"{self.uid}-{name}"
 
-    def session(self, n: int, account: str = "a", **fields: Any) -> Document:
+    def session(self, n: int, account: str = "a", **fields: Any) -> JsonDoc:
         return {
             "id": f"{self.uid}-s{n}",
             "accountId": self.pk(account),
@@ -39,7 +40,7 @@ class Docs:
             **fields,
         }
 
-    def account(self, n: int, **fields: Any) -> Document:
+    def account(self, n: int, **fields: Any) -> JsonDoc:
         return {"id": f"{self.uid}-acc{n}", "tag": self.uid, "n": n, "_version": 1, **fields}
 
     def everywhere(self, **kw: Any) -> Query:
@@ -53,9 +54,9 @@ class Docs:
         return self.everywhere(order_by=(Order(path, descending),), **kw)
 
 
-async def collect(store: DocumentStore, container: str, query: Query) -> list[Document]:
+async def collect(store: DocumentStore, container: str, query: Query) -> list[JsonDoc]:
     """Every page of a query, following continuation tokens."""
-    items: list[Document] = []
+    items: list[JsonDoc] = []
     token: str | None = None
     while True:
         page = await store.query(container, query, continuation=token)
@@ -71,9 +72,9 @@ async def drain(
     checkpoints: dict[str, str | None],
     *,
     max_items: int = 100,
-) -> dict[str, list[Document]]:
+) -> dict[str, list[JsonDoc]]:
     """Read every range to its end from ``checkpoints`` (updated in place); items per range."""
-    seen: dict[str, list[Document]] = {}
+    seen: dict[str, list[JsonDoc]] = {}
     for feed_range in await store.feed_ranges(container):
         seen[feed_range] = items = []
         while True:
@@ -88,6 +89,6 @@ async def drain(
     return seen
 
 
-def mine(items: list[Document], docs: Docs) -> list[Document]:
+def mine(items: list[JsonDoc], docs: Docs) -> list[JsonDoc]:
     """Only this test's documents (a shared backing holds other tests' too)."""
     return [item for item in items if item.get("tag") == docs.uid]

@@ -111,6 +111,26 @@ async def test_clear_forgets_everything(cache: Cache) -> None:
     assert await cache.get("b") is None
 
 
+async def test_clear_under_a_prefix_keeps_the_rest(cache: Cache) -> None:
+    await cache.set("Accounts:a", {"v": 1}, LONG)
+    await cache.set("GameSessions:a", {"v": 2}, LONG)
+    await cache.clear("Accounts:")
+    assert await cache.get("Accounts:a") is None
+    assert await cache.get("GameSessions:a") == {"v": 2}
+
+
+async def test_an_older_version_never_replaces_a_newer_one(cache: Cache) -> None:
+    """A late write (another task or process) cannot put an older document back."""
+    await cache.set("k", {"_version": 3, "v": "new"}, LONG)
+    await cache.set("k", {"_version": 2, "v": "late"}, LONG)
+    assert await cache.get("k") == {"_version": 3, "v": "new"}
+    await cache.set("k", {"_version": 3, "v": "same version"}, LONG)
+    assert await cache.get("k") == {"_version": 3, "v": "same version"}
+    await cache.delete("k")
+    await cache.set("k", {"_version": 1, "v": "after delete"}, LONG)
+    assert await cache.get("k") == {"_version": 1, "v": "after delete"}
+
+
 async def test_rejects_values_that_are_not_json(cache: Cache) -> None:
     with pytest.raises(InvalidDocument):
         await cache.set("k", {"when": dt.datetime.now(dt.UTC)}, LONG)

@@ -6,14 +6,15 @@ from collections import Counter
 
 import pytest
 
-from mystira_data.documents.port import Document, DocumentStore
+from mystira_data.documents.port import DocumentStore
 from mystira_data.errors import MystiraError
+from mystira_data.types import JsonDoc
 from tests.contract.document_stores import Docs, OpenStore, drain, mine
 
 S = "GameSessions"
 
 
-def ids(items: list[Document]) -> list[str]:
+def ids(items: list[JsonDoc]) -> list[str]:
     return [item["id"] for item in items]
 
 

@@ -9,18 +9,19 @@ from typing import Any
 
 import pytest
 
-from mystira_data.documents.port import Document, DocumentStore
+from mystira_data.documents.port import DocumentStore
 from mystira_data.errors import InvalidQuery
 from mystira_data.query import Op, Order, Query
+from mystira_data.types import JsonDoc
 from tests.contract.document_stores import Docs, collect, mine
 
 S = "GameSessions"
 NAMES = ["alpha", "alphabet", "beta", "50%off", "a_b", "axb"]
 
 
-async def create_all(store: DocumentStore, items: Iterable[Document], width: int = 64) -> None:
+async def create_all(store: DocumentStore, items: Iterable[JsonDoc], width: int = 64) -> None:
     """Create concurrently in bounded waves (remote adapters gain; sqlite serialises anyway)."""
-    batch: list[Document] = []
+    batch: list[JsonDoc] = []
     for item in items:
         batch.append(item)
         if len(batch) == width:
@@ -49,7 +50,7 @@ async def six(document_store: DocumentStore, docs: Docs) -> DocumentStore:
     return document_store
 
 
-def ns(items: list[Document]) -> list[int]:
+def ns(items: list[JsonDoc]) -> list[int]:
     return [item["n"] for item in items]
 
 
@@ -169,7 +170,7 @@ async def test_paging_returns_every_document_once_in_order_despite_inserts(
     await create_all(document_store, originals)
     query = docs.ordered("v", page_size=max(100, scale // 20))
 
-    seen: list[Document] = []
+    seen: list[JsonDoc] = []
     token: str | None = None
     extra = scale
     while True:

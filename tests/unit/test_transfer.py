@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from mystira_data.documents.port import Document
 from mystira_data.errors import StoreUnavailable
 from mystira_data.transfer import import_jsonl
+from mystira_data.types import JsonDoc
 
 
 class FailsAfter:
@@ -18,7 +18,7 @@ class FailsAfter:
         self.ok = ok
         self.written: list[str] = []
 
-    async def upsert(self, container: str, doc: Document) -> Document:
+    async def upsert(self, container: str, doc: JsonDoc) -> JsonDoc:
         if len(self.written) == self.ok:
             raise StoreUnavailable("document store down")
         self.written.append(doc["id"])

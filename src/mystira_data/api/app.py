@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from mystira_data.api import problems
 from mystira_data.api.lifespan import lifespan_for
 from mystira_data.api.limits import BodyLimit
-from mystira_data.api.routes import all_routers
+from mystira_data.api.routes import all_routers, media
 from mystira_data.settings import Settings
 
 TITLE = "Mystira data API"
@@ -29,7 +29,8 @@ def create_app(settings: Settings, *, provision: bool = False, refresh_s: float 
         "Authenticate with `Authorization: Bearer <key>`.",
     )
     problems.install(app, settings.polyglot_persistence.breaker_open_seconds)
-    app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
+    uploads = {media.UPLOAD_PATH: settings.media.max_upload_bytes}
+    app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes, per_path=uploads)
     for router in all_routers():
         app.include_router(router, responses=problems.documented_problems())
     return app

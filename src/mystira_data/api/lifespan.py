@@ -38,7 +38,7 @@ def lifespan_for(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_platform(
-            settings, cache=True, blobs=True, provision=provision, refresh_s=refresh_s
+            settings, blobs=True, provision=provision, refresh_s=refresh_s
         ) as poly:
             keys = KeyStore(poly.raw_relational)
             auth = Authenticator(keys, ttl_s=api.key_cache_seconds, oidc=oidc)

@@ -6,6 +6,8 @@ A declared ``Content-Length`` over the limit is refused at once; a body sent wit
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,17 +19,23 @@ def too_large(limit: int) -> ApiProblem:
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """``max_bytes`` for every path but those in ``per_path`` (uploads have their own)."""
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, per_path: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.per_path = dict(per_path or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.per_path.get(scope["path"], self.max_bytes)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await problem_response(scope["path"], too_large(self.max_bytes))(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await problem_response(scope["path"], too_large(limit))(scope, receive, send)
             return
         seen = 0
 
@@ -36,9 +44,9 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     # An HTTPException: FastAPI lets those through its body parsing as they are.
-                    raise HTTPException(413, too_large(self.max_bytes).detail)
+                    raise HTTPException(413, too_large(limit).detail)
             return message
 
         await self.app(scope, counting_receive, send)

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import types
 from collections.abc import Mapping
-from typing import Any, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
+from fastapi import Path
 from pydantic import BaseModel
 
 from mystira_data import catalog
 from mystira_data.api.problems import ApiProblem
 from mystira_data.query import Filter, Op
+
+# A numbered row (dead letter, verify run): a stored integer, so a path past 64 bits is a 422,
+# not a driver overflow.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 RESERVED = frozenset({"continuation", "pageSize", "partitionKey"})
 

@@ -18,10 +18,10 @@ from typing import Any
 
 from mystira_data import catalog
 from mystira_data.api.auth.roles import Principal
-from mystira_data.documents.port import Document
 from mystira_data.errors import NotFound
-from mystira_data.polyglot.write.repository import PolyglotRepository
+from mystira_data.polyglot.layer import GameData
 from mystira_data.query import Filter, Op, Query, every
+from mystira_data.types import JsonDoc
 
 
 class Access(StrEnum):
@@ -50,12 +50,12 @@ def access(container: str) -> Access:
 class PlayerScope:
     """The checks for one player's request (``principal.account_id`` is its account)."""
 
-    def __init__(self, repo: PolyglotRepository, principal: Principal) -> None:
+    def __init__(self, repo: GameData, principal: Principal) -> None:
         assert principal.account_id is not None
         self.repo = repo
         self.account = principal.account_id
 
-    async def owns(self, container: str, doc: Document) -> bool:
+    async def owns(self, container: str, doc: JsonDoc) -> bool:
         field = ACCOUNT_FIELD.get(container)
         if field is not None:
             return bool(doc.get(field) == self.account)

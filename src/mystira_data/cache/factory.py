@@ -23,4 +23,4 @@ async def open_cache(settings: Settings) -> Cache:
     if not url:
         return MemoryCache(caching.l1_max_entries)
     cache = TieredCache.connect(url, prefix=caching.key_prefix, max_entries=caching.l1_max_entries)
-    return await cache.start()
+    return await cache.start(probe=True)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from mystira_data.cache.port import CacheMode, CacheStats, Expiry, Value
+from mystira_data.cache.port import CacheMode, CacheStats, Expiry, Value, version_of
 from mystira_data.errors import InvalidDocument
 
 Clock = Callable[[], float]
@@ -30,6 +30,7 @@ class _Entry:
     deadline: float  # absolute expiry, never extended
     sliding: float | None
     expires_at: float  # next expiry: min(deadline, last hit + sliding)
+    version: int  # the value's ``_version`` (-1 without one): see `version_of`
 
 
 class MemoryCache:
@@ -76,7 +77,11 @@ class MemoryCache:
         return value
 
     def store(self, key: str, value: Value, expiry: Expiry) -> None:
-        """Synchronous set; evicts the least recently used entry when full."""
+        """Synchronous set, unless a live entry holds a newer ``_version``; evicts the least
+        recently used entry when full."""
+        version = version_of(value)
+        if self._holds_newer(key, version):
+            return
         try:
             payload: Any = marshal.dumps(value)
         except ValueError as exc:
@@ -85,18 +90,28 @@ class MemoryCache:
             payload = marshal.loads(payload)  # detached: the writer's later edits stay out
         now = self._clock()
         deadline = now + expiry.absolute
-        self._entries[key] = _Entry(payload, deadline, expiry.sliding, now + expiry.first_ttl)
+        self._entries[key] = _Entry(
+            payload, deadline, expiry.sliding, now + expiry.first_ttl, version
+        )
         self._entries.move_to_end(key)
         if len(self._entries) > self._max:
             self._entries.popitem(last=False)
+
+    def _holds_newer(self, key: str, version: int) -> bool:
+        entry = self._entries.get(key)
+        return entry is not None and entry.version > version and self._clock() < entry.expires_at
 
     def discard(self, keys: Iterable[str]) -> None:
         """Synchronous delete of every key in ``keys``."""
         for key in keys:
             self._entries.pop(key, None)
 
-    def discard_all(self) -> None:
-        self._entries.clear()
+    def discard_all(self, under: str = "") -> None:
+        """Synchronous delete of every key starting with ``under``."""
+        if not under:
+            self._entries.clear()
+            return
+        self.discard([key for key in self._entries if key.startswith(under)])
 
     async def get(self, key: str) -> Value | None:
         value = self.lookup(key)
@@ -115,8 +130,11 @@ class MemoryCache:
     async def delete_many(self, keys: Iterable[str]) -> None:
         self.discard(keys)
 
-    async def clear(self) -> None:
-        self.discard_all()
+    async def clear(self, under: str = "") -> None:
+        self.discard_all(under)
+
+    async def probe(self) -> None:
+        return None
 
     async def close(self) -> None:
         self.discard_all()

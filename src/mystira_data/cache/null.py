@@ -31,7 +31,10 @@ class NullCache:
     async def delete_many(self, keys: Iterable[str]) -> None:
         return None
 
-    async def clear(self) -> None:
+    async def clear(self, under: str = "") -> None:
+        return None
+
+    async def probe(self) -> None:
         return None
 
     async def close(self) -> None:

@@ -4,6 +4,10 @@ A cache is never a store of record: every value can be rebuilt from its store, s
 cannot reach its backend answers "miss" instead of failing the request. Values are JSON-able
 dicts (dict/list/str/int/float/bool/None only); each ``get`` returns a fresh object the caller
 owns. Keys are given without the ``mystira:`` prefix; adapters that share a server add it.
+
+Late writers lose: a value carrying an integer ``_version`` never replaces a live entry with a
+higher one, so a write-through or fill that arrives after a newer one (another task, another
+process) cannot put an older document back.
 """
 
 from __future__ import annotations
@@ -14,6 +18,12 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 Value = dict[str, Any]
 CacheMode = Literal["redis", "fallback", "memory", "disabled"]
+
+
+def version_of(value: Value) -> int:
+    """The ``_version`` the guard compares; -1 for values without one (never refused)."""
+    version = value.get("_version")
+    return version if isinstance(version, int) and not isinstance(version, bool) else -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +68,7 @@ class CacheStats:
     entries: int = 0
     pending_invalidations: int = 0
     subscribed: bool = False
+    reason: str = ""  # why the mode is "fallback" (the last Redis error), else empty
 
 
 @runtime_checkable
@@ -75,7 +86,7 @@ class Cache(Protocol):
         """The live value, or None on a miss (also when the backend is unreachable)."""
 
     async def set(self, key: str, value: Value, expiry: Expiry) -> None:
-        """Store ``value`` (replacing any previous one) for ``expiry``."""
+        """Store ``value`` for ``expiry``, unless the entry holds a newer ``_version``."""
 
     async def delete(self, key: str) -> None:
         """Forget ``key`` everywhere this cache reaches (no error if absent)."""
@@ -83,8 +94,11 @@ class Cache(Protocol):
     async def delete_many(self, keys: Iterable[str]) -> None:
         """Forget every key in ``keys``."""
 
-    async def clear(self) -> None:
-        """Forget every entry under this cache's prefix (tests, admin)."""
+    async def clear(self, under: str = "") -> None:
+        """Forget every entry whose key starts with ``under`` (all of them by default)."""
+
+    async def probe(self) -> None:
+        """Try the backend now, so ``mode`` is current (status); never raises."""
 
     async def close(self) -> None:
         """Release connections and background tasks."""

@@ -1,10 +1,11 @@
 """Redis cache adapter (``redis.asyncio``): JSON values, sliding + absolute expiry, one round trip.
 
-Each entry is stored as ``b"<deadline_ms> <sliding_ms>|<json>"``. Both expiries are enforced
-by Redis itself through two small Lua scripts, so every instance agrees on them and a hit
+Each entry is stored as ``b"<deadline_ms> <sliding_ms> <version>|<json>"``. Both expiries are
+enforced by Redis itself through two small Lua scripts, so every instance agrees on them and a hit
 costs one round trip: the read script returns the value with the milliseconds left before
 the absolute deadline and, for sliding entries, pushes the key's TTL forward (never past the
 deadline). The deadline comes from the server clock, so client clock skew does not matter.
+The write script refuses a value older than the live entry's ``version`` (see `port`).
 
 Writes and deletes can publish an invalidation message in the same script (``publish=True``,
 used by `TieredCache`), so other instances drop their L1 copies.
@@ -12,6 +13,7 @@ used by `TieredCache`), so other instances drop their L1 copies.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -23,13 +25,13 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from mystira_data.cache.bus import Invalidation, channel_for
-from mystira_data.cache.port import CacheMode, CacheStats, Expiry, Value
+from mystira_data.cache.port import CacheMode, CacheStats, Expiry, Value, version_of
 from mystira_data.errors import InvalidDocument, StoreUnavailable
 
 _READ = """
 local v = redis.call('GET', KEYS[1])
 if not v then return false end
-local deadline, sliding = string.match(v, '^(%d+) (%d+)|')
+local deadline, sliding = string.match(v, '^(%d+) (%d+) %-?%d+|')
 if not deadline then return false end
 local t = redis.call('TIME')
 local left = tonumber(deadline) - (tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
@@ -43,12 +45,18 @@ return {v, left}
 """
 
 _WRITE = """
+local version = tonumber(ARGV[6])
+local old = redis.call('GET', KEYS[1])
+if old then
+  local held = tonumber(string.match(old, '^%d+ %d+ (%-?%d+)|'))
+  if held and held > version then return 0 end
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local absolute, sliding = tonumber(ARGV[2]), tonumber(ARGV[3])
 local ttl = absolute
 if sliding > 0 and sliding < absolute then ttl = sliding end
-local header = string.format('%.0f %d|', now + absolute, sliding)
+local header = string.format('%.0f %d %d|', now + absolute, sliding, version)
 redis.call('SET', KEYS[1], header .. ARGV[1], 'PX', ttl)
 if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
 return 1
@@ -151,12 +159,16 @@ class RedisCache:
         return None if entry is None else entry[0]
 
     async def set(self, key: str, value: Value, expiry: Expiry) -> None:
+        await self.write_entry(key, value, expiry)
+
+    async def write_entry(self, key: str, value: Value, expiry: Expiry) -> bool:
+        """Set ``key``; False if the entry held a newer ``_version`` (nothing changed)."""
         sliding = 0 if expiry.sliding is None else _ms(expiry.sliding)
         channel, message = self._message([key])
         args: list[str | int | bytes] = [encode_value(value), _ms(expiry.absolute), sliding]
-        args += [channel, message]
+        args += [channel, message, version_of(value)]
         with self._counting("set"):
-            await self._write(keys=[self.prefix + key], args=args)
+            return bool(await self._write(keys=[self.prefix + key], args=args))
 
     async def delete(self, key: str) -> None:
         await self.delete_many([key])
@@ -166,9 +178,12 @@ class RedisCache:
         for start in range(0, len(batch), _DELETE_BATCH):
             await self._delete_batch(batch[start : start + _DELETE_BATCH])
 
-    async def clear(self) -> None:
-        """Delete every key under the prefix (SCAN, never KEYS: no long server pause)."""
-        pattern = _glob_escape(self.prefix) + "*"
+    async def clear(self, under: str = "") -> None:
+        """Delete every key under the prefix + ``under`` (SCAN, never KEYS: no long pause).
+
+        The message published is "everything": other instances empty their whole L1, which
+        is cheap for the rare callers (phase moves, tests, admin)."""
+        pattern = _glob_escape(self.prefix + under) + "*"
         with self._counting("clear"):
             batch: list[bytes] = []
             async for raw in self.client.scan_iter(match=pattern, count=_DELETE_BATCH):
@@ -185,6 +200,10 @@ class RedisCache:
     async def ping(self) -> None:
         with self._counting("ping"):
             await self.client.ping()
+
+    async def probe(self) -> None:
+        with contextlib.suppress(StoreUnavailable):  # the error is counted; mode stays "redis"
+            await self.ping()
 
     async def close(self) -> None:
         with self._counting("close"):

@@ -7,12 +7,17 @@ document in the cache, ``EnableInvalidationOnChange`` deletes the cached copy in
 Lifetimes come from the container's TTL class in the catalog.
 
 A fill never overwrites a newer write: a load that was in flight when a write to the same
-key happened does not fill the cache (it may have read the old version).
+key happened does not fill the cache (it may have read the old version), and the cache itself
+refuses a value older than the entry's ``_version`` (another process's late write-through).
+Write-through caches a delete's tombstone for the same reason; a hit on it is `NotFound`.
+`container_moved` drops a container's entries when a phase change moves its reads.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import marshal
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
@@ -20,28 +25,36 @@ from typing import Any, Protocol
 from mystira_data.cache.policy import expiry_for
 from mystira_data.cache.port import Cache, Expiry
 from mystira_data.cache.singleflight import SingleFlight
-from mystira_data.documents.port import Document, partition_value
-from mystira_data.errors import ConcurrencyConflict, NotFound, StoreUnavailable
+from mystira_data.documents.port import partition_value
+from mystira_data.errors import AlreadyExists, ConcurrencyConflict, NotFound, StoreUnavailable
+from mystira_data.query import Page, Pageable, Query
 from mystira_data.settings import Caching
-from mystira_data.types import PartitionKey
+from mystira_data.types import JsonDoc, PartitionKey
+
+log = logging.getLogger(__name__)
 
 
-class Repository(Protocol):
-    """What the cache-aside wrapper needs from the repository it wraps."""
+class Repository(Pageable, Protocol):
+    """What the cache-aside wrapper needs from the repository it wraps.
 
-    async def read(self, container: str, id: str, partition_key: PartitionKey) -> Document: ...
+    ``replace`` and ``delete`` take the inner repository's own precondition keywords
+    (``if_match`` for a store, ``expected_version`` for the polyglot repository), which the
+    wrapper passes on untouched.
+    """
 
-    async def create(self, container: str, doc: Document) -> Document: ...
+    async def read(self, container: str, id: str, partition_key: PartitionKey) -> JsonDoc: ...
 
-    async def upsert(self, container: str, doc: Document) -> Document: ...
+    async def count(self, container: str, query: Query) -> int: ...
 
-    async def replace(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document: ...
+    async def create(self, container: str, doc: JsonDoc) -> JsonDoc: ...
 
-    async def delete(
-        self, container: str, id: str, partition_key: PartitionKey, *, if_match: str | None = None
-    ) -> Document: ...
+    async def upsert(self, container: str, doc: JsonDoc) -> JsonDoc: ...
+
+    @property
+    def replace(self) -> Callable[..., Awaitable[JsonDoc]]: ...
+
+    @property
+    def delete(self) -> Callable[..., Awaitable[JsonDoc]]: ...
 
 
 class ContainerRules(Protocol):
@@ -65,11 +78,19 @@ def cache_key(container: str, partition_key: PartitionKey, id: str) -> str:
     """``Container:<len>:<pk>:<id>``: the length prefix keeps ``pk="a:b", id="c"`` and
     ``pk="a", id="b:c"`` apart; non-string partition keys are tagged with their JSON form."""
     pk = partition_key if isinstance(partition_key, str) else "~" + json.dumps(partition_key)
-    return f"{container}:{len(pk)}:{pk}:{id}"
+    return f"{container_prefix(container)}{len(pk)}:{pk}:{id}"
+
+
+def container_prefix(container: str) -> str:
+    """What every `cache_key` of ``container`` starts with."""
+    return f"{container}:"
 
 
 class CachedRepository:
-    """`Repository` with cache-aside reads and write-through / invalidate-on-change writes."""
+    """`Repository` with cache-aside reads and write-through / invalidate-on-change writes.
+
+    Queries and counts are not cached: they pass straight to the inner repository.
+    """
 
     def __init__(
         self,
@@ -78,51 +99,100 @@ class CachedRepository:
         caching: Caching,
         *,
         rules: Callable[[str], ContainerRules] = _catalog_rules,
+        before_read: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
+        """``before_read(container)`` runs before each cached read: the polyglot layer passes
+        its phase lookup, so a process notices a phase move (and drops the container's
+        entries) within the phase refresh interval even while every read is a hit."""
         self.inner = inner
         self.cache = cache
         self._caching = caching
         self._rules = rules
         self._expiry: dict[str, Expiry] = {}
-        self._flights: SingleFlight[Document] = SingleFlight()
+        self._flights: SingleFlight[JsonDoc] = SingleFlight()
         self._stale: set[str] = set()  # keys written while a load of them was in flight
+        self._dropping: dict[str, int] = {}  # container → invalidations of it still running
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._before_read = before_read
 
-    async def read(self, container: str, id: str, partition_key: PartitionKey) -> Document:
+    async def read(self, container: str, id: str, partition_key: PartitionKey) -> JsonDoc:
+        if self._before_read is not None:
+            await self._before_read(container)
+        if container in self._dropping:  # its entries are being dropped: ask the store
+            return await self.inner.read(container, id, partition_key)
         key = cache_key(container, partition_key, id)
-        hit = await self._cached(key)
-        if hit is not None:
-            return hit
-        doc = await self._flights.run(key, lambda: self._load(container, id, partition_key))
-        # Concurrent callers got the same object: each gets its own copy to mutate.
-        copy: Document = marshal.loads(marshal.dumps(doc))
-        return copy
+        doc = await self._cached(key)
+        if doc is None:
+            doc = await self._flights.run(key, lambda: self._load(container, id, partition_key))
+            # Concurrent callers got the same object: each gets its own copy to mutate.
+            doc = marshal.loads(marshal.dumps(doc))
+        if doc.get("_deleted"):  # a written-through tombstone: deleted, as the store says
+            raise NotFound(container, id)
+        return doc
 
-    async def create(self, container: str, doc: Document) -> Document:
-        written = await self.inner.create(container, doc)
-        if self._caching.enable_write_through:
-            await self._store(container, written)
-        return written
+    async def query(self, container: str, query: Query, *, continuation: str | None = None) -> Page:
+        return await self.inner.query(container, query, continuation=continuation)
 
-    async def upsert(self, container: str, doc: Document) -> Document:
+    async def count(self, container: str, query: Query) -> int:
+        return await self.inner.count(container, query)
+
+    async def create(self, container: str, doc: JsonDoc) -> JsonDoc:
+        return await self._changed(container, doc, self.inner.create(container, doc))
+
+    async def upsert(self, container: str, doc: JsonDoc) -> JsonDoc:
         return await self._changed(container, doc, self.inner.upsert(container, doc))
 
-    async def replace(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document:
-        written = self.inner.replace(container, doc, if_match=if_match)
+    async def replace(self, container: str, doc: JsonDoc, **precondition: Any) -> JsonDoc:
+        written = self.inner.replace(container, doc, **precondition)
         return await self._changed(container, doc, written)
 
     async def delete(
-        self, container: str, id: str, partition_key: PartitionKey, *, if_match: str | None = None
-    ) -> Document:
+        self, container: str, id: str, partition_key: PartitionKey, **precondition: Any
+    ) -> JsonDoc:
+        """Delete; write-through caches the tombstone (its version keeps a late writer of an
+        older version from putting the live document back), else the entry is dropped."""
         key = cache_key(container, partition_key, id)
         try:
-            return await self.inner.delete(container, id, partition_key, if_match=if_match)
-        finally:
-            # Also after NotFound / ConcurrencyConflict: our copy may be what is stale.
+            tomb = await self.inner.delete(container, id, partition_key, **precondition)
+        except BaseException:
+            await self._invalidate(key)  # NotFound / ConcurrencyConflict: ours may be stale
+            raise
+        if self._caching.enable_write_through:
+            await self._store(container, tomb)
+        else:
             await self._invalidate(key)
+        return tomb
 
-    async def _load(self, container: str, id: str, partition_key: PartitionKey) -> Document:
+    def container_moved(self, container: str) -> None:
+        """``container``'s reads moved to another store (a phase change): drop its entries.
+
+        Synchronous, for `PhaseControl`'s hook: from this call until the entries are gone its
+        reads go to the store, and loads already in flight do not fill the cache."""
+        self._dropping[container] = self._dropping.get(container, 0) + 1
+        prefix = container_prefix(container)
+        self._stale.update(k for k in self._flights.loading() if k.startswith(prefix))
+        task = asyncio.get_running_loop().create_task(self._drop(container, prefix))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        """Wait for phase-change invalidations still running."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _drop(self, container: str, prefix: str) -> None:
+        try:
+            await self.cache.clear(prefix)
+        except StoreUnavailable as exc:  # only a bare RedisCache raises; TieredCache replays
+            log.warning("cache entries of %s kept after its phase change: %s", container, exc)
+        finally:
+            left = self._dropping[container] - 1
+            if left:
+                self._dropping[container] = left
+            else:
+                del self._dropping[container]
+
+    async def _load(self, container: str, id: str, partition_key: PartitionKey) -> JsonDoc:
         key = cache_key(container, partition_key, id)
         try:
             # A caller whose cache miss was answered just after the previous flight filled
@@ -137,11 +207,11 @@ class CachedRepository:
         finally:
             self._stale.discard(key)
 
-    async def _changed(self, container: str, doc: Document, write: Awaitable[Document]) -> Document:
+    async def _changed(self, container: str, doc: JsonDoc, write: Awaitable[JsonDoc]) -> JsonDoc:
         try:
             written = await write
-        except (NotFound, ConcurrencyConflict):
-            await self._invalidate(self._key_of(container, doc))
+        except (NotFound, ConcurrencyConflict, AlreadyExists):
+            await self._invalidate(self._key_of(container, doc))  # ours may be what is stale
             raise
         if self._caching.enable_write_through:
             await self._store(container, written)
@@ -149,7 +219,7 @@ class CachedRepository:
             await self._invalidate(self._key_of(container, written))
         return written
 
-    async def _store(self, container: str, written: Document) -> None:
+    async def _store(self, container: str, written: JsonDoc) -> None:
         # Not `_fill`: if this set fails the cache may keep the old version, so the error
         # must surface (a `TieredCache` never raises here; it records the invalidation).
         key = self._key_of(container, written)
@@ -161,13 +231,13 @@ class CachedRepository:
             self._mark_stale(key)
             await self.cache.delete(key)
 
-    async def _cached(self, key: str) -> Document | None:
+    async def _cached(self, key: str) -> JsonDoc | None:
         try:
             return await self.cache.get(key)
         except StoreUnavailable:
             return None  # a cache that cannot answer is a miss, never a failed read
 
-    async def _fill(self, key: str, doc: Document, expiry: Expiry) -> None:
+    async def _fill(self, key: str, doc: JsonDoc, expiry: Expiry) -> None:
         """Cache a document just read from the store; failing that only costs a later miss."""
         try:
             await self.cache.set(key, doc, expiry)
@@ -178,7 +248,7 @@ class CachedRepository:
         if self._flights.in_flight(key):
             self._stale.add(key)
 
-    def _key_of(self, container: str, doc: Document) -> str:
+    def _key_of(self, container: str, doc: JsonDoc) -> str:
         pk = partition_value(doc, self._rules(container).partition_key)
         return cache_key(container, pk, str(doc.get("id")))
 

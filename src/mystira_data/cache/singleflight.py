@@ -20,6 +20,10 @@ class SingleFlight(Generic[T]):
     def in_flight(self, key: str) -> bool:
         return key in self._flights
 
+    def loading(self) -> list[str]:
+        """The keys being loaded now."""
+        return list(self._flights)
+
     async def run(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
         """Result of ``load()``, shared with every concurrent call for ``key``."""
         task = self._flights.get(key)

@@ -67,6 +67,7 @@ class TieredCache(Opened):
         self._counts = dict.fromkeys(("l1_hits", "l2_hits", "misses", "errors", "fallbacks"), 0)
         self._recover_every = recover_every
         self._recovery: asyncio.Task[None] | None = None
+        self._reason = ""  # the last Redis call's error, cleared by the next success
         self.listener = (
             InvalidationListener(
                 l2.client,
@@ -99,8 +100,13 @@ class TieredCache(Opened):
         l1 = MemoryCache(max_entries, shared=l1_shared)
         return cls(l1, l2, breaker=breaker, l1_ttl=l1_ttl)
 
-    async def start(self, *, wait_subscribed: float = 0.0) -> TieredCache:
-        """Start the invalidation listener; optionally wait (bounded) until it is subscribed."""
+    async def start(self, *, wait_subscribed: float = 0.0, probe: bool = False) -> TieredCache:
+        """Start the invalidation listener; optionally wait (bounded) until it is subscribed.
+
+        ``probe``: try Redis once first (one short socket timeout at most), so ``mode`` says
+        "fallback" from the start when Redis is unreachable."""
+        if probe:
+            await self.probe()
         if self.listener is not None:
             self.listener.start()
             if wait_subscribed > 0:
@@ -112,7 +118,8 @@ class TieredCache(Opened):
 
     @property
     def mode(self) -> CacheMode:
-        return "redis" if self.breaker.state is BreakerState.CLOSED else "fallback"
+        healthy = self.breaker.state is BreakerState.CLOSED and not self._reason
+        return "redis" if healthy else "fallback"
 
     def stats(self) -> CacheStats:
         c = self._counts
@@ -127,6 +134,7 @@ class TieredCache(Opened):
             entries=len(self.l1),
             pending_invalidations=len(self._pending) + int(self._pending_everything),
             subscribed=self.listener is not None and self.listener.subscribed,
+            reason=self._reason,
         )
 
     async def get(self, key: str) -> Value | None:
@@ -148,8 +156,12 @@ class TieredCache(Opened):
     async def set(self, key: str, value: Value, expiry: Expiry) -> None:
         self._epoch += 1
         self.l1.store(key, value, expiry.capped(self._l1_ttl))
-        if isinstance(await self._on_redis(self.l2.set, key, value, expiry), _Fallback):
+        written = await self._on_redis(self.l2.write_entry, key, value, expiry)
+        if isinstance(written, _Fallback):
             self._remember([key])
+        elif not written:  # Redis holds a newer version (another instance): ours is stale
+            self._epoch += 1
+            self.l1.discard([key])
 
     async def delete(self, key: str) -> None:
         await self.delete_many([key])
@@ -161,11 +173,15 @@ class TieredCache(Opened):
         if isinstance(await self._on_redis(self.l2.delete_many, batch), _Fallback):
             self._remember(batch)
 
-    async def clear(self) -> None:
+    async def clear(self, under: str = "") -> None:
         self._epoch += 1
-        self.l1.discard_all()
-        if isinstance(await self._on_redis(self.l2.clear), _Fallback):
-            self._pending_everything = True
+        self.l1.discard_all(under)
+        if isinstance(await self._on_redis(self.l2.clear, under), _Fallback):
+            self._pending_everything = True  # coarse but safe: the whole prefix on recovery
+            self._ensure_recovery()
+
+    async def probe(self) -> None:
+        await self._on_redis(self.l2.ping)
 
     async def close(self) -> None:
         if self.listener is not None:
@@ -190,7 +206,8 @@ class TieredCache(Opened):
             if self._pending or self._pending_everything:
                 await self._replay()
             result = await operation(*args)
-        except StoreUnavailable:
+        except StoreUnavailable as exc:
+            self._reason = str(exc)
             self._counts["errors"] += 1
             self._counts["fallbacks"] += 1
             self.breaker.record_failure()
@@ -201,6 +218,7 @@ class TieredCache(Opened):
             self.breaker.record_failure()
             raise
         self.breaker.record_success()
+        self._reason = ""
         return result
 
     def _remember(self, keys: list[str]) -> None:

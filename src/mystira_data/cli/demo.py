@@ -48,7 +48,7 @@ async def _demo(settings: Settings, accounts: int, seed: int, writes: int) -> No
     from mystira_data.polyglot.phase.rules import Side
 
     await seed_all(settings, None, True, accounts, seed)
-    async with open_platform(settings, refresh_s=0, cache=True) as poly:
+    async with open_platform(settings, refresh_s=0) as poly:
         await _step(poly, "seeded (CosmosOnly)", writes, seed * 10)
         for container in PARENTS_FIRST:  # history into PostgreSQL before dual writes
             await backfill(poly, container, Side.RELATIONAL)

@@ -36,19 +36,27 @@ async def seed_all(
 ) -> dict[str, int]:
     """Seed master data, then demo data if asked; returns documents written per container."""
     from mystira_data.bootstrap import open_stores
+    from mystira_data.cache.repository import container_prefix
     from mystira_data.documents.port import DocumentStore
     from mystira_data.polyglot.replication.stamped import Stamped
     from mystira_data.seed import seed_demo, seed_master
 
-    async with open_stores(settings) as stores:
+    async with open_stores(settings, cache=settings.caching.enabled) as stores:
         # Seeded documents are written through this platform: marked ours (not foreign).
         documents = cast(DocumentStore, Stamped(stores.documents))
         if demo:
             # seed_demo also seeds the master data its documents refer to.
-            return await seed_demo(
+            counts = await seed_demo(
                 documents, accounts=accounts, random_seed=random_seed, source_dir=source
             )
-        return await seed_master(documents, source)
+        else:
+            counts = await seed_master(documents, source)
+        # Seeding writes the store in bulk, past the repository: running instances must not
+        # keep serving what they cached before (long-lived reference data above all).
+        if stores.cache is not None:
+            for container in counts:
+                await stores.cache.clear(container_prefix(container))
+        return counts
 
 
 def counts_table(counts: dict[str, int]) -> Table:

@@ -32,7 +32,7 @@ async def collect(settings: Settings) -> status.SystemStatus:
     from mystira_data import status
     from mystira_data.bootstrap import open_platform
 
-    async with open_platform(settings, cache=True) as poly:
+    async with open_platform(settings) as poly:
         return await status.collect(poly)
 
 
@@ -40,7 +40,7 @@ def print_status(result: status.SystemStatus) -> None:
     console.print(render(result.containers))
     console.print(
         f"phases from: {result.phase_source}; breakers: {result.breakers}; "
-        f"cache: {result.cache.get('mode')}; shadow reads: {result.shadow_reads}",
+        f"cache: {result.cache.get('summary')}; shadow reads: {result.shadow_reads}",
         markup=False,
     )
     print_dead_letters(result.containers)

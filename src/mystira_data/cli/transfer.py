@@ -56,7 +56,7 @@ def export_command(
 
         fmt = format_for(file_format or settings.document_store.format)
         async with polyglot(settings) as poly:
-            route = await poly.repository.routing(container)
+            route = await poly.router.routing(container)
             source, encode = transfer.export_source(
                 container,
                 poly.stores.documents,

@@ -18,9 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from mystira_data.errors import InvalidDocument, PartitionKeyMismatch
 from mystira_data.query import ChangeBatch, Page, Query
-from mystira_data.types import PartitionKey
-
-Document = dict[str, Any]
+from mystira_data.types import JsonDoc, PartitionKey
 
 MAX_ID_LENGTH = 255
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
@@ -33,26 +31,26 @@ class DocumentStore(Protocol):
 
     name: str
 
-    async def create(self, container: str, doc: Document) -> Document:
+    async def create(self, container: str, doc: JsonDoc) -> JsonDoc:
         """Insert; `AlreadyExists` if the id is live in that partition. Returns the stored doc."""
 
-    async def read(self, container: str, id: str, partition_key: PartitionKey) -> Document:
+    async def read(self, container: str, id: str, partition_key: PartitionKey) -> JsonDoc:
         """The live document; `NotFound` for missing or tombstoned."""
 
     async def upsert(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document:
+        self, container: str, doc: JsonDoc, *, if_match: str | None = None
+    ) -> JsonDoc:
         """Insert or overwrite; with ``if_match``, only over a stored document (live or
         tombstone) carrying that ETag, else `ConcurrencyConflict`."""
 
     async def replace(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document:
+        self, container: str, doc: JsonDoc, *, if_match: str | None = None
+    ) -> JsonDoc:
         """Overwrite an existing live doc; `ConcurrencyConflict` if ``if_match`` is stale."""
 
     async def delete(
         self, container: str, id: str, partition_key: PartitionKey, *, if_match: str | None = None
-    ) -> Document:
+    ) -> JsonDoc:
         """Turn the document into a tombstone; returns the tombstone."""
 
     async def purge(self, container: str, id: str, partition_key: PartitionKey) -> None:
@@ -66,7 +64,7 @@ class DocumentStore(Protocol):
     async def count(self, container: str, query: Query) -> int:
         """Number of matches (ignores order/limit paging)."""
 
-    def read_all(self, container: str, *, include_deleted: bool = False) -> AsyncIterator[Document]:
+    def read_all(self, container: str, *, include_deleted: bool = False) -> AsyncIterator[JsonDoc]:
         """Every document of the container, streamed page by page."""
 
     async def feed_ranges(self, container: str) -> list[str]:
@@ -109,7 +107,7 @@ class JsonPages(Protocol):
         """`DocumentStore.query`, each item as its stored JSON text."""
 
 
-def partition_value(doc: Document, pk_path: str) -> Any:
+def partition_value(doc: JsonDoc, pk_path: str) -> Any:
     """The value at a partition-key path like ``/accountId``; `PartitionKeyMismatch` if absent."""
     node: Any = doc
     for part in pk_path.strip("/").split("/"):
@@ -121,7 +119,7 @@ def partition_value(doc: Document, pk_path: str) -> Any:
     return node
 
 
-def check_document(doc: Document, pk_path: str) -> Any:
+def check_document(doc: JsonDoc, pk_path: str) -> Any:
     """Enforce Cosmos DB's own limits so nothing is accepted that Cosmos would refuse.
 
     Returns the partition-key value.
@@ -150,7 +148,7 @@ def check_id(doc_id: str) -> None:
         raise InvalidDocument(f"id contains forbidden character(s) {sorted(bad)}", path="id")
 
 
-def check_partition(doc: Document, pk_path: str, expected: Any) -> None:
+def check_partition(doc: JsonDoc, pk_path: str, expected: Any) -> None:
     """The document's partition-key value must equal the one the caller addressed."""
     actual = partition_value(doc, pk_path)
     if actual != expected:

@@ -12,13 +12,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 from mystira_data import catalog
 from mystira_data.bootstrap import Stores
-from mystira_data.documents.port import Document
+from mystira_data.cache.port import Cache
+from mystira_data.cache.repository import CachedRepository
 from mystira_data.domain.base import stored_defaults
-from mystira_data.errors import ForeignKeyViolation, StoreUnavailable
+from mystira_data.errors import ConfigError, ForeignKeyViolation, StoreUnavailable
 from mystira_data.polyglot.consistency.reconcile import Progress, Reconciler, ReconcileReport
 from mystira_data.polyglot.consistency.segments import SegmentChecksums
 from mystira_data.polyglot.consistency.verify import VerifyReport, verify
@@ -32,11 +33,13 @@ from mystira_data.polyglot.phase.copies import (
 from mystira_data.polyglot.phase.gates import EvidenceGates
 from mystira_data.polyglot.phase.guards import Guards
 from mystira_data.polyglot.phase.rules import ROUTES, Side
+from mystira_data.polyglot.ports import EntityStore
 from mystira_data.polyglot.replication.attempts import RelationalAttempts
 from mystira_data.polyglot.replication.lag import Lag, LagMeter
 from mystira_data.polyglot.replication.processor import Apply, ChangeSource, Processor
 from mystira_data.polyglot.replication.stamped import Stamped
 from mystira_data.polyglot.replication.store_order import StoreOrder
+from mystira_data.polyglot.resilient import resilient_store
 from mystira_data.polyglot.state import audit_log
 from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters, persist_sync_failures
 from mystira_data.polyglot.state.evidence import EvidenceRecorder
@@ -44,35 +47,51 @@ from mystira_data.polyglot.state.leases import RelationalLeaseStore
 from mystira_data.polyglot.state.outbox import OutboxSource
 from mystira_data.polyglot.state.phases import RelationalPhaseStore
 from mystira_data.polyglot.state.verify_log import log_position, record_verify
-from mystira_data.polyglot.write.guarded import (
-    ApplyMany,
-    EntityStore,
-    apply_if_newer,
-    batch_apply,
-)
+from mystira_data.polyglot.write.guarded import ApplyMany, apply_if_newer, batch_apply
 from mystira_data.polyglot.write.repository import PolyglotRepository
 from mystira_data.polyglot.write.secondary import SecondaryWriter, SyncLog
 from mystira_data.polyglot.write.shadow import ShadowReader
 from mystira_data.polyglot.write.writer_process import WriterProcess
 from mystira_data.query import Filter, Op, Query
-from mystira_data.relational.store import RelationalStore
-from mystira_data.resilience import CircuitBreaker, Policy, Resilient
-from mystira_data.settings import Phase
+from mystira_data.relational import RelationalStore
+from mystira_data.resilience import CircuitBreaker, Policy
+from mystira_data.settings import Caching, Phase
+from mystira_data.types import JsonDoc
 
 log = logging.getLogger(__name__)
 
 
+# The door to game data: the cache in front of the routing repository, or the routing
+# repository itself when caching is off.
+GameData = CachedRepository | PolyglotRepository
+
+
 @dataclass
 class Polyglot:
+    """The opened layer.
+
+    ``repository`` is the one door to game data for every consumer (CLI, demo, simulator,
+    API, tests, benchmarks): cached when `Caching` says so. ``router`` is the same routing
+    repository without the cache; it and the raw stores (``documents``, ``relational``,
+    ``raw_relational``) are for the operations that must see the stores themselves: verify,
+    backfill, repair, replication, status counts, the phase guards. They write only the side
+    reads do not use (or compare both), and a phase move that changes the read side drops
+    the container's cache entries, so the cache never hides what they did.
+    """
+
     stores: Stores
     documents: Stamped  # the document store, our writes marked (`replication.marker`)
     relational: EntityStore
     control: PhaseControl
-    repository: PolyglotRepository
+    router: PolyglotRepository
     guards: Guards
     breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
     gates: EvidenceGates | None = None
     evidence: EvidenceRecorder = field(default_factory=EvidenceRecorder)
+    repository: GameData = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.repository = self.router
 
     @property
     def raw_relational(self) -> RelationalStore:
@@ -131,7 +150,7 @@ class Polyglot:
         )
         return await rec.run(container)
 
-    async def apply_to_relational(self, container: str, doc: Document) -> Any:
+    async def apply_to_relational(self, container: str, doc: JsonDoc) -> Any:
         """Version-guarded apply; a parent that has not arrived yet is copied first.
 
         A parent in neither store is a `ForeignKeyViolation` naming it ("parent
@@ -146,16 +165,16 @@ class Polyglot:
                     raise missing from exc
                 return await self.raw_relational.upsert_if_newer(container, [doc], outbox=False)
 
-    async def apply_many_to_relational(self, container: str, docs: list[Document]) -> Any:
+    async def apply_many_to_relational(self, container: str, docs: list[JsonDoc]) -> Any:
         """A whole change batch in one version-guarded transaction (no parent fix-up: a
         foreign-key failure makes the processor replay the batch through `apply_to_relational`)."""
         with stored_defaults():
             return await self.raw_relational.upsert_if_newer(container, docs, outbox=False)
 
-    async def apply_many_to_documents(self, container: str, docs: list[Document]) -> Any:
+    async def apply_many_to_documents(self, container: str, docs: list[JsonDoc]) -> Any:
         return await batch_apply(self.documents)(container, docs)
 
-    async def _copy_parent(self, container: str, doc: Document) -> ForeignKeyViolation | None:
+    async def _copy_parent(self, container: str, doc: JsonDoc) -> ForeignKeyViolation | None:
         """Copy ``doc``'s parent row (V002 foreign key) from the document store, if there;
         else the error naming the missing parent."""
         link = catalog.get(container).parent
@@ -174,7 +193,7 @@ class Polyglot:
         await self.apply_to_relational(link.container, found[0])
         return None
 
-    async def apply_to_documents(self, container: str, doc: Document) -> Any:
+    async def apply_to_documents(self, container: str, doc: JsonDoc) -> Any:
         return await apply_if_newer(self.documents, container, doc)
 
     async def replicate_once(self, container: str, *, owner: str | None = None) -> int:
@@ -212,7 +231,7 @@ class Polyglot:
 
     async def catch_up(self, container: str, current: Phase, target: Phase) -> None:
         """Before a switch: drain queued secondary writes, then replicate both directions."""
-        await self.repository.secondary.drain()
+        await self.router.secondary.drain()
         if not catalog.get(container).is_relational:
             return
         for side in (Side.RELATIONAL, Side.DOCUMENT):
@@ -242,18 +261,20 @@ class Polyglot:
 
     async def drain_secondary(self, container: str) -> None:
         """At a switch's fence: no write for the old secondary stays queued in this process."""
-        await self.repository.secondary.drain()
+        await self.router.secondary.drain()
 
     async def close(self) -> None:
         """Drain the secondary queue (and stop its writer process), then record what failed."""
-        await self.repository.secondary.close()
+        if isinstance(self.repository, CachedRepository):
+            await self.repository.close()
+        await self.router.secondary.close()
         await self.flush_sync_log()
         await self.evidence.stop(self.raw_relational)
 
     async def flush_sync_log(self) -> None:
         """Record this process's failed secondary writes; with the relational store down they
         are only logged (each write is in the primary's log, which replication replays)."""
-        failures = self.repository.secondary.sync_log.drain()
+        failures = self.router.secondary.sync_log.drain()
         try:
             await persist_sync_failures(self.raw_relational, failures)
         except StoreUnavailable as exc:
@@ -299,11 +320,11 @@ class Polyglot:
         return report
 
 
-def resilient(store: Any, name: str, stores: Stores) -> tuple[EntityStore, CircuitBreaker]:
+def resilient(store: EntityStore, name: str, stores: Stores) -> tuple[EntityStore, CircuitBreaker]:
     pp = stores.settings.polyglot_persistence
     breaker = CircuitBreaker(name, pp.breaker_failure_threshold, pp.breaker_open_seconds)
     policy = Policy(breaker, attempts=pp.retry_attempts, base_delay=pp.retry_base_delay_ms / 1000)
-    return cast(EntityStore, Resilient(store, policy)), breaker
+    return resilient_store(store, policy), breaker
 
 
 def _offload(stores: Stores) -> WriterProcess | None:
@@ -345,6 +366,8 @@ def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
     control.catch_up = poly.catch_up
     control.caught_up = poly.caught_up
     control.on_fence = poly.drain_secondary
+    if stores.cache is not None and stores.settings.caching.enabled:
+        _put_cache_in_front(poly, stores.cache, stores.settings.caching)
     return poly
 
 
@@ -358,6 +381,22 @@ def _shadow_evidence(
         recorder.shadow(container, phase.value, ROUTES[phase].reads.value, matched)
 
     return note
+
+
+def _put_cache_in_front(poly: Polyglot, cache: Cache, caching: Caching) -> None:
+    """Cache-aside reads and write-through or invalidation on writes, as ``caching`` says;
+    cascaded child writes go through the cache too, and a phase change drops the
+    container's entries (here and, on their next reload, in every other process)."""
+    if not (caching.enable_write_through or caching.enable_invalidation_on_change):
+        raise ConfigError(
+            "Caching:EnableWriteThrough",
+            "a cache that neither writes through nor invalidates would serve documents older "
+            "than this process's own writes: enable one of EnableWriteThrough and "
+            "EnableInvalidationOnChange, or set Caching:Enabled to false",
+        )
+    cached = CachedRepository(poly.router, cache, caching, before_read=poly.control.phase)
+    poly.repository = poly.router.door = cached
+    poly.control.on_change = cached.container_moved
 
 
 def phase_store(stores: Stores) -> MirroredPhaseStore:

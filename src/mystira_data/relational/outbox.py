@@ -16,8 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mystira_data.relational.tables import outbox
-
-Document = dict[str, Any]
+from mystira_data.types import JsonDoc
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ class OutboxEntry:
     partition_key: str
     version: int
     operation: str  # create | upsert | replace | delete
-    payload: Document | None
+    payload: JsonDoc | None
     created_at: datetime
     attempts: int
 
@@ -44,7 +43,7 @@ class Change:
     partition_key: str
     version: int
     operation: str
-    payload: Document
+    payload: JsonDoc
 
 
 _INSERT = sa.insert(outbox)  # built once: its cache key is then memoised

@@ -10,10 +10,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from mystira_data import catalog
-from mystira_data.documents.port import Document, DocumentStore
+from mystira_data.documents.port import DocumentStore
 from mystira_data.domain.base import format_utc
 from mystira_data.domain.codec import codec_for
 from mystira_data.fields import SYSTEM_FIELDS
+from mystira_data.types import JsonDoc
 
 CONCURRENCY = 32
 # Tasks are created one batch at a time so a large demo never holds every write in flight.
@@ -22,7 +23,7 @@ BATCH_SIZE = 512
 _TIMESTAMPS = frozenset({"createdAt", "updatedAt"})
 
 
-def encode(model: BaseModel) -> Document:
+def encode(model: BaseModel) -> JsonDoc:
     """The stored JSON of ``model``, validated by its codec's own encode."""
     return codec_for(type(model)).encode(model)
 
@@ -63,7 +64,7 @@ async def upsert_new(
 
 
 def _upsert_job(
-    store: DocumentStore, container: str, doc: Document
+    store: DocumentStore, container: str, doc: JsonDoc
 ) -> Callable[[], Awaitable[Any]]:
     return lambda: store.upsert(container, doc)
 
@@ -91,14 +92,14 @@ async def upsert_changed(store: DocumentStore, container: str, models: Sequence[
     return len(jobs)
 
 
-def _same(old: Document, new: Document) -> bool:
+def _same(old: JsonDoc, new: JsonDoc) -> bool:
     ignored = SYSTEM_FIELDS | _TIMESTAMPS
     return {k: v for k, v in old.items() if k not in ignored} == {
         k: v for k, v in new.items() if k not in ignored
     }
 
 
-def _next_revision(doc: Document, old: Document | None, now: str) -> Document:
+def _next_revision(doc: JsonDoc, old: JsonDoc | None, now: str) -> JsonDoc:
     if old is None:
         return doc | {"_version": 1}
     version = old.get("_version")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
@@ -261,3 +261,11 @@ def write_directory(target: Path, files: MasterFiles) -> None:
 
 def _dump(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def inside(root: Path, relative: str) -> Path | None:
+    """``root / relative`` if it stays inside ``root`` (an Image_Id may be any string)."""
+    rel = PurePosixPath(relative.replace("\\", "/"))
+    if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+        return None
+    return root.joinpath(*rel.parts)

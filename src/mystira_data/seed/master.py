@@ -7,7 +7,7 @@ seeding is idempotent. Timestamps are a fixed epoch for the same reason.
 ``BadgeConfigurations`` (the app's older, flat badge system) are derived one-to-one from the
 tiered ``Badges`` so both badge APIs have data; exporting writes only the tiered form.
 ``BadgeImages`` are made for every ``Image_Id`` a badge file names, with the bytes when that
-path exists as a file under the source directory.
+path exists as a file under the source directory. Writing documents back as files: `export`.
 """
 
 from __future__ import annotations
@@ -16,19 +16,17 @@ import mimetypes
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from mystira_data import catalog
 from mystira_data.documents.port import DocumentStore
 from mystira_data.domain.badges import AxisAchievement, Badge, BadgeImage
 from mystira_data.domain.base import Document
-from mystira_data.domain.codec import codec_for
 from mystira_data.domain.reference import (
     AgeGroupDefinition,
     ArchetypeDefinition,
@@ -38,7 +36,6 @@ from mystira_data.domain.reference import (
     EchoTypeDefinition,
     FantasyThemeDefinition,
 )
-from mystira_data.errors import InvalidDocument
 from mystira_data.seed import files
 from mystira_data.seed._writes import upsert_changed
 from mystira_data.seed.files import (
@@ -55,6 +52,7 @@ from mystira_data.seed.files import (
 __all__ = [
     "MASTER_CONTAINERS",
     "MASTER_EPOCH",
+    "VALUE_LISTS",
     "MasterDataError",
     "MasterDocuments",
     "default_master_dir",
@@ -62,7 +60,6 @@ __all__ = [
     "seed_master",
     "seed_master_documents",
     "slug",
-    "write_master",
 ]
 
 MasterDocuments = dict[str, list[Document]]
@@ -72,7 +69,7 @@ MasterDocuments = dict[str, list[Document]]
 MASTER_EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 
 # (MasterFiles attribute, container, model) for the four plain value lists.
-_VALUE_LISTS: tuple[tuple[str, str, type[Definition]], ...] = (
+VALUE_LISTS: tuple[tuple[str, str, type[Definition]], ...] = (
     ("core_axes", "CompassAxes", CompassAxis),
     ("archetypes", "ArchetypeDefinitions", ArchetypeDefinition),
     ("echo_types", "EchoTypeDefinitions", EchoTypeDefinition),
@@ -80,7 +77,7 @@ _VALUE_LISTS: tuple[tuple[str, str, type[Definition]], ...] = (
 )
 MASTER_CONTAINERS: tuple[str, ...] = (
     "AgeGroupDefinitions",
-    *(container for _, container, _ in _VALUE_LISTS),
+    *(container for _, container, _ in VALUE_LISTS),
     "Badges",
     "AxisAchievements",
     "BadgeConfigurations",
@@ -125,7 +122,7 @@ def to_documents(master: MasterFiles, source_dir: Path | None = None) -> MasterD
     with _blame(AGE_GROUPS_FILE):
         ages: list[Document] = [_age_group(entry) for entry in master.age_groups]
     out["AgeGroupDefinitions"] = _unique(ages, AGE_GROUPS_FILE)
-    for attr, container, model in _VALUE_LISTS:
+    for attr, container, model in VALUE_LISTS:
         entries: tuple[ValueEntry, ...] = getattr(master, attr)
         with _blame(VALUE_LIST_FILES[attr]):
             defs: list[Document] = [_definition(model, entry) for entry in entries]
@@ -232,7 +229,7 @@ def _badge_images(badges: Sequence[Document], source_dir: Path | None) -> list[D
 
 
 def _badge_image(image_id: str, source_dir: Path | None) -> BadgeImage:
-    path = _inside(source_dir, image_id) if source_dir is not None else None
+    path = files.inside(source_dir, image_id) if source_dir is not None else None
     try:
         data = path.read_bytes() if path is not None and path.is_file() else None
     except OSError as exc:
@@ -248,14 +245,6 @@ def _badge_image(image_id: str, source_dir: Path | None) -> BadgeImage:
     )
 
 
-def _inside(root: Path, relative: str) -> Path | None:
-    """``root / relative`` if it stays inside ``root`` (an Image_Id may be any string)."""
-    rel = PurePosixPath(relative.replace("\\", "/"))
-    if rel.is_absolute() or ".." in rel.parts or not rel.parts:
-        return None
-    return root.joinpath(*rel.parts)
-
-
 def _unique(docs: list[D], file: str, *, what: str = "") -> list[D]:
     """Two records with the same natural key would silently overwrite each other."""
     first_index: dict[str, int] = {}
@@ -269,131 +258,6 @@ def _unique(docs: list[D], file: str, *, what: str = "") -> list[D]:
             )
         first_index[doc.id] = index
     return docs
-
-
-# --- documents → files -------------------------------------------------------------------------
-
-
-def write_master(
-    target_dir: Path, documents: Mapping[str, Iterable[BaseModel | Mapping[str, Any]]]
-) -> None:
-    """Write master documents (models, or stored JSON dicts) as a directory in the Data format.
-
-    Only the containers present in ``documents`` are written. BadgeConfigurations are not
-    written (they are derived from Badges on load). Badge images with bytes are written to
-    their ``Image_Id`` path when it is a relative path.
-    """
-    decoded = {name: _decode_all(name, docs) for name, docs in documents.items()}
-    files.write_directory(target_dir, from_documents(decoded))
-    for image in decoded.get("BadgeImages", []):
-        _write_image(target_dir, image)
-
-
-def _decode_all(container: str, docs: Iterable[BaseModel | Mapping[str, Any]]) -> list[Document]:
-    model = catalog.get(container).model
-    out: list[Document] = []
-    for doc in docs:
-        item = doc if isinstance(doc, BaseModel) else codec_for(model).decode(doc)
-        if not isinstance(item, model) or not isinstance(item, Document):
-            raise InvalidDocument(f"{container} expects {model.__name__}, got {type(item)}")
-        out.append(item)
-    return out
-
-
-def from_documents(documents: Mapping[str, Sequence[Document]]) -> MasterFiles:
-    """The directory content for ``documents`` (inverse of `to_documents`)."""
-    found: dict[str, Any] = {}
-    if "AgeGroupDefinitions" in documents:
-        found["age_groups"] = tuple(
-            _age_group_entry(d) for d in _of(documents, "AgeGroupDefinitions", AgeGroupDefinition)
-        )
-    for attr, container, model in _VALUE_LISTS:
-        if container in documents:
-            found[attr] = tuple(_value_entry(d, attr) for d in _of(documents, container, model))
-    found["badge_files"] = _badge_files(
-        _of(documents, "Badges", Badge), _of(documents, "AxisAchievements", AxisAchievement)
-    )
-    return MasterFiles(**found)
-
-
-def _of(documents: Mapping[str, Sequence[Document]], container: str, cls: type[D]) -> list[D]:
-    return [d for d in documents.get(container, ()) if isinstance(d, cls)]
-
-
-_VALUES = TypeAdapter(ValueEntry)
-_AGE_GROUP = TypeAdapter(AgeGroupEntry)
-_BADGE_FILE = TypeAdapter(BadgeFile)
-
-
-def _age_group_entry(d: AgeGroupDefinition) -> AgeGroupEntry:
-    raw = {
-        "Name": d.name,
-        "MinimumAge": d.minimum_age,
-        "MaximumAge": d.maximum_age,
-        "Value": d.value,
-        "Description": d.description,
-    }
-    entry: AgeGroupEntry = files.validate(_AGE_GROUP, raw, f"{AGE_GROUPS_FILE} (export of {d.id})")
-    return entry
-
-
-def _value_entry(d: Definition, attr: str) -> ValueEntry:
-    raw = {"value": d.name, "description": d.description}
-    if isinstance(d, EchoTypeDefinition):
-        raw["category"] = d.category
-    entry: ValueEntry = files.validate(_VALUES, raw, f"{VALUE_LIST_FILES[attr]} (export of {d.id})")
-    return entry
-
-
-def _badge_files(
-    badges: Sequence[Badge], achievements: Sequence[AxisAchievement]
-) -> tuple[BadgeFile, ...]:
-    ages = dict.fromkeys([a.age_group_id for a in achievements] + [b.age_group_id for b in badges])
-    return tuple(
-        _badge_file(
-            age,
-            [b for b in badges if b.age_group_id == age],
-            [a for a in achievements if a.age_group_id == age],
-        )
-        for age in ages
-    )
-
-
-def _badge_file(age: str, badges: list[Badge], achievements: list[AxisAchievement]) -> BadgeFile:
-    raw = {
-        "Age_Group_Id": age,
-        "Axis_Achievements": [
-            {
-                "Compass_Axis_Id": a.compass_axis_id,
-                "Axes_Direction": a.axes_direction,
-                "Description": a.description,
-            }
-            for a in achievements
-        ],
-        "Badges": [
-            {
-                "Tier": b.tier,
-                "Tier_Order": b.tier_order,
-                "Title": b.title,
-                "Description": b.description,
-                "Required_Score": b.required_score,
-                "Compass_Axis_Id": b.compass_axis_id,
-                "Image_Id": b.image_id,
-            }
-            for b in badges
-        ],
-    }
-    badge_file: BadgeFile = files.validate(_BADGE_FILE, raw, f"{BADGES_DIR}/{age}.json")
-    return badge_file
-
-
-def _write_image(target_dir: Path, image: Document) -> None:
-    if not isinstance(image, BadgeImage) or image.image_data is None:
-        return
-    path = _inside(target_dir, image.image_id)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(image.image_data)
 
 
 # --- seeding -----------------------------------------------------------------------------------

@@ -2,6 +2,9 @@
 
 ``service`` opens the app (its lifespan: the platform's one lifecycle) on this test's store
 pair; ``Service.key(role)`` makes a real key in the relational store.
+
+``api`` opens the app on the embedded pair with a seeded `World` (the game-flow, media and
+report tests).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from fastapi import FastAPI
 from mystira_data.api.app import create_app
 from mystira_data.api.auth.roles import Role
 from mystira_data.api.state import ApiState
+from mystira_data.settings import Settings, load_settings
+from tests.integration.api.world import World, build_world
 from tests.integration.polyglot.conftest import (  # noqa: F401 (fixtures)
     _fast_retries,
     pair_settings,
@@ -94,3 +99,45 @@ def session(id: str, account_id: str, profile_id: str, **extra: Any) -> dict[str
 
 def score(id: str, profile_id: str, **extra: Any) -> dict[str, Any]:
     return {"id": id, "profileId": profile_id, "scenarioId": "sc-1", **extra}
+
+
+# Play data dual-written to the relational store too, so the reports have rows to read.
+DUAL_WRITE = {
+    name: "DualWriteCosmosRead"
+    for name in ("Accounts", "UserProfiles", "GameSessions", "PlayerScenarioScores")
+}
+
+
+@dataclass
+class Api:
+    app: FastAPI
+    client: httpx.AsyncClient
+    world: World
+
+    @property
+    def state(self) -> ApiState:
+        state: ApiState = self.app.state.api
+        return state
+
+    def auth(self, who: str) -> dict[str, str]:
+        return self.world.auth(who)
+
+
+def embedded_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    polyglot = {"Containers": DUAL_WRITE, "PhaseSwitchMarginMs": 50, "PhaseSwitchDrainMs": 100}
+    return load_settings(data_dir=tmp_path / "data", PolyglotPersistence=polyglot, **overrides)
+
+
+async def open_api(settings: Settings) -> AsyncIterator[Api]:
+    app = create_app(settings, provision=True, refresh_s=0)
+    async with app.router.lifespan_context(app):
+        world = await build_world(app.state.api.poly)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield Api(app, client, world)
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[Api]:
+    async for opened in open_api(embedded_settings(tmp_path)):
+        yield opened

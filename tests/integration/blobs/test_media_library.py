@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from mystira_data.blobs.port import BlobStore
-from mystira_data.documents.port import Document
 from mystira_data.documents.sqlite import SqliteDocumentStore
 from mystira_data.domain.enums import MediaType
 from mystira_data.errors import NotFound, StoreUnavailable
@@ -20,6 +19,7 @@ from mystira_data.media import (
     MediaTooLarge,
     UnknownMediaType,
 )
+from mystira_data.types import JsonDoc
 
 
 @pytest.fixture
@@ -106,7 +106,7 @@ class FailingDocuments:
     def __init__(self, inner: SqliteDocumentStore) -> None:
         self.inner = inner
 
-    async def create(self, container: str, doc: Document) -> Document:
+    async def create(self, container: str, doc: JsonDoc) -> JsonDoc:
         raise StoreUnavailable("document store down")
 
     def __getattr__(self, name: str) -> Any:

@@ -10,10 +10,10 @@ import pytest
 
 from mystira_data.cache import CachedRepository, Expiry, TieredCache, cache_key, expiry_for
 from mystira_data.catalog import TtlClass
-from mystira_data.documents.port import Document
 from mystira_data.documents.sqlite import SqliteDocumentStore
 from mystira_data.errors import ConcurrencyConflict, NotFound
 from mystira_data.settings import Caching
+from mystira_data.types import JsonDoc
 
 
 class CountingRepository:
@@ -25,7 +25,7 @@ class CountingRepository:
         self.gate: asyncio.Event | None = None
         self.loaded = asyncio.Event()  # set once a read has its document from the store
 
-    async def read(self, container: str, id: str, partition_key: Any) -> Document:
+    async def read(self, container: str, id: str, partition_key: Any) -> JsonDoc:
         self.reads += 1
         doc = await self.store.read(container, id, partition_key)
         self.loaded.set()
@@ -33,24 +33,24 @@ class CountingRepository:
             await self.gate.wait()
         return doc
 
-    async def create(self, container: str, doc: Document) -> Document:
+    async def create(self, container: str, doc: JsonDoc) -> JsonDoc:
         return await self.store.create(container, doc)
 
-    async def upsert(self, container: str, doc: Document) -> Document:
+    async def upsert(self, container: str, doc: JsonDoc) -> JsonDoc:
         return await self.store.upsert(container, doc)
 
     async def replace(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document:
+        self, container: str, doc: JsonDoc, *, if_match: str | None = None
+    ) -> JsonDoc:
         return await self.store.replace(container, doc, if_match=if_match)
 
     async def delete(
         self, container: str, id: str, partition_key: Any, *, if_match: str | None = None
-    ) -> Document:
+    ) -> JsonDoc:
         return await self.store.delete(container, id, partition_key, if_match=if_match)
 
 
-def session(score: int = 0) -> Document:
+def session(score: int = 0) -> JsonDoc:
     return {"id": uuid.uuid4().hex, "accountId": "acc-1", "score": score, "_version": 1}
 
 
@@ -210,3 +210,19 @@ async def test_entries_get_their_container_lifetime(
 def test_cache_keys_cannot_collide() -> None:
     assert cache_key("C", "a:b", "c") != cache_key("C", "a", "b:c")
     assert cache_key("C", 1, "x") != cache_key("C", "1", "x")
+
+
+async def test_a_late_older_write_in_another_instance_is_not_kept_in_l1(
+    redis_url: str, prefix: str, tiered: TieredCache
+) -> None:
+    """Redis holds v3 from another instance; our late v2 write-through must not stay in our
+    L1 either (the other instance's invalidation message may have come before it)."""
+    other = TieredCache.connect(redis_url, prefix=prefix)
+    await other.start(wait_subscribed=5.0)
+    try:
+        await other.set("k", {"_version": 3}, Expiry(absolute=60))
+        await tiered.set("k", {"_version": 2}, Expiry(absolute=60))
+        assert tiered.l1.lookup("k") is None
+        assert await tiered.get("k") == {"_version": 3}
+    finally:
+        await other.close()

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from mystira_data.bootstrap import open_platform
-from mystira_data.documents.port import Document
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.write.repository import validated
 from mystira_data.query import Filter, Op, Query
 from mystira_data.settings import load_settings
+from mystira_data.types import JsonDoc
 
 START = "2026-01-01T00:00:00Z"
 CONTAINERS = ("Accounts", "GameSessions")  # parents first: GameSessions has an FK to Accounts
@@ -25,7 +25,7 @@ def account_id(i: int) -> str:
     return f"acc-{i:05d}"
 
 
-def account(i: int) -> Document:
+def account(i: int) -> JsonDoc:
     """A valid Account as the application stores it (through the model, so every defaulted
     field such as ``createdAt`` or ``settings.id`` is present)."""
     body = validated("Accounts", {"id": account_id(i), "email": f"player{i}@example.org",
@@ -33,7 +33,7 @@ def account(i: int) -> Document:
     return {**body, "_version": 1}
 
 
-def session(i: int, accounts: int, *, id: str | None = None) -> Document:
+def session(i: int, accounts: int, *, id: str | None = None) -> JsonDoc:
     return {
         "id": id or f"gs-{i:06d}", "accountId": account_id(i % accounts), "startTime": START,
         "status": "InProgress", "currentSceneId": f"scene-{i % 9}", "sceneCount": i % 9,
@@ -41,12 +41,12 @@ def session(i: int, accounts: int, *, id: str | None = None) -> Document:
     }
 
 
-async def put_all(store: Any, container: str, docs: Iterable[Document],
+async def put_all(store: Any, container: str, docs: Iterable[JsonDoc],
                   *, concurrency: int = 16) -> None:
     """Upsert ``docs`` straight into ``store`` (behind the repository's back)."""
     gate = asyncio.Semaphore(concurrency)
 
-    async def one(doc: Document) -> None:
+    async def one(doc: JsonDoc) -> None:
         async with gate:
             await store.upsert(container, doc)
 

@@ -8,13 +8,13 @@ from typing import Any, cast
 
 import pytest
 
-from mystira_data.documents.port import Document
 from mystira_data.polyglot.consistency.backfill import backfill
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.phase.rules import Side
 from mystira_data.polyglot.write.repository import PolyglotRepository
 from mystira_data.settings import Phase
 from mystira_data.simulator import SimulationReport, simulate
+from mystira_data.types import JsonDoc
 from tests.integration.consistency.data import CONTAINERS, by_id, live_count, replicate_all, seed
 
 # Sessions written straight into the document store before the backfill (plus one Account per
@@ -39,8 +39,8 @@ class CountingRepository:
         if name not in ("create", "replace", "upsert", "delete"):
             return attr
 
-        async def counted(*args: Any, **kwargs: Any) -> Document:
-            doc: Document = await attr(*args, **kwargs)
+        async def counted(*args: Any, **kwargs: Any) -> JsonDoc:
+            doc: JsonDoc = await attr(*args, **kwargs)
             self.writes += 1
             return doc
 
@@ -85,7 +85,7 @@ async def test_backfill_during_live_writes_then_verify_is_clean(
     assert min(acc_report.written, acc_report.read) >= accounts
     assert min(ses_report.written, ses_report.read) >= n
 
-    await poly.repository.secondary.drain()
+    await poly.router.secondary.drain()
     for container in CONTAINERS:
         await replicate_all(poly, container, timeout_s=600)  # replays the whole change feed
     for container in CONTAINERS:

@@ -10,13 +10,13 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from mystira_data.documents.port import Document
 from mystira_data.polyglot.consistency.backfill import backfill
 from mystira_data.polyglot.consistency.repair import repair
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.phase.rules import Side
 from mystira_data.polyglot.write.repository import validated
 from mystira_data.settings import Phase
+from mystira_data.types import JsonDoc
 from tests.integration.consistency.data import (
     CONTAINERS,
     START,
@@ -41,7 +41,7 @@ TAMPER: dict[str, Callable[[random.Random], Any]] = {  # field path → a value 
 FIELDS = sorted(TAMPER)
 
 
-def nested_session(i: int, accounts: int, *, id: str | None = None) -> Document:
+def nested_session(i: int, accounts: int, *, id: str | None = None) -> JsonDoc:
     """A session with nested parts (a choice history, compass values), as the app stores it."""
     body = {k: v for k, v in session(i, accounts, id=id).items() if k != "_version"}
     body["choiceHistory"] = [
@@ -67,11 +67,11 @@ def walk(doc: Any, keys: list[Any]) -> Any:
     return doc
 
 
-def at(doc: Document, path: str) -> Any:
+def at(doc: JsonDoc, path: str) -> Any:
     return walk(doc, keys_of(path))
 
 
-def put(doc: Document, path: str, value: Any) -> None:
+def put(doc: JsonDoc, path: str, value: Any) -> None:
     *parents, last = keys_of(path)
     walk(doc, parents)[last] = value
 

@@ -19,20 +19,16 @@ import sqlalchemy as sa
 
 from mystira_data import catalog
 from mystira_data.bootstrap import open_platform
-from mystira_data.documents.port import Document
 from mystira_data.polyglot.consistency.backfill import backfill
-from mystira_data.polyglot.consistency.segments import (
-    RowMaker,
-    SegmentChecksums,
-    render,
-    row_text_sql,
-)
+from mystira_data.polyglot.consistency.row_text import RowMaker, render, row_text_sql
+from mystira_data.polyglot.consistency.segments import SegmentChecksums
 from mystira_data.polyglot.consistency.verify import VerifyReport, verify
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.phase.rules import Side
 from mystira_data.polyglot.write.repository import validated
 from mystira_data.relational.mapping import mapping_for
 from mystira_data.settings import Phase, load_settings
+from mystira_data.types import JsonDoc
 from tests.integration.consistency.data import account, account_id, put_all
 from tests.integration.relational.conftest import empty_all
 
@@ -41,7 +37,7 @@ ODD_FLOATS = [1e-05, -0.0, 1e20, 0.1, -1.5, 3.0, 2.5e-300, -6.353128725677948e-0
 ODD_TEXT = ['a "quoted" \\ text', "line\nbreak\ttab", "ctrl\u0001\u001f", "Zoë 🙂 ✓", "", "e-05"]
 
 
-def rich_session(i: int, rng: random.Random) -> Document:
+def rich_session(i: int, rng: random.Random) -> JsonDoc:
     """A GameSession with nested parts, awkward floats and strings, as the app stores it."""
     axes = {
         axis: {"axis": axis, "currentValue": rng.choice(ODD_FLOATS), "startingValue": 0.0,
@@ -82,7 +78,7 @@ async def sqlite_pg(polyglot_pg_url: str, tmp_path: Path) -> AsyncIterator[Polyg
         yield poly
 
 
-async def seed(poly: Polyglot) -> dict[str, Document]:
+async def seed(poly: Polyglot) -> dict[str, JsonDoc]:
     rng = random.Random(11)
     sessions = {d["id"]: d for d in (rich_session(i, rng) for i in range(SESSIONS))}
     await put_all(poly.stores.documents, "Accounts", [account(i) for i in range(ACCOUNTS)])
@@ -155,7 +151,7 @@ INJECTIONS = [  # (SQL SET clause, what it changes), applied to distinct rows, _
 ]
 
 
-async def inject(poly: Polyglot, sessions: dict[str, Document]) -> dict[str, str]:
+async def inject(poly: Polyglot, sessions: dict[str, JsonDoc]) -> dict[str, str]:
     """One injection per chosen row (spread over the id range), plus one deleted row."""
     rng = random.Random(5)
     with_choices = sorted(i for i, d in sessions.items() if d["choiceHistory"])

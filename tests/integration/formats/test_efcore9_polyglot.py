@@ -15,12 +15,12 @@ import pytest
 
 from mystira_data.bootstrap import open_platform
 from mystira_data.documents.formats import FormattedDocumentStore
-from mystira_data.documents.port import Document
 from mystira_data.polyglot.consistency.backfill import backfill
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.phase.rules import Side
 from mystira_data.polyglot.write.repository import validated
 from mystira_data.settings import Phase
+from mystira_data.types import JsonDoc
 from tests.integration.consistency.data import put_all
 from tests.integration.polyglot.conftest import pair_settings
 from tests.integration.polyglot.test_poison_replication import open_letters
@@ -38,7 +38,7 @@ LEGACY_SESSION, LEGACY_ACCOUNT = (
 )
 
 
-def csharp(container: str) -> list[Document]:
+def csharp(container: str) -> list[JsonDoc]:
     """The fixture documents as stored, with the `_version` this platform's import gives them
     (documents the C# app rewrote without one are the "beside a live app" part's)."""
     lines = (FIXTURES / f"{container}.jsonl").read_text(encoding="utf-8").splitlines()

@@ -16,9 +16,9 @@ SHADOW = {"EnableConsistencyValidation": True, "ConsistencySampleRate": 1.0}
 
 async def read_all(poly: Polyglot, count: int) -> None:
     for n in range(count):
-        await poly.repository.read("Accounts", f"a{n}", f"a{n}")
-    assert poly.repository.shadow is not None
-    await poly.repository.shadow.drain()
+        await poly.router.read("Accounts", f"a{n}", f"a{n}")
+    assert poly.router.shadow is not None
+    await poly.router.shadow.drain()
 
 
 async def prove(poly: Polyglot) -> None:

@@ -95,9 +95,9 @@ async def test_shadow_gate_counts_comparisons_and_their_consistency(
         await poly.raw_relational.upsert("Accounts", {**row, "email": "drift@x.org"})
         for _ in range(2):
             for n in range(5):
-                await poly.repository.read("Accounts", f"a{n}", f"a{n}")
-        assert poly.repository.shadow is not None
-        await poly.repository.shadow.drain()
+                await poly.router.read("Accounts", f"a{n}", f"a{n}")
+        assert poly.router.shadow is not None
+        await poly.router.shadow.drain()
         message = await refusal(poly, DWPR)
         assert "gate 3 (shadow): shadow consistency 80.0% < 99.9% over 10 comparisons" in message
         assert poly.gates is not None

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from mystira_data.documents.port import Document
 from mystira_data.errors import StoreUnavailable
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.write.guarded import ApplyMany, current
 from mystira_data.polyglot.write.repository import PolyglotRepository
 from mystira_data.settings import Phase
+from mystira_data.types import JsonDoc
 from tests.integration.polyglot.test_phases_crud import START, walk_to
 
 CONTAINERS = ("Accounts", "GameSessions")
@@ -29,7 +29,7 @@ DELETED = [
 ]
 
 
-async def _unreachable(container: str, doc: Document) -> Any:
+async def _unreachable(container: str, doc: JsonDoc) -> Any:
     raise StoreUnavailable("secondary unreachable (test)")
 
 
@@ -41,7 +41,7 @@ def secondary_lost(repo: PolyglotRepository) -> Iterator[None]:
     real = writer.write
 
     async def failing(
-        apply: Any, container: str, doc: Document, target: str, apply_many: ApplyMany | None = None
+        apply: Any, container: str, doc: JsonDoc, target: str, apply_many: ApplyMany | None = None
     ) -> None:
         await real(_unreachable, container, doc, target, None)
 
@@ -69,10 +69,10 @@ async def test_a_delete_the_secondary_missed_is_replicated_and_verifies_clean(
     await walk_to(poly, phase)
     repo = poly.repository
     await populate(repo)  # both stores hold every document
-    with secondary_lost(repo):
+    with secondary_lost(poly.router):
         await repo.delete("GameSessions", "s1", "acc1")
         await repo.delete("Accounts", "acc2", "acc2")  # cascades to s2
-    assert repo.secondary.sync_log.failed == len(DELETED)
+    assert poly.router.secondary.sync_log.failed == len(DELETED)
     for container in CONTAINERS:  # the secondary still shows them live
         assert not (await poly.verify(container, settle_s=0)).clean, container
 

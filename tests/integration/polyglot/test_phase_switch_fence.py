@@ -139,7 +139,7 @@ async def test_switching_the_primary_under_writers_in_two_runtimes_loses_nothing
 
         assert await b.control.phase(CONTAINER) is Phase.DUAL_WRITE_COSMOS_READ
         for poly in (a, b):
-            await poly.repository.secondary.drain()
+            await poly.router.secondary.drain()
         await a.replicate_until_caught_up(CONTAINER, timeout_s=60)
 
         assert len(acks.content) > 50, "the writers barely ran"

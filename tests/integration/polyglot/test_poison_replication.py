@@ -12,12 +12,12 @@ import pytest
 import sqlalchemy as sa
 
 from mystira_data import status
-from mystira_data.documents.port import Document
 from mystira_data.polyglot.consistency.backfill import backfill
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.phase.rules import Side
 from mystira_data.relational import tables as t
 from mystira_data.settings import Phase
+from mystira_data.types import JsonDoc
 from tests.integration.consistency.data import account, account_id, live_count, put_all, session
 from tests.integration.polyglot.conftest import Factory
 from tests.integration.relational.conftest import empty_all
@@ -29,14 +29,14 @@ ALL_PAIRS = ["embedded", "sqlite-postgres", "cosmos-postgres"]
 
 LONG_ID = "acc-" + "x" * 40  # V001's id columns are VARCHAR(36); Cosmos allows 255
 # What PostgreSQL refuses and the document store takes: (document, field the reason names).
-POISON: dict[str, tuple[Document, str]] = {
+POISON: dict[str, tuple[JsonDoc, str]] = {
     "nul": ({**account(VALID), "id": "acc-nul", "displayName": "a\u0000b"}, "displayName"),
     "long-id": ({**account(VALID), "id": LONG_ID}, "id"),
     "huge-version": ({**account(VALID), "id": "acc-huge", "_version": 2**63}, "_version"),
 }
 
 
-def poison(kind: str = "nul") -> Document:
+def poison(kind: str = "nul") -> JsonDoc:
     return POISON[kind][0]
 
 

@@ -46,14 +46,14 @@ async def poly(open_polyglot: Factory, pair: str, phase: Phase) -> AsyncIterator
 
 
 def child(poly: Polyglot) -> WriterProcess:
-    writer = poly.repository.secondary.offload
+    writer = poly.router.secondary.offload
     assert isinstance(writer, WriterProcess)
     return writer
 
 
 async def running(poly: Polyglot) -> tuple[WriterProcess, int]:
     """The writer process, started and taking writes, and its pid."""
-    assert await poly.repository.secondary.warm_up()
+    assert await poly.router.secondary.warm_up()
     writer = child(poly)
     assert writer.pid is not None
     return writer, writer.pid
@@ -69,7 +69,7 @@ async def write(poly: Polyglot, ids: range, tag: str) -> dict[str, int]:
 
 
 async def assert_secondary_holds(poly: Polyglot, phase: Phase, acked: dict[str, int]) -> None:
-    secondary = poly.repository.store(ROUTES[phase].secondary)  # type: ignore[arg-type]
+    secondary = poly.router.store(ROUTES[phase].secondary)  # type: ignore[arg-type]
     for doc_id, version in acked.items():
         held = await current(secondary, CONTAINER, doc_id, doc_id)  # Accounts: pk is the id
         assert held is not None, doc_id
@@ -82,10 +82,10 @@ async def test_async_writes_reach_the_secondary_through_the_child(
     writer, _ = await running(poly)
     acked = await write(poly, range(150), "first")
     acked |= await write(poly, range(0, 150, 3), "second")  # some ids twice: newest wins
-    await poly.repository.secondary.drain()
+    await poly.router.secondary.drain()
     assert writer.sent == 200  # every write went through the child, none in-process
     assert writer.starts == 1
-    log = poly.repository.secondary.sync_log
+    log = poly.router.secondary.sync_log
     assert (log.applied, log.failed) == (200, 0)
     await assert_secondary_holds(poly, phase, acked)
 
@@ -99,15 +99,15 @@ async def test_a_child_killed_with_writes_unacknowledged_loses_none(
     assert writer.pending > 0  # sent, not yet acknowledged (the child batches after a linger)
     os.kill(pid, signal.SIGKILL)
     acked |= await write(poly, range(50, 200), "after")  # in-process until a child is back
-    await poly.repository.secondary.drain()
-    log = poly.repository.secondary.sync_log
+    await poly.router.secondary.drain()
+    log = poly.router.secondary.sync_log
     assert log.failed == 0
     assert log.applied >= len(acked)
     await assert_secondary_holds(poly, phase, acked)
-    assert await poly.repository.secondary.warm_up()  # a new child takes over
+    assert await poly.router.secondary.warm_up()  # a new child takes over
     assert writer.starts == 2
     acked |= await write(poly, range(200, 220), "restarted")
-    await poly.repository.secondary.drain()
+    await poly.router.secondary.drain()
     await assert_secondary_holds(poly, phase, acked)
 
 
@@ -119,9 +119,9 @@ async def test_a_hung_child_is_killed_and_its_writes_applied_in_process(
     writer.stall_s = 1.0
     os.kill(pid, signal.SIGSTOP)  # alive, reading nothing, acknowledging nothing
     acked = await write(poly, range(30), "while hung")
-    await poly.repository.secondary.drain()  # returns: the stalled child is killed
+    await poly.router.secondary.drain()  # returns: the stalled child is killed
     assert writer.pid is None
-    assert poly.repository.secondary.sync_log.failed == 0
+    assert poly.router.secondary.sync_log.failed == 0
     await assert_secondary_holds(poly, phase, acked)
 
 
@@ -132,9 +132,9 @@ async def test_a_child_that_cannot_start_leaves_the_queue_in_process(
     monkeypatch.setattr(offload, "CHILD_MODULE", "mystira_data.no_such_module")
     writer = child(poly)
     writer.restart_after_s = 600.0  # no second attempt within this test, however slow
-    assert not await poly.repository.secondary.warm_up(timeout_s=60)
+    assert not await poly.router.secondary.warm_up(timeout_s=60)
     acked = await write(poly, range(40), "in-process")
-    await poly.repository.secondary.drain()
+    await poly.router.secondary.drain()
     assert (writer.sent, writer.starts) == (0, 1)  # no new attempt before restart_after_s
-    assert poly.repository.secondary.sync_log.failed == 0
+    assert poly.router.secondary.sync_log.failed == 0
     await assert_secondary_holds(poly, phase, acked)

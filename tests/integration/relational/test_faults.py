@@ -8,9 +8,11 @@ from collections.abc import Iterator
 import pytest
 
 from mystira_data.errors import StoreUnavailable
+from mystira_data.polyglot.ports import GuardedUpsert, KeyedRead
+from mystira_data.polyglot.resilient import resilient_store
 from mystira_data.query import Query
 from mystira_data.relational import RelationalStore, migrate
-from mystira_data.resilience import CircuitBreaker, Policy, Resilient
+from mystira_data.resilience import CircuitBreaker, Policy
 from tests.servers import postgres as pg
 from tests.servers.ports import free_port
 
@@ -77,6 +79,8 @@ async def test_a_restart_while_idle_costs_at_most_one_call_and_none_through_retr
 
         await asyncio.gather(*(store.read("Accounts", "a1", "a1") for _ in range(4)))
         private_server.restart()
-        resilient = Resilient(store, Policy(CircuitBreaker("postgres"), base_delay=0.01))
+        resilient = resilient_store(store, Policy(CircuitBreaker("postgres"), base_delay=0.01))
+        assert isinstance(resilient, KeyedRead)
+        assert isinstance(resilient, GuardedUpsert)
         for _ in range(4):
             assert (await resilient.read("Accounts", "a1", "a1"))["id"] == "a1"

@@ -90,14 +90,14 @@ async def test_acknowledged_writes_survive_a_postgres_kill_beside_csharp(
         simulate(poly.repository, players=60, writes=WRITES, concurrency=8, seed=5)
     )
     foreign = asyncio.create_task(csharp_app(CSharpApp(poly), written, deleted))
-    await until(lambda: poly.repository.secondary.sync_log.applied > WRITES // 20)
+    await until(lambda: poly.router.secondary.sync_log.applied > WRITES // 20)
     private_pg.kill()
-    await until(lambda: poly.repository.secondary.sync_log.failed > WRITES // 20)
+    await until(lambda: poly.router.secondary.sync_log.failed > WRITES // 20)
     private_pg.start()
     report = await run
     await foreign
     assert report.failed == 0, report.errors[:5]
-    assert poly.repository.secondary.sync_log.failed > WRITES // 20  # the outage happened
+    assert poly.router.secondary.sync_log.failed > WRITES // 20  # the outage happened
 
     await until_caught_up(poly)
     await assert_exactly_acknowledged(poly, report)

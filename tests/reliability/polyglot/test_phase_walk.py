@@ -64,7 +64,7 @@ async def test_walk_forward_and_back_under_load_loses_nothing(poly: Polyglot) ->
     assert report.failed == 0, report.errors[:5]
     assert report.deletes > 0  # tombstones travel both ways as the primary changes
     assert await poly.control.phase("GameSessions") is Phase.DUAL_WRITE_COSMOS_READ
-    await poly.repository.secondary.drain()
+    await poly.router.secondary.drain()
     await catch_up(poly)
     history = await poly.control.store.history("GameSessions")
     assert [t.to_phase for t in history] == PATH

@@ -72,15 +72,15 @@ async def test_writes_survive_a_secondary_outage_and_converge(
     run = asyncio.create_task(
         simulate(poly.repository, players=200, writes=WRITES, concurrency=16, seed=3)
     )
-    await until(lambda: poly.repository.secondary.sync_log.applied > WRITES // 30)
+    await until(lambda: poly.router.secondary.sync_log.applied > WRITES // 30)
     proxy.drop()
-    await until(lambda: poly.repository.secondary.sync_log.failed > WRITES // 10)
+    await until(lambda: poly.router.secondary.sync_log.failed > WRITES // 10)
     proxy.restore()
     report = await run
     assert report.failed == 0, report.errors[:5]
     assert report.ok >= WRITES * 0.9
     assert report.deletes > 0  # tombstones travel through the outage too
-    assert poly.repository.secondary.sync_log.failed > WRITES // 10  # the outage happened
+    assert poly.router.secondary.sync_log.failed > WRITES // 10  # the outage happened
     await catch_up(poly)
     await assert_exactly_acknowledged(poly, report)
     for container in ("Accounts", "GameSessions", "PlayerScenarioScores"):

@@ -165,7 +165,7 @@ async def test_postgres_cut_off_right_after_start_loses_no_write(
         faults.drop()  # PostgreSQL goes away once the process has started
         report = await simulate(poly.repository, players=5, writes=80, seed=7)
     assert report.failed == 0, report.errors[:5]
-    assert poly.repository.secondary.sync_log.failed > 0  # the outage was real
+    assert poly.router.secondary.sync_log.failed > 0  # the outage was real
     faults.restore()
     await asyncio.to_thread(converge, tmp_path, {PG_KEY: pg_url})
 

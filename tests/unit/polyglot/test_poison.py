@@ -10,12 +10,9 @@ import pytest
 
 from mystira_data.errors import CircuitOpen, ForeignKeyViolation, InvalidDocument, StoreUnavailable
 from mystira_data.polyglot.replication.attempts import MemoryAttempts
+from mystira_data.polyglot.replication.dead_letters import MemoryDeadLetters
 from mystira_data.polyglot.replication.leases import MemoryLeaseStore
-from mystira_data.polyglot.replication.processor import (
-    POISON_ATTEMPTS,
-    MemoryDeadLetters,
-    Processor,
-)
+from mystira_data.polyglot.replication.processor import POISON_ATTEMPTS, Processor
 from tests.unit.polyglot.test_replication import Pair
 
 

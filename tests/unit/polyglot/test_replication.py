@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from mystira_data import catalog
 from mystira_data.documents.sqlite import SqliteDocumentStore
 from mystira_data.errors import InvalidDocument, StoreUnavailable
+from mystira_data.polyglot.replication.dead_letters import MemoryDeadLetters
 from mystira_data.polyglot.replication.leases import MemoryLeaseStore
-from mystira_data.polyglot.replication.processor import MemoryDeadLetters, Processor
+from mystira_data.polyglot.replication.processor import Processor
 from mystira_data.polyglot.write.guarded import apply_if_newer
 from mystira_data.polyglot.write.repository import PolyglotRepository
 from mystira_data.query import Query

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
 import stamina
 
+from mystira_data.documents.port import JsonPages
+from mystira_data.documents.sqlite import SqliteDocumentStore
 from mystira_data.errors import (
     CircuitOpen,
     ConcurrencyConflict,
@@ -14,13 +17,10 @@ from mystira_data.errors import (
     StoreUnavailable,
     Throttled,
 )
-from mystira_data.resilience import (
-    BreakerEvent,
-    BreakerState,
-    CircuitBreaker,
-    Policy,
-    Resilient,
-)
+from mystira_data.polyglot.ports import EntityStore, GuardedPut, GuardedUpsert, KeyedRead
+from mystira_data.polyglot.resilient import resilient_store
+from mystira_data.resilience import BreakerEvent, BreakerState, CircuitBreaker, Policy
+from mystira_data.types import JsonDoc, PartitionKey
 
 
 @pytest.fixture(autouse=True)
@@ -112,9 +112,40 @@ async def test_failed_probe_reopens_and_caller_errors_do_not_trip() -> None:
     assert p.breaker.state is BreakerState.OPEN
 
 
-async def test_resilient_wraps_coroutine_methods_only() -> None:
-    flaky = Flaky([StoreUnavailable("down")])
-    wrapped = Resilient(flaky, policy())
-    assert await wrapped.op() == "ok"
-    assert flaky.calls == 2
-    assert wrapped.errors == []
+async def test_resilient_store_retries_each_verb_looking_the_inner_up_per_call(
+    pair: tuple[SqliteDocumentStore, SqliteDocumentStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = pair[0]
+    wrapped = resilient_store(store, policy())
+    await wrapped.create("Accounts", {"id": "a1", "email": "a@x"})
+    reads = Flaky([StoreUnavailable("down")])
+    real_read = store.read
+
+    async def flaky_read(container: str, id: str, pk: PartitionKey) -> JsonDoc:
+        await reads.op()
+        return await real_read(container, id, pk)
+
+    monkeypatch.setattr(store, "read", flaky_read)  # patched after wrapping
+    assert (await wrapped.read("Accounts", "a1", "a1"))["id"] == "a1"
+    assert reads.calls == 2
+
+
+async def test_resilient_store_declares_exactly_the_capabilities_of_its_store(
+    pair: tuple[SqliteDocumentStore, SqliteDocumentStore],
+) -> None:
+    wrapped = resilient_store(pair[0], policy())
+    assert isinstance(wrapped, KeyedRead)
+    assert isinstance(wrapped, GuardedPut)
+    assert isinstance(wrapped, JsonPages)  # backfill's text path depends on it
+    assert not isinstance(wrapped, GuardedUpsert)
+    await wrapped.create("Accounts", {"id": "a1", "email": "a@x", "_version": 2})
+    assert await wrapped.put_if_newer("Accounts", [{"id": "a1", "_version": 1}]) == 0
+    stored = await wrapped.read_stored("Accounts", "a1", "a1")
+    assert stored is not None
+    assert stored["_version"] == 2
+
+    class VerbsOnly:
+        name = "verbs-only"
+
+    plain = resilient_store(cast(EntityStore, VerbsOnly()), policy())
+    assert not isinstance(plain, KeyedRead | GuardedPut | GuardedUpsert | JsonPages)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mystira_data.polyglot.consistency import segments as sg
+from mystira_data.polyglot.consistency import row_text as rt
 from mystira_data.polyglot.consistency.compare import same_stored
 from mystira_data.polyglot.consistency.verify import compare_pair
 from mystira_data.polyglot.write.repository import validated
@@ -40,30 +40,30 @@ def test_pairs_differing_only_in_spelling_still_agree_through_the_codec() -> Non
 
 
 def test_objects_take_jsonb_key_order_length_first() -> None:
-    ordered = sg._jsonb_order([{"bb": 1, "a": {"zz": 0, "y": 1}, "ab": [{"cc": 1, "b": 2}]}])
+    ordered = rt._jsonb_order([{"bb": 1, "a": {"zz": 0, "y": 1}, "ab": [{"cc": 1, "b": 2}]}])
     assert json.dumps(ordered) == '[{"a": {"y": 1, "zz": 0}, "ab": [{"b": 2, "cc": 1}], "bb": 1}]'
 
 
 def test_numbers_are_printed_as_postgresql_numeric_prints_them() -> None:
     cells = [1e-05, -0.0, 1e20, -6.25e-08, 0.5, 3, "scene-12", "1e-05"]
-    assert sg.render_cells(cells) == (
+    assert rt.render_cells(cells) == (
         '[0.00001, 0.0, 100000000000000000000, -0.0000000625, 0.5, 3, "scene-12", "1e-05"]'
     )
-    assert not sg._odd_numbers('["scene-12", -0.05, 0.0]')  # no exponent, no -0.0 here
-    assert sg._odd_numbers("[2e-05]")
-    assert sg._odd_numbers("[-0.0]")
+    assert not rt._odd_numbers('["scene-12", -0.05, 0.0]')  # no exponent, no -0.0 here
+    assert rt._odd_numbers("[2e-05]")
+    assert rt._odd_numbers("[-0.0]")
 
 
 def test_direct_cells_equal_the_codec_path_and_refuse_what_they_cannot_vouch_for() -> None:
-    maker = sg.RowMaker(mapping_for("GameSessions"))
+    maker = rt.RowMaker(mapping_for("GameSessions"))
     doc = session(compassValues={"honesty": {"axis": "honesty", "currentValue": 1e-07}})
     cells = maker.direct(doc)
     assert cells is not None
-    assert sg.render_cells(cells) == sg.render(maker.mapping.to_row(doc), maker.columns)
+    assert rt.render_cells(cells) == rt.render(maker.mapping.to_row(doc), maker.columns)
     assert maker.direct({**doc, "stray": 1}) is None  # a field the model does not have
     assert maker.direct({**doc, "status": None}) is None  # None where the model wants a value
     assert maker.direct({**doc, "startTime": "2026-01-01T00:00:00.000001+00:00"}) is None
     assert maker.direct({**doc, "_version": True}) is None
     # Either way a different document has a different digest.
     assert maker.digest(doc) != maker.digest({**doc, "sceneCount": 1})
-    assert maker.digest({**doc, "status": None}) == sg._DIRTY  # the codec refuses it too
+    assert maker.digest({**doc, "status": None}) == rt.DIRTY  # the codec refuses it too

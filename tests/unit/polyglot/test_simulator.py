@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from mystira_data.documents.port import Document
 from mystira_data.documents.sqlite import SqliteDocumentStore
 from mystira_data.polyglot.phase.record import MemoryPhaseStore
 from mystira_data.polyglot.write.repository import PolyglotRepository
 from mystira_data.query import Query, every
 from mystira_data.settings import Phase
 from mystira_data.simulator import SimulationReport, simulate
+from mystira_data.types import JsonDoc
 
 Pair = tuple[SqliteDocumentStore, SqliteDocumentStore]
 CONTAINERS = ("Accounts", "GameSessions", "PlayerScenarioScores")
@@ -29,9 +29,9 @@ class Recording:
         if name not in ("create", "replace", "upsert", "delete"):
             return attr
 
-        async def recorded(container: str, *args: Any, **kwargs: Any) -> Document:
+        async def recorded(container: str, *args: Any, **kwargs: Any) -> JsonDoc:
             self.moves.append((name, container))
-            doc: Document = await attr(container, *args, **kwargs)
+            doc: JsonDoc = await attr(container, *args, **kwargs)
             return doc
 
         return recorded
@@ -54,7 +54,7 @@ async def run(repo: PolyglotRepository) -> tuple[SimulationReport, list[tuple[st
     return report, recording.moves
 
 
-async def stored(store: SqliteDocumentStore, container: str) -> dict[str, Document]:
+async def stored(store: SqliteDocumentStore, container: str) -> dict[str, JsonDoc]:
     query = Query(cross_partition=True, include_deleted=True)
     return {d["id"]: d async for d in every(store, container, query)}
 

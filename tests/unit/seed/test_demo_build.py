@@ -17,7 +17,7 @@ from mystira_data.domain.enums import SessionStatus
 from mystira_data.domain.media import MediaAsset
 from mystira_data.domain.play import GameSession, PlayerScenarioScore
 from mystira_data.domain.users import Account, UserProfile
-from mystira_data.seed._demo_random import DEMO_EPOCH
+from mystira_data.seed import DEMO_EPOCH
 from mystira_data.seed.demo import DEMO_CONTAINERS, build_demo
 from mystira_data.seed.master import MASTER_CONTAINERS, load_master
 

@@ -18,13 +18,13 @@ from mystira_data.domain.reference import (
     EchoTypeDefinition,
 )
 from mystira_data.errors import InvalidDocument
+from mystira_data.seed.export import write_master
 from mystira_data.seed.master import (
     MASTER_CONTAINERS,
     MasterDataError,
     default_master_dir,
     load_master,
     slug,
-    write_master,
 )
 
 FIXTURE = Path(__file__).parent / "fixtures" / "master"

@@ -7,7 +7,17 @@ import importlib
 
 from fastapi import APIRouter
 
-ROUTER_MODULES: tuple[str, ...] = ("health", "documents", "admin", "admin_jobs", "keys", "audit")
+ROUTER_MODULES: tuple[str, ...] = (
+    "health",
+    "documents",
+    "admin",
+    "admin_jobs",
+    "keys",
+    "play",
+    "reports",
+    "media",
+    "audit",
+)
 
 
 def all_routers() -> list[APIRouter]:

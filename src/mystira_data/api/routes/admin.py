@@ -14,6 +14,7 @@ from pydantic.alias_generators import to_camel
 
 from mystira_data import catalog
 from mystira_data.api.auth import Operator
+from mystira_data.api.listing import RowId
 from mystira_data.api.problems import invalid
 from mystira_data.api.state import Platform
 from mystira_data.errors import NotFound
@@ -140,12 +141,12 @@ async def list_dead_letters(
 
 
 @router.post("/dead-letters/{letter_id}/retry", summary="Deliver the document again")
-async def retry_dead_letter(letter_id: int, state: Platform, caller: Operator) -> dict[str, Any]:
+async def retry_dead_letter(letter_id: RowId, state: Platform, caller: Operator) -> dict[str, Any]:
     return (await retry_letter(state.poly, letter_id)).as_json()
 
 
 @router.delete("/dead-letters/{letter_id}", status_code=204, summary="Discard a dead letter")
-async def discard_dead_letter(letter_id: int, state: Platform, caller: Operator) -> Response:
+async def discard_dead_letter(letter_id: RowId, state: Platform, caller: Operator) -> Response:
     letters = RelationalDeadLetters(state.poly.raw_relational, "")
     if not await letters.resolve(letter_id):
         raise NotFound("dead letters", str(letter_id))

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from mystira_data import catalog
 from mystira_data.api.auth import Operator
 from mystira_data.api.jobs import Job, Progress, Work
+from mystira_data.api.listing import RowId
 from mystira_data.api.problems import invalid
 from mystira_data.api.routes.admin import PREFIX, Body
 from mystira_data.api.state import ApiState, Platform
@@ -162,7 +163,7 @@ async def list_verify_runs(
 
 
 @router.get("/verify-runs/{run_id}", summary="One verify run with its report")
-async def get_verify_run(run_id: int, state: Platform, caller: Operator) -> dict[str, Any]:
+async def get_verify_run(run_id: RowId, state: Platform, caller: Operator) -> dict[str, Any]:
     run = await verify_run(state.poly.raw_relational, run_id)
     if run is None:
         raise NotFound("verify runs", str(run_id))

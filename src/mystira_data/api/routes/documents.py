@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi import Query as Param
@@ -29,11 +30,11 @@ from mystira_data.api.problems import ApiProblem, forbidden, invalid
 from mystira_data.api.scoping import Access, PlayerScope, access
 from mystira_data.api.state import ApiState, Platform
 from mystira_data.catalog import ContainerSpec
-from mystira_data.documents.port import Document
 from mystira_data.domain.codec import codec_for
 from mystira_data.errors import AlreadyExists, NotFound
 from mystira_data.fields import SYSTEM_FIELDS
 from mystira_data.query import MAX_PAGE_SIZE, Filter, Op, Query
+from mystira_data.types import JsonDoc
 
 PREFIX = "/api/v1"
 
@@ -43,12 +44,12 @@ def kebab(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
-def public(doc: Document) -> Document:
+def public(doc: JsonDoc) -> JsonDoc:
     """The document as callers see it: no store or versioning fields (the ETag has those)."""
     return {k: v for k, v in doc.items() if k not in SYSTEM_FIELDS}
 
 
-def etag(doc: Document) -> str:
+def etag(doc: JsonDoc) -> str:
     return f'"{int(doc.get("_version") or 0)}"'
 
 
@@ -62,7 +63,7 @@ def expected_version(if_match: str | None) -> int | None:
     return int(tag)
 
 
-def answer(doc: Document, status: int = 200, **headers: str) -> JSONResponse:
+def answer(doc: JsonDoc, status: int = 200, **headers: str) -> JSONResponse:
     return JSONResponse(public(doc), status_code=status, headers={"ETag": etag(doc), **headers})
 
 
@@ -88,7 +89,7 @@ class DocumentRoutes:
         if caller.is_player and self.access is Access.SHARED:
             raise forbidden(f"{self.name} is read-only for players")
 
-    async def check_owned(self, scope: PlayerScope | None, doc: Document, id: str) -> None:
+    async def check_owned(self, scope: PlayerScope | None, doc: JsonDoc, id: str) -> None:
         if (
             scope is not None
             and self.access is Access.OWNED
@@ -99,7 +100,7 @@ class DocumentRoutes:
     # -- reads ---------------------------------------------------------------------------
     async def fetch(
         self, state: ApiState, caller: Principal, id: str, partition_key: str | None
-    ) -> Document:
+    ) -> JsonDoc:
         scope = self.scope(state, caller)
         repo = state.poly.repository
         pk = partition_key
@@ -114,7 +115,7 @@ class DocumentRoutes:
         await self.check_owned(scope, doc, id)
         return doc
 
-    async def _by_id(self, state: ApiState, id: str) -> Document:
+    async def _by_id(self, state: ApiState, id: str) -> JsonDoc:
         """Without a partition key: look the id up across partitions."""
         q = Query(filters=(Filter("id", Op.EQ, id),), cross_partition=True, page_size=2)
         found = (await state.poly.repository.query(self.name, q)).items
@@ -133,17 +134,15 @@ class DocumentRoutes:
         q: Query | None = Query(
             filters=filters, partition_key=pk, cross_partition=pk is None, page_size=size
         )
-        if scope is not None and self.access is Access.OWNED:
-            q = await scope.narrow(
-                self.name, Query(filters=filters, cross_partition=True, page_size=size)
-            )
+        if scope is not None and q is not None and self.access is Access.OWNED:
+            q = await scope.narrow(self.name, q)
         if q is None:
             return {"items": [], "continuation": None}
         found = await state.poly.repository.query(self.name, q, continuation=token)
         return {"items": [public(d) for d in found.items], "continuation": found.continuation}
 
     # -- writes --------------------------------------------------------------------------
-    async def create(self, state: ApiState, caller: Principal, body: BaseModel) -> Document:
+    async def create(self, state: ApiState, caller: Principal, body: BaseModel) -> JsonDoc:
         self.may_write(caller)
         scope = self.scope(state, caller)
         doc = self.codec.encode(body)
@@ -157,7 +156,7 @@ class DocumentRoutes:
 
     async def replace(
         self, state: ApiState, caller: Principal, id: str, body: BaseModel, if_match: str | None
-    ) -> Document:
+    ) -> JsonDoc:
         self.may_write(caller)
         doc = self.codec.encode(body)
         if doc["id"] != id:
@@ -211,7 +210,8 @@ def container_router(spec: ContainerSpec) -> APIRouter:
 
     async def create(body: BaseModel, state: Platform, caller: Caller) -> Response:
         doc = await routes.create(state, caller, body)
-        return answer(doc, 201, Location=f"{path}/{doc['id']}")
+        # Ids may be any Unicode; a header is Latin-1, so the path segment is percent-encoded.
+        return answer(doc, 201, Location=f"{path}/{quote(doc['id'], safe='')}")
 
     async def replace(
         id: str, body: BaseModel, state: Platform, caller: Caller, if_match: IfMatch = None

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mystira_data.documents.port import Document, check_id
+from mystira_data.documents.port import check_id
 from mystira_data.errors import InvalidDocument, PartitionKeyMismatch
 from mystira_data.fields import STORE_MADE
 from mystira_data.query import Query
-from mystira_data.types import PartitionKey
+from mystira_data.types import JsonDoc, PartitionKey
 
 # Cosmos bookkeeping that callers never see; `_etag` and `_ts` stay, as in every store.
 _HIDDEN = frozenset({"_rid", "_self", "_attachments", "_lsn"})
@@ -28,7 +28,7 @@ def check_doc_key(id: str, partition_key: PartitionKey) -> None:
         raise PartitionKeyMismatch(f"partition key value must be a scalar, got {partition_key!r}")
 
 
-def is_tombstone(doc: Document) -> bool:
+def is_tombstone(doc: JsonDoc) -> bool:
     return doc.get("_deleted") is True
 
 
@@ -39,11 +39,11 @@ def next_version(version: Any) -> int:
     return 1
 
 
-def to_cosmos(doc: Document) -> Document:
+def to_cosmos(doc: JsonDoc) -> JsonDoc:
     """What to send: the caller's fields without the ones the store makes."""
     return {k: v for k, v in doc.items() if k not in STORE_MADE}
 
 
-def from_cosmos(raw: Mapping[str, Any]) -> Document:
+def from_cosmos(raw: Mapping[str, Any]) -> JsonDoc:
     """A plain dict without Cosmos bookkeeping (the SDK returns a dict subclass)."""
     return {k: v for k, v in raw.items() if k not in _HIDDEN}

@@ -50,7 +50,6 @@ from mystira_data.documents.cosmos._sql import (
 )
 from mystira_data.documents.cosmos._stats import CosmosStats
 from mystira_data.documents.port import (
-    Document,
     check_document,
     check_partition,
 )
@@ -64,7 +63,7 @@ from mystira_data.errors import (
 )
 from mystira_data.lifecycle import Opened
 from mystira_data.query import ChangeBatch, Page, Query, every, fingerprint
-from mystira_data.types import PartitionKey
+from mystira_data.types import JsonDoc, PartitionKey
 
 _STREAM_PAGE = 500
 _ATTEMPTS = 5  # optimistic read-then-write rounds before giving up under heavy contention
@@ -186,7 +185,7 @@ class CosmosDocumentStore(Opened):
 
     # -- writes ------------------------------------------------------------------------------
 
-    async def create(self, container: str, doc: Document) -> Document:
+    async def create(self, container: str, doc: JsonDoc) -> JsonDoc:
         pk, body = self._checked(container, doc)
         for _ in range(_ATTEMPTS):
             created = await self._try_create(container, body)
@@ -203,7 +202,7 @@ class CosmosDocumentStore(Opened):
                 return done
         raise ConcurrencyConflict(f"{container}/{body['id']}: create kept racing other writers")
 
-    async def _try_create(self, container: str, body: Document) -> Document | None:
+    async def _try_create(self, container: str, body: JsonDoc) -> JsonDoc | None:
         """The created document; None if the id is taken (by a live doc or a tombstone)."""
         proxy = await self._container(container)
         try:
@@ -213,8 +212,8 @@ class CosmosDocumentStore(Opened):
             return None
 
     async def upsert(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document:
+        self, container: str, doc: JsonDoc, *, if_match: str | None = None
+    ) -> JsonDoc:
         _, body = self._checked(container, doc)
         if if_match is not None:  # a conditional replace of whatever is stored, tombstones too
             done = await self._try_write("upsert", container, body, if_match)
@@ -228,18 +227,18 @@ class CosmosDocumentStore(Opened):
             return from_cosmos(await proxy.upsert_item(body))
 
     async def replace(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document:
+        self, container: str, doc: JsonDoc, *, if_match: str | None = None
+    ) -> JsonDoc:
         pk, body = self._checked(container, doc)
         return await self._guarded("replace", container, body["id"], pk, if_match, lambda _: body)
 
     async def delete(
         self, container: str, id: str, partition_key: PartitionKey, *, if_match: str | None = None
-    ) -> Document:
+    ) -> JsonDoc:
         check_doc_key(id, partition_key)
         pk_path = self._pk_path(container)
 
-        def tombstone(current: Document) -> Document:
+        def tombstone(current: JsonDoc) -> JsonDoc:
             dead = {**to_cosmos(current), "_deleted": True}
             dead["_version"] = next_version(current.get("_version"))
             if self._tombstone_ttl_s is not None:
@@ -266,8 +265,8 @@ class CosmosDocumentStore(Opened):
         id: str,
         pk: PartitionKey,
         if_match: str | None,
-        make: Callable[[Document], Document],
-    ) -> Document:
+        make: Callable[[JsonDoc], JsonDoc],
+    ) -> JsonDoc:
         """Write ``make(live doc)`` under the live doc's ETag (the caller's, if given)."""
         for _ in range(_ATTEMPTS):
             current = await self._read_raw(container, id, pk)
@@ -283,8 +282,8 @@ class CosmosDocumentStore(Opened):
         raise ConcurrencyConflict(f"{container}/{id}: kept changing during the write")
 
     async def _try_write(
-        self, op: str, container: str, body: Document, etag: str
-    ) -> Document | None:
+        self, op: str, container: str, body: JsonDoc, etag: str
+    ) -> JsonDoc | None:
         """Replace the stored doc (live or tombstone) by ``body`` if its ETag is still ``etag``;
         None if it changed or is gone."""
         proxy = await self._container(container)
@@ -300,7 +299,7 @@ class CosmosDocumentStore(Opened):
             return None
         return from_cosmos(stored)
 
-    def _checked(self, container: str, doc: Document) -> tuple[Any, Document]:
+    def _checked(self, container: str, doc: JsonDoc) -> tuple[Any, JsonDoc]:
         """(partition-key value, body to send) after every check Cosmos itself would make."""
         pk = check_document(doc, self._pk_path(container))
         body = to_cosmos(doc)
@@ -312,14 +311,14 @@ class CosmosDocumentStore(Opened):
 
     # -- reads -------------------------------------------------------------------------------
 
-    async def read(self, container: str, id: str, partition_key: PartitionKey) -> Document:
+    async def read(self, container: str, id: str, partition_key: PartitionKey) -> JsonDoc:
         check_doc_key(id, partition_key)
         stored = await self._read_raw(container, id, partition_key)
         if stored is None or is_tombstone(stored):
             raise NotFound(container, id)
         return stored
 
-    async def _read_raw(self, container: str, id: str, pk: PartitionKey) -> Document | None:
+    async def _read_raw(self, container: str, id: str, pk: PartitionKey) -> JsonDoc | None:
         """The stored document, tombstones included; None if there is none."""
         proxy = await self._container(container)
         try:
@@ -345,11 +344,11 @@ class CosmosDocumentStore(Opened):
 
     async def _page(
         self, container: str, query: Query, size: int, sdk_token: str | None
-    ) -> tuple[list[Document], str | None]:
+    ) -> tuple[list[JsonDoc], str | None]:
         sql = select_sql(query)
         proxy = await self._container(container)
         with self._operation("query", container, bad_request=InvalidQuery):
-            pages: AsyncPageIterator[Document] = proxy.query_items(  # type: ignore[assignment]
+            pages: AsyncPageIterator[JsonDoc] = proxy.query_items(  # type: ignore[assignment]
                 sql.text, parameters=sql.parameters, max_item_count=size, **sdk_scope(query)
             ).by_page(sdk_token)
             async for page in pages:
@@ -375,7 +374,7 @@ class CosmosDocumentStore(Opened):
 
     async def read_all(
         self, container: str, *, include_deleted: bool = False
-    ) -> AsyncIterator[Document]:
+    ) -> AsyncIterator[JsonDoc]:
         query = Query(cross_partition=True, include_deleted=include_deleted, page_size=_STREAM_PAGE)
         async for item in every(self, container, query):
             yield item

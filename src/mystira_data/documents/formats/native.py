@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from mystira_data import catalog
-from mystira_data.documents.formats.port import Document
 from mystira_data.query import Query
+from mystira_data.types import JsonDoc
 
 
 class NativeFormat:
@@ -15,10 +15,10 @@ class NativeFormat:
     def partition_keys(self) -> dict[str, str]:
         return catalog.partition_keys()
 
-    def decode(self, container: str, stored: Document, *, lenient: bool = False) -> Document:
+    def decode(self, container: str, stored: JsonDoc, *, lenient: bool = False) -> JsonDoc:
         return stored
 
-    def encode(self, container: str, native: Document, base: Document | None = None) -> Document:
+    def encode(self, container: str, native: JsonDoc, base: JsonDoc | None = None) -> JsonDoc:
         return native
 
     def stored_query(self, container: str, query: Query) -> Query:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from mystira_data.query import Query
-
-Document = dict[str, Any]
+from mystira_data.types import JsonDoc
 
 
 class Format(Protocol):
@@ -17,12 +16,12 @@ class Format(Protocol):
     def partition_keys(self) -> dict[str, str]:
         """Container → partition-key path of the stored documents."""
 
-    def decode(self, container: str, stored: Document, *, lenient: bool = False) -> Document:
+    def decode(self, container: str, stored: JsonDoc, *, lenient: bool = False) -> JsonDoc:
         """The native view of a stored document. `InvalidDocument` names the stored field
         that cannot be read; ``lenient`` keeps such a field's raw value instead (batch reads:
         the model then refuses that one document, and only it is quarantined)."""
 
-    def encode(self, container: str, native: Document, base: Document | None = None) -> Document:
+    def encode(self, container: str, native: JsonDoc, base: JsonDoc | None = None) -> JsonDoc:
         """The stored form of a native document; ``base`` is the stored document it replaces,
         whose unchanged fields are kept as they are."""
 

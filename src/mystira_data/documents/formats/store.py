@@ -21,10 +21,10 @@ from typing import Any
 
 from mystira_data import catalog
 from mystira_data.documents.formats.port import Format
-from mystira_data.documents.port import Document, DocumentStore, partition_value
+from mystira_data.documents.port import DocumentStore, partition_value
 from mystira_data.errors import NotFound, PartitionKeyMismatch
 from mystira_data.query import ChangeBatch, Filter, Op, Page, Query
-from mystira_data.types import PartitionKey
+from mystira_data.types import JsonDoc, PartitionKey
 
 # Stored forms kept for the write that follows their read (bounded: documents can be large).
 RECENT_STORED = 128
@@ -37,14 +37,14 @@ class FormattedDocumentStore:
         self.inner = inner
         self.format = format
         self.name = inner.name
-        self._originals: dict[tuple[str, str], Document] = {}
-        self._recent: OrderedDict[tuple[str, str], Document] = OrderedDict()
+        self._originals: dict[tuple[str, str], JsonDoc] = {}
+        self._recent: OrderedDict[tuple[str, str], JsonDoc] = OrderedDict()
 
     def __repr__(self) -> str:
         return f"FormattedDocumentStore({self.inner!r}, format={self.format.name!r})"
 
     @contextmanager
-    def originals(self, container: str, stored: Iterable[Document]) -> Iterator[None]:
+    def originals(self, container: str, stored: Iterable[JsonDoc]) -> Iterator[None]:
         """While the block runs, writes of these documents' ids encode against these stored
         forms (an import of the C# app's own documents) instead of what the store holds."""
         keys = []
@@ -61,32 +61,32 @@ class FormattedDocumentStore:
 
     # -- writes ------------------------------------------------------------------------------
 
-    async def create(self, container: str, doc: Document) -> Document:
+    async def create(self, container: str, doc: JsonDoc) -> JsonDoc:
         base = self._originals.get((container, str(doc.get("id"))))
         stored = await self.inner.create(container, self.format.encode(container, doc, base))
         return self._written(container, doc, stored)
 
     async def upsert(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document:
+        self, container: str, doc: JsonDoc, *, if_match: str | None = None
+    ) -> JsonDoc:
         body = await self._encoded(container, doc, if_match)
         stored = await self.inner.upsert(container, body, if_match=if_match)
         return self._written(container, doc, stored)
 
     async def replace(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document:
+        self, container: str, doc: JsonDoc, *, if_match: str | None = None
+    ) -> JsonDoc:
         body = await self._encoded(container, doc, if_match)
         stored = await self.inner.replace(container, body, if_match=if_match)
         return self._written(container, doc, stored)
 
-    def _written(self, container: str, doc: Document, stored: Document) -> Document:
+    def _written(self, container: str, doc: JsonDoc, stored: JsonDoc) -> JsonDoc:
         self._remember(container, str(doc.get("id")), stored)
         return self._decode(container, stored)
 
     async def delete(
         self, container: str, id: str, partition_key: PartitionKey, *, if_match: str | None = None
-    ) -> Document:
+    ) -> JsonDoc:
         for stored_id in self.format.stored_ids(container, id):
             try:
                 tomb = await self.inner.delete(
@@ -103,11 +103,11 @@ class FormattedDocumentStore:
             await self.inner.purge(container, stored_id, partition_key)
 
     async def _encoded(
-        self, container: str, doc: Document, if_match: str | None = None
-    ) -> Document:
+        self, container: str, doc: JsonDoc, if_match: str | None = None
+    ) -> JsonDoc:
         return self.format.encode(container, doc, await self._base(container, doc, if_match))
 
-    async def _base(self, container: str, doc: Document, if_match: str | None) -> Document | None:
+    async def _base(self, container: str, doc: JsonDoc, if_match: str | None) -> JsonDoc | None:
         """The stored document ``doc`` replaces (tombstones too), if any."""
         key = (container, str(doc.get("id")))
         original = self._originals.get(key)
@@ -125,23 +125,23 @@ class FormattedDocumentStore:
             return None  # the store refuses the write itself, with its own message
         return await self._stored(container, doc["id"], pk)
 
-    async def _stored(self, container: str, id: str, pk: PartitionKey) -> Document | None:
+    async def _stored(self, container: str, id: str, pk: PartitionKey) -> JsonDoc | None:
         """The stored form of ``id`` (older id forms too), tombstone or not; remembered."""
         found = await self._lookup(container, id, pk)
         if found is not None:
             self._remember(container, id, found)
         return found
 
-    def _remember(self, container: str, id: str, stored: Document) -> None:
+    def _remember(self, container: str, id: str, stored: JsonDoc) -> None:
         self._recent[(container, id)] = stored
         self._recent.move_to_end((container, id))
         while len(self._recent) > RECENT_STORED:
             self._recent.popitem(last=False)
 
-    async def _lookup(self, container: str, id: str, pk: PartitionKey) -> Document | None:
+    async def _lookup(self, container: str, id: str, pk: PartitionKey) -> JsonDoc | None:
         read_stored = getattr(self.inner, "read_stored", None)
         for stored_id in self.format.stored_ids(container, id):
-            found: Document | None
+            found: JsonDoc | None
             if read_stored is not None:
                 found = await read_stored(container, stored_id, pk)
             else:  # the port's way: a keyed query that sees tombstones
@@ -155,7 +155,7 @@ class FormattedDocumentStore:
 
     # -- reads -------------------------------------------------------------------------------
 
-    async def read(self, container: str, id: str, partition_key: PartitionKey) -> Document:
+    async def read(self, container: str, id: str, partition_key: PartitionKey) -> JsonDoc:
         for stored_id in self.format.stored_ids(container, id):
             try:
                 stored = await self.inner.read(container, stored_id, partition_key)
@@ -167,7 +167,7 @@ class FormattedDocumentStore:
 
     async def read_stored(
         self, container: str, id: str, partition_key: PartitionKey
-    ) -> Document | None:
+    ) -> JsonDoc | None:
         """The stored document of ``id``, tombstone or not, decoded; None if there is none."""
         stored = await self._stored(container, id, partition_key)
         return None if stored is None else self._decode(container, stored)
@@ -182,7 +182,7 @@ class FormattedDocumentStore:
 
     async def read_all(
         self, container: str, *, include_deleted: bool = False
-    ) -> AsyncIterator[Document]:
+    ) -> AsyncIterator[JsonDoc]:
         async for doc in self.inner.read_all(container, include_deleted=include_deleted):
             yield self._decode(container, doc)
 
@@ -201,14 +201,14 @@ class FormattedDocumentStore:
     async def close(self) -> None:
         await self.inner.close()
 
-    def _decode(self, container: str, stored: Document) -> Document:
+    def _decode(self, container: str, stored: JsonDoc) -> JsonDoc:
         return self.format.decode(container, stored, lenient=True)
 
 
 class GuardedFormattedDocumentStore(FormattedDocumentStore):
     """Over a store with a version-guarded batch write (the embedded store), offers it too."""
 
-    async def put_if_newer(self, container: str, docs: list[Document]) -> int:
+    async def put_if_newer(self, container: str, docs: list[JsonDoc]) -> int:
         bodies = [await self._encoded(container, doc) for doc in docs]
         inner: Any = self.inner  # a store with `put_if_newer` (see `formatted`)
         return int(await inner.put_if_newer(container, bodies))

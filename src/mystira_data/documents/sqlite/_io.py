@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 
 from pydantic_core import from_json
 
-from mystira_data.documents.port import Document
 from mystira_data.documents.sqlite import _sql as sql
 from mystira_data.errors import ConcurrencyConflict, InvalidDocument, NotFound, StoreUnavailable
 from mystira_data.fields import STORE_MADE
+from mystira_data.types import JsonDoc
 
 T = TypeVar("T")
 Conn = sqlite3.Connection
@@ -79,10 +79,10 @@ class Threads:
             self._conns.clear()
 
 
-def loads(text: str | bytes) -> Document:
+def loads(text: str | bytes) -> JsonDoc:
     """A stored body as a dict. pydantic-core's parser: the same values as ``json.loads``
     (big integers included) in about half the time, which bulk reads feel."""
-    body: Document = from_json(text)
+    body: JsonDoc = from_json(text)
     return body
 
 
@@ -95,7 +95,7 @@ class Key:
 
 @dataclass(frozen=True)
 class Row:
-    body: Document
+    body: JsonDoc
     etag: str
     deleted: bool
 
@@ -144,7 +144,7 @@ def stored(conn: Conn, key: Key, if_match: str) -> Row:
     return row
 
 
-def put(conn: Conn, key: Key, doc: Document) -> Document:
+def put(conn: Conn, key: Key, doc: JsonDoc) -> JsonDoc:
     """Stamp a new etag, ``_ts`` and lsn and write the row (insert or overwrite)."""
     stored = {k: v for k, v in doc.items() if k not in STORE_MADE}
     stored["_etag"] = f'"{uuid.uuid4()}"'

@@ -24,7 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mystira_data.documents.port import Document, JsonPage, check_document, check_id
+from mystira_data.documents.port import JsonPage, check_document, check_id
 from mystira_data.documents.sqlite import _sql as sql
 from mystira_data.documents.sqlite._io import (
     Conn,
@@ -50,7 +50,7 @@ from mystira_data.errors import (
 )
 from mystira_data.lifecycle import Opened
 from mystira_data.query import ChangeBatch, Page, Query, every, fingerprint
-from mystira_data.types import PartitionKey
+from mystira_data.types import JsonDoc, PartitionKey
 
 T = TypeVar("T")
 
@@ -179,7 +179,7 @@ class SqliteDocumentStore(Opened):
             known = ", ".join(sorted(self._partition_keys))
             raise InvalidQuery(f"unknown container {container!r} (known: {known})") from None
 
-    def _key_of(self, container: str, doc: Document) -> Key:
+    def _key_of(self, container: str, doc: JsonDoc) -> Key:
         pk_value = check_document(doc, self._pk_path(container))
         return Key(container, sql.encode_pk(pk_value), doc["id"])
 
@@ -192,10 +192,10 @@ class SqliteDocumentStore(Opened):
 
     # -- writes ------------------------------------------------------------------------------
 
-    async def create(self, container: str, doc: Document) -> Document:
+    async def create(self, container: str, doc: JsonDoc) -> JsonDoc:
         key = self._key_of(container, doc)
 
-        def tx(conn: Conn) -> Document:
+        def tx(conn: Conn) -> JsonDoc:
             current = select(conn, key)
             if current is not None and not current.deleted:
                 raise AlreadyExists(container, key.id)
@@ -204,11 +204,11 @@ class SqliteDocumentStore(Opened):
         return await self._write(tx)
 
     async def upsert(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document:
+        self, container: str, doc: JsonDoc, *, if_match: str | None = None
+    ) -> JsonDoc:
         key = self._key_of(container, doc)
 
-        def tx(conn: Conn) -> Document:
+        def tx(conn: Conn) -> JsonDoc:
             if if_match is not None:
                 stored(conn, key, if_match)
             return put(conn, key, doc)
@@ -216,11 +216,11 @@ class SqliteDocumentStore(Opened):
         return await self._write(tx)
 
     async def replace(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document:
+        self, container: str, doc: JsonDoc, *, if_match: str | None = None
+    ) -> JsonDoc:
         key = self._key_of(container, doc)
 
-        def tx(conn: Conn) -> Document:
+        def tx(conn: Conn) -> JsonDoc:
             live(conn, key, if_match)
             return put(conn, key, doc)
 
@@ -228,10 +228,10 @@ class SqliteDocumentStore(Opened):
 
     async def delete(
         self, container: str, id: str, partition_key: PartitionKey, *, if_match: str | None = None
-    ) -> Document:
+    ) -> JsonDoc:
         key = self._key(container, id, partition_key)
 
-        def tx(conn: Conn) -> Document:
+        def tx(conn: Conn) -> JsonDoc:
             tombstone = dict(live(conn, key, if_match).body)
             tombstone["_version"] = _next_version(tombstone.get("_version"))
             tombstone["_deleted"] = True
@@ -239,7 +239,7 @@ class SqliteDocumentStore(Opened):
 
         return await self._write(tx)
 
-    async def put_if_newer(self, container: str, docs: list[Document]) -> int:
+    async def put_if_newer(self, container: str, docs: list[JsonDoc]) -> int:
         """Write each doc unless the stored one (tombstones too) is as new or newer by
         ``_version``; one transaction for all. Returns how many were written.
 
@@ -275,7 +275,7 @@ class SqliteDocumentStore(Opened):
 
     # -- reads -------------------------------------------------------------------------------
 
-    async def read(self, container: str, id: str, partition_key: PartitionKey) -> Document:
+    async def read(self, container: str, id: str, partition_key: PartitionKey) -> JsonDoc:
         key = self._key(container, id, partition_key)
         row = await self._read(lambda conn: select(conn, key))
         if row is None or row.deleted:
@@ -284,7 +284,7 @@ class SqliteDocumentStore(Opened):
 
     async def read_stored(
         self, container: str, id: str, partition_key: PartitionKey
-    ) -> Document | None:
+    ) -> JsonDoc | None:
         """The stored document of ``id``, tombstone or not; None if there is none."""
         key = self._key(container, id, partition_key)
         row = await self._read(lambda conn: select(conn, key))
@@ -322,7 +322,7 @@ class SqliteDocumentStore(Opened):
 
     async def read_all(
         self, container: str, *, include_deleted: bool = False
-    ) -> AsyncIterator[Document]:
+    ) -> AsyncIterator[JsonDoc]:
         query = Query(cross_partition=True, include_deleted=include_deleted, page_size=_STREAM_PAGE)
         async for item in every(self, container, query):
             yield item

@@ -18,19 +18,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from mystira_data.documents.port import Document, JsonPages
+from mystira_data.documents.port import JsonPages
 from mystira_data.errors import InvalidDocument
 from mystira_data.gc_tuning import relaxed_gc
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.phase.rules import Side
-from mystira_data.polyglot.replication.processor import DeadLetter
+from mystira_data.polyglot.replication.dead_letters import DeadLetter
 from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters
 from mystira_data.polyglot.state.verify_log import read_checkpoint, write_checkpoint
 from mystira_data.polyglot.write.guarded import apply_if_newer
 from mystira_data.polyglot.write.repository import validated
 from mystira_data.query import MAX_PAGE_SIZE, Order, Query
-from mystira_data.relational.limits import filing_version
-from mystira_data.relational.store import BulkBatch
+from mystira_data.relational import BulkBatch, filing_version
+from mystira_data.types import JsonDoc
 
 CONCURRENCY = 16
 DONE = "done"
@@ -140,7 +140,7 @@ class _Page:
     continuation: str | None
     rejected: list[tuple[Mapping[str, Any], InvalidDocument]]
     batch: BulkBatch | None = None  # target relational
-    bodies: list[Document] = field(default_factory=list)  # target document
+    bodies: list[JsonDoc] = field(default_factory=list)  # target document
 
 
 class _Reader:
@@ -194,11 +194,11 @@ class _Reader:
 
 def _bodies(
     container: str,
-    docs: list[Document],
+    docs: list[JsonDoc],
     rejected: list[tuple[Mapping[str, Any], InvalidDocument]],
-) -> list[Document]:
+) -> list[JsonDoc]:
     """The canonical bodies of the valid ``docs``, with their system fields."""
-    good: list[Document] = []
+    good: list[JsonDoc] = []
     for doc in docs:
         try:
             body = validated(container, doc)
@@ -270,7 +270,7 @@ async def _write(
         return 0
     gate = asyncio.Semaphore(CONCURRENCY)
 
-    async def one(doc: Document) -> bool:
+    async def one(doc: JsonDoc) -> bool:
         async with gate:
             return await apply_if_newer(poly.documents, container, doc)
 

@@ -7,16 +7,16 @@ import json
 from typing import Any
 
 from mystira_data import catalog
-from mystira_data.documents.port import Document
 from mystira_data.domain.base import stored_defaults
 from mystira_data.domain.codec import codec_for
 from mystira_data.errors import InvalidDocument
 from mystira_data.fields import NOT_CONTENT
+from mystira_data.types import JsonDoc
 
 # Store-made fields that legitimately differ between stores.
 
 
-def canonical(container: str, doc: Document) -> Document:
+def canonical(container: str, doc: JsonDoc) -> JsonDoc:
     """The document as its model writes it, plus `_version` and `_deleted`.
 
     Going through the codec removes representation noise (key order, ``1`` vs ``1.0``,
@@ -48,14 +48,14 @@ def _sorted_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def content_hash(doc: Document) -> str:
+def content_hash(doc: JsonDoc) -> str:
     text = _sorted_json(doc)
     if "-0.0" in text:  # rare: only then walk the document (the walk costs more than the dump)
         text = _sorted_json(_unsigned_zero(doc))
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def stored_form(doc: Document) -> str:
+def stored_form(doc: JsonDoc) -> str:
     """The document as stored, minus store-made fields, as sorted compact JSON.
 
     Equal texts mean equal canonical forms (`canonical` depends on nothing else), so a pair
@@ -65,7 +65,7 @@ def stored_form(doc: Document) -> str:
     return _sorted_json({k: v for k, v in doc.items() if k not in NOT_CONTENT})
 
 
-def same_stored(a: Document, b: Document) -> bool:
+def same_stored(a: JsonDoc, b: JsonDoc) -> bool:
     return stored_form(a) == stored_form(b)
 
 

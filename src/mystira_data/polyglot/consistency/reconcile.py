@@ -29,20 +29,20 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mystira_data import catalog
-from mystira_data.documents.port import Document
 from mystira_data.polyglot.phase.control import PhaseControl
-from mystira_data.polyglot.write.guarded import EntityStore, current
+from mystira_data.polyglot.ports import EntityStore
+from mystira_data.polyglot.write.guarded import current
 from mystira_data.query import Query, every
 from mystira_data.relational.limits import filing_version
 from mystira_data.settings import Phase
-from mystira_data.types import PartitionKey
+from mystira_data.types import JsonDoc, PartitionKey
 
 Progress = Callable[[str, int, int], None]  # container, ids checked, rows tombstoned
 PROGRESS_EVERY = 1000
 
 
 class Copier(Protocol):
-    async def apply(self, container: str, doc: Document) -> None: ...
+    async def apply(self, container: str, doc: JsonDoc) -> None: ...
 
 
 class GuardedRows(Protocol):

@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from mystira_data.documents.port import Document
 from mystira_data.errors import ConcurrencyConflict, MystiraError
 from mystira_data.polyglot.consistency.verify import Difference, VerifyReport
+from mystira_data.polyglot.ports import EntityStore
 from mystira_data.polyglot.state import audit_log
 from mystira_data.polyglot.state.audit_log import Action, AuditEntry
-from mystira_data.polyglot.write.guarded import EntityStore, current, version_of
+from mystira_data.polyglot.write.guarded import current, version_of
+from mystira_data.types import JsonDoc
 
 if TYPE_CHECKING:
     from mystira_data.polyglot.layer import Polyglot
@@ -103,8 +104,8 @@ async def _repair_one(
 async def _overwrite(
     container: str,
     secondary: EntityStore,
-    truth: Document | None,
-    copy: Document | None,
+    truth: JsonDoc | None,
+    copy: JsonDoc | None,
     diff: Difference,
 ) -> bool:
     if truth is None and copy is not None:

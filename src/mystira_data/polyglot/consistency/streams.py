@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 
-from mystira_data.documents.port import Document
-from mystira_data.polyglot.write.guarded import EntityStore
+from mystira_data.polyglot.ports import EntityStore
 from mystira_data.query import Filter, Op, Order, Page, Query, every
+from mystira_data.types import JsonDoc
 
 PAGE = 1000
 
@@ -30,7 +30,7 @@ def by_id(after: str | None = None, upto: str | None = None) -> Query:
     )
 
 
-async def stream_by_id(store: EntityStore, container: str) -> AsyncIterator[Document]:
+async def stream_by_id(store: EntityStore, container: str) -> AsyncIterator[JsonDoc]:
     """Every document and tombstone, ordered by id, one page in memory at a time."""
     async for doc in every(store, container, by_id()):
         yield doc
@@ -38,7 +38,7 @@ async def stream_by_id(store: EntityStore, container: str) -> AsyncIterator[Docu
 
 async def prefetched(
     store: EntityStore, container: str, query: Query
-) -> AsyncGenerator[Document, None]:
+) -> AsyncGenerator[JsonDoc, None]:
     """Like `every`, but the next page is requested before this one is handed out, so the
     store works while the caller compares."""
     page = await store.query(container, query)

@@ -20,7 +20,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from mystira_data.documents.port import Document
 from mystira_data.gc_tuning import relaxed_gc
 from mystira_data.polyglot.consistency.compare import (
     canonical,
@@ -30,8 +29,9 @@ from mystira_data.polyglot.consistency.compare import (
 )
 from mystira_data.polyglot.consistency.segments import SegmentChecksums
 from mystira_data.polyglot.consistency.streams import IdRange, by_id, prefetched
-from mystira_data.polyglot.write.guarded import EntityStore, current
-from mystira_data.types import PartitionKey
+from mystira_data.polyglot.ports import EntityStore
+from mystira_data.polyglot.write.guarded import current
+from mystira_data.types import JsonDoc, PartitionKey
 
 
 @dataclass
@@ -81,7 +81,7 @@ class VerifyReport:
 
 
 def compare_pair(
-    container: str, p: Document | None, s: Document | None, pk: str
+    container: str, p: JsonDoc | None, s: JsonDoc | None, pk: str
 ) -> Difference | None:
     """None when both sides agree (a tombstone and a missing row agree too)."""
     if p is not None and s is not None:
@@ -120,13 +120,13 @@ async def merge_join(
 
 async def _join(
     container: str,
-    left: AsyncIterator[Document],
-    right: AsyncIterator[Document],
+    left: AsyncIterator[JsonDoc],
+    right: AsyncIterator[JsonDoc],
     pk: str,
     report: VerifyReport,
 ) -> None:
     p, s = await anext(left, None), await anext(right, None)
-    pair: tuple[Document | None, Document | None]
+    pair: tuple[JsonDoc | None, JsonDoc | None]
     while p is not None or s is not None:
         if s is None or (p is not None and p["id"] < s["id"]):
             pair, p = (p, None), await anext(left, None)

@@ -168,6 +168,10 @@ class PhaseControl:
         # Told (container, seconds until writes pause) once a switch of the primary is
         # scheduled, i.e. after every guard passed: `phase set` says so only then.
         self.on_scheduled: Callable[[str, float], None] | None = None
+        # Told each container whose phase this process sees change (its own move, or
+        # another's on reload), before anything routes by the new phase: the cache drops
+        # the container's entries, which the old read store may have filled.
+        self.on_change: Callable[[str], None] | None = None
 
     def gate(self, container: str) -> Gate:
         return self._gates.setdefault(container, Gate())
@@ -219,6 +223,8 @@ class PhaseControl:
             if await self._check_config(records):  # raises until the configuration fits
                 records = await self.store.load()
             self._config_checked = True
+        if self._view_at is not None:  # the first load changes nothing anyone routed by
+            self._announce({c: r.phase for c, r in records.items()})
         self._records = records
         self._fence_starts = {
             c: sent + r.pending.fence_in_s for c, r in records.items() if r.pending is not None
@@ -248,11 +254,19 @@ class PhaseControl:
 
     def remember(self, container: str, record: PhaseRecord, fence_start: float | None) -> None:
         """Our own change, before the next load shows it."""
+        self._announce({container: record.phase})
         self._records[container] = record
         if fence_start is None:
             self._fence_starts.pop(container, None)
         else:
             self._fence_starts[container] = fence_start
+
+    def _announce(self, phases: dict[str, Phase]) -> None:
+        if self.on_change is None:
+            return
+        for container, phase in phases.items():
+            if phase is not self.cached(container).phase:
+                self.on_change(container)
 
     # -- writing -------------------------------------------------------------------------
     @asynccontextmanager

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from mystira_data import catalog
-from mystira_data.documents.port import Document, DocumentStore
+from mystira_data.documents.port import DocumentStore
 from mystira_data.errors import (
     AlreadyExists,
     ConcurrencyConflict,
@@ -47,6 +47,7 @@ from mystira_data.errors import (
 )
 from mystira_data.polyglot.phase.record import PhaseRecord, PhaseStore, Source, Transition
 from mystira_data.settings import Phase
+from mystira_data.types import JsonDoc
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ class DocumentMirror:
 
     async def _put_once(self, container: str, copy: Copy) -> str | None:
         try:
-            stored: Document | None = await self.documents.read(CONTROL, container, container)
+            stored: JsonDoc | None = await self.documents.read(CONTROL, container, container)
         except NotFound:
             stored = None
         if stored is not None and int(stored.get("_version", 0)) >= copy.order:
@@ -135,7 +136,7 @@ class DocumentMirror:
         return str(written["_etag"])
 
     @staticmethod
-    def _doc(container: str, copy: Copy) -> Document:
+    def _doc(container: str, copy: Copy) -> JsonDoc:
         return {
             "id": container,
             "phase": copy.phase.value,

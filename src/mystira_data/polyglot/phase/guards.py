@@ -21,7 +21,7 @@ from mystira_data.polyglot.phase.rules import GUARDED, ROUTES, Side
 from mystira_data.polyglot.replication.foreign import foreign_writes
 from mystira_data.polyglot.replication.lag import LagMeter
 from mystira_data.query import Query
-from mystira_data.relational.store import RelationalStore
+from mystira_data.relational import RelationalStore
 from mystira_data.settings import Phase
 
 FOREIGN_WINDOW = timedelta(minutes=15)

@@ -18,10 +18,8 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from mystira_data.relational import bulk
+from mystira_data.relational import RelationalStore, insert_for, storable_text
 from mystira_data.relational import tables as t
-from mystira_data.relational.limits import storable_text
-from mystira_data.relational.store import RelationalStore
 
 Key = tuple[str, int]  # (entity id, version)
 
@@ -68,7 +66,7 @@ class RelationalAttempts:
 
     async def failed(self, container: str, key: Key, error: str) -> Attempt:
         a = t.apply_attempts
-        ins = bulk.insert_for(a, self.store.dialect).values(
+        ins = insert_for(a, self.store.dialect).values(
             container=container,
             direction=self.direction,
             entity_id=storable_text(key[0]),

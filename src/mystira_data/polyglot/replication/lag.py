@@ -10,7 +10,7 @@ from mystira_data.polyglot.phase.control import PhaseControl
 from mystira_data.polyglot.phase.rules import ROUTES, Side
 from mystira_data.polyglot.state.leases import RelationalLeaseStore
 from mystira_data.polyglot.state.outbox import OutboxSource
-from mystira_data.relational.store import RelationalStore
+from mystira_data.relational import RelationalStore
 
 FEED_PEEK = 1000  # changes read ahead per feed range to count the pending ones
 

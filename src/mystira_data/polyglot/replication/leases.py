@@ -59,26 +59,31 @@ class MemoryLeaseStore:
             self.rows.setdefault((container, r), Lease(container, r, None, None, None))
 
     async def claim(self, lease: Lease, owner: str, until: datetime) -> Lease | None:
-        key = (lease.container, lease.feed_range)
-        row = self.rows.get(key, lease)
-        if row.token != lease.token:
+        row = self._row_as_read(lease)
+        if row is None:
             return None
+        key = (lease.container, lease.feed_range)
         self.rows[key] = replace(row, owner=owner, expires_at=until, token=row.token + 1)
         return self.rows[key]
 
     async def save_checkpoint(self, lease: Lease, checkpoint: str | None) -> bool:
-        key = (lease.container, lease.feed_range)
-        if self.rows[key].token != lease.token:
+        row = self._row_as_read(lease)
+        if row is None:
             return False
-        self.rows[key] = replace(self.rows[key], checkpoint=checkpoint)
+        self.rows[(lease.container, lease.feed_range)] = replace(row, checkpoint=checkpoint)
         return True
 
     async def release(self, lease: Lease) -> None:
-        key = (lease.container, lease.feed_range)
-        if self.rows[key].token == lease.token:
-            self.rows[key] = replace(
-                self.rows[key], owner=None, expires_at=None, token=lease.token + 1
+        row = self._row_as_read(lease)
+        if row is not None:
+            self.rows[(lease.container, lease.feed_range)] = replace(
+                row, owner=None, expires_at=None, token=row.token + 1
             )
+
+    def _row_as_read(self, lease: Lease) -> Lease | None:
+        """The stored row of ``lease`` if its token still matches (no row: never ensured)."""
+        row = self.rows.get((lease.container, lease.feed_range))
+        return row if row is not None and row.token == lease.token else None
 
 
 async def balance(

@@ -22,8 +22,8 @@ import hashlib
 import json
 from enum import StrEnum
 
-from mystira_data.documents.port import Document
 from mystira_data.fields import NOT_CONTENT, VERSIONING, WRITER
+from mystira_data.types import JsonDoc
 
 _LEFT_OUT = NOT_CONTENT | VERSIONING
 _PREFIX = "mystira"
@@ -35,19 +35,19 @@ class Writer(StrEnum):
     FOREIGN = "foreign"
 
 
-def signature(doc: Document) -> str:
+def signature(doc: JsonDoc) -> str:
     """A short digest of ``doc``'s content (sorted compact JSON, system fields left out)."""
     content = {k: v for k, v in doc.items() if k not in _LEFT_OUT}
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
-def marked(doc: Document, kind: Writer = Writer.OURS) -> Document:
+def marked(doc: JsonDoc, kind: Writer = Writer.OURS) -> JsonDoc:
     """``doc`` with our mark of ``kind`` (a new dict; ``doc`` is left alone)."""
     return {**doc, WRITER: f"{_PREFIX}:{kind.value}:{signature(doc)}"}
 
 
-def writer_of(doc: Document) -> Writer:
+def writer_of(doc: JsonDoc) -> Writer:
     """Who wrote ``doc``: us, us adopting a foreign write, or someone else."""
     mark = doc.get(WRITER)
     if not isinstance(mark, str):

@@ -28,17 +28,18 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from mystira_data.documents.port import Document
 from mystira_data.errors import ForeignKeyViolation, MystiraError, StoreUnavailable
 from mystira_data.polyglot.replication.attempts import Attempt, Attempts, Key, MemoryAttempts
+from mystira_data.polyglot.replication.dead_letters import DeadLetter, DeadLetters
 from mystira_data.polyglot.replication.leases import Lease, LeaseStore, balance
 from mystira_data.polyglot.write.guarded import ApplyMany
 from mystira_data.query import ChangeBatch
-from mystira_data.relational.limits import filing_version
+from mystira_data.relational import filing_version
+from mystira_data.types import JsonDoc
 
 log = logging.getLogger(__name__)
 
@@ -53,30 +54,7 @@ class ChangeSource(Protocol):
     ) -> ChangeBatch: ...
 
 
-Apply = Callable[[str, Document], Awaitable[Any]]
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    container: str
-    entity_id: str
-    version: int
-    error: str
-    attempts: int
-    at: datetime
-    document: Document
-
-
-class DeadLetters(Protocol):
-    async def add(self, letter: DeadLetter) -> None: ...
-
-
-@dataclass
-class MemoryDeadLetters:
-    letters: list[DeadLetter] = field(default_factory=list)
-
-    async def add(self, letter: DeadLetter) -> None:
-        self.letters.append(letter)
+Apply = Callable[[str, JsonDoc], Awaitable[Any]]
 
 
 @dataclass
@@ -198,7 +176,7 @@ class Processor:
             if time.monotonic() >= self._renew_at:
                 return applied  # renew before the lease can expire under a long backlog
 
-    async def _apply_batch(self, items: list[Document]) -> int:
+    async def _apply_batch(self, items: list[JsonDoc]) -> int:
         if self.apply_many is not None and len(items) > 1:
             try:
                 await self.apply_many(self.container, items)
@@ -228,7 +206,7 @@ class Processor:
         self.stats.applied += applied
         return applied
 
-    async def _apply_one(self, doc: Document) -> bool | None:
+    async def _apply_one(self, doc: JsonDoc) -> bool | None:
         """True: applied; False: dead-lettered; None: failed, to be retried later."""
         try:
             await self.apply(self.container, doc)
@@ -238,7 +216,7 @@ class Processor:
             return await self._failed(doc, exc)
         return True
 
-    async def _failed(self, doc: Document, exc: MystiraError) -> bool | None:
+    async def _failed(self, doc: JsonDoc, exc: MystiraError) -> bool | None:
         key = _key(doc)
         reason = f"{type(exc).__name__}: {exc}"
         attempt = await self.attempts.failed(self.container, key, reason)
@@ -258,7 +236,7 @@ class Processor:
             await self.attempts.forget(self.container, keys)
             self._failing.difference_update(keys)
 
-    async def _dead_letter(self, doc: Document, key: Key, reason: str, attempt: Attempt) -> None:
+    async def _dead_letter(self, doc: JsonDoc, key: Key, reason: str, attempt: Attempt) -> None:
         letter = DeadLetter(
             self.container, key[0], key[1], reason, attempt.count, datetime.now(UTC), doc
         )
@@ -273,5 +251,5 @@ def _transient(exc: MystiraError) -> bool:
     return exc.transient or isinstance(exc, StoreUnavailable)
 
 
-def _key(doc: Document) -> Key:
+def _key(doc: JsonDoc) -> Key:
     return str(doc.get("id")), filing_version(doc)

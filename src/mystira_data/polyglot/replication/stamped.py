@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mystira_data.documents.port import Document
 from mystira_data.polyglot.replication.marker import Writer, marked
 from mystira_data.query import Page, Query
-from mystira_data.types import PartitionKey
+from mystira_data.types import JsonDoc, PartitionKey
 
 
 class Stamped:
@@ -27,38 +26,38 @@ class Stamped:
         """The unmarked store beneath (what a foreign writer would use)."""
         return self._inner
 
-    async def create(self, container: str, doc: Document) -> Document:
-        stored: Document = await self._inner.create(container, marked(doc))
+    async def create(self, container: str, doc: JsonDoc) -> JsonDoc:
+        stored: JsonDoc = await self._inner.create(container, marked(doc))
         return stored
 
     async def upsert(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document:
-        stored: Document = await self._inner.upsert(container, marked(doc), if_match=if_match)
+        self, container: str, doc: JsonDoc, *, if_match: str | None = None
+    ) -> JsonDoc:
+        stored: JsonDoc = await self._inner.upsert(container, marked(doc), if_match=if_match)
         return stored
 
-    async def adopt(self, container: str, doc: Document, *, if_match: str) -> Document:
+    async def adopt(self, container: str, doc: JsonDoc, *, if_match: str) -> JsonDoc:
         """Write back a foreign write we adopted (`store_order`), marked as such."""
         body = marked(doc, Writer.ADOPTED)
-        stored: Document = await self._inner.upsert(container, body, if_match=if_match)
+        stored: JsonDoc = await self._inner.upsert(container, body, if_match=if_match)
         return stored
 
     async def replace(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document:
-        stored: Document = await self._inner.replace(container, marked(doc), if_match=if_match)
+        self, container: str, doc: JsonDoc, *, if_match: str | None = None
+    ) -> JsonDoc:
+        stored: JsonDoc = await self._inner.replace(container, marked(doc), if_match=if_match)
         return stored
 
     # -- passed through (named, so `Stamped` is an `EntityStore` to the type checker) ------
 
-    async def read(self, container: str, id: str, partition_key: PartitionKey) -> Document:
-        found: Document = await self._inner.read(container, id, partition_key)
+    async def read(self, container: str, id: str, partition_key: PartitionKey) -> JsonDoc:
+        found: JsonDoc = await self._inner.read(container, id, partition_key)
         return found
 
     async def delete(
         self, container: str, id: str, partition_key: PartitionKey, *, if_match: str | None = None
-    ) -> Document:
-        tomb: Document = await self._inner.delete(container, id, partition_key, if_match=if_match)
+    ) -> JsonDoc:
+        tomb: JsonDoc = await self._inner.delete(container, id, partition_key, if_match=if_match)
         return tomb
 
     async def query(self, container: str, query: Query, *, continuation: str | None = None) -> Page:
@@ -73,7 +72,7 @@ class Stamped:
         if name != "put_if_newer":
             return target
 
-        async def put_if_newer(container: str, docs: list[Document]) -> Any:
+        async def put_if_newer(container: str, docs: list[JsonDoc]) -> Any:
             return await target(container, [marked(doc) for doc in docs])
 
         return put_if_newer

@@ -28,17 +28,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mystira_data.documents.port import Document
 from mystira_data.errors import ConcurrencyConflict, NotFound
 from mystira_data.fields import STORE_MADE
 from mystira_data.polyglot.consistency.compare import canonical
+from mystira_data.polyglot.ports import EntityStore
 from mystira_data.polyglot.replication.marker import Writer, writer_of
 from mystira_data.polyglot.replication.stamped import Stamped
-from mystira_data.polyglot.write.guarded import EntityStore, current, key_of
+from mystira_data.polyglot.write.guarded import current, key_of
 from mystira_data.query import Filter, Op, Query, every
+from mystira_data.types import JsonDoc
 
-Apply = Callable[[str, Document], Awaitable[Any]]
-ApplyMany = Callable[[str, list[Document]], Awaitable[Any]]
+Apply = Callable[[str, JsonDoc], Awaitable[Any]]
+ApplyMany = Callable[[str, list[JsonDoc]], Awaitable[Any]]
 _LOOKUP_PAGE = 500
 
 
@@ -64,12 +65,12 @@ class StoreOrder:
         self._apply_many = apply_many
         self.stats = OrderStats()
 
-    async def apply(self, container: str, doc: Document) -> None:
+    async def apply(self, container: str, doc: JsonDoc) -> None:
         """One change (the processor's replay path)."""
         await self.apply_many(container, [doc], single=True)
 
     async def apply_many(
-        self, container: str, docs: list[Document], *, single: bool = False
+        self, container: str, docs: list[JsonDoc], *, single: bool = False
     ) -> None:
         """A batch: the plain changes in one guarded call, then each doubtful one."""
         rows = await self._rows(container, docs)
@@ -84,7 +85,7 @@ class StoreOrder:
                 row = rows.get(str(doc["id"]))
                 await self._settle(container, doc, 0 if row is None else _version(row) or 0)
 
-    async def _rows(self, container: str, docs: list[Document]) -> dict[str, Document]:
+    async def _rows(self, container: str, docs: list[JsonDoc]) -> dict[str, JsonDoc]:
         """The rows (tombstones too) these changes would land on, by id."""
         ids = sorted({str(d["id"]) for d in docs if "id" in d})
         if not ids:
@@ -97,7 +98,7 @@ class StoreOrder:
         )
         return {str(row["id"]): row async for row in every(self.relational, container, q)}
 
-    async def _settle(self, container: str, change: Document, row_version: int) -> None:
+    async def _settle(self, container: str, change: JsonDoc, row_version: int) -> None:
         """Adopt ``change`` if it is still the document's current state; else skip it."""
         id, pk = key_of(container, change)
         now = await current(self.documents, container, id, pk)
@@ -115,12 +116,12 @@ class StoreOrder:
         await self._apply_one(container, adopted)
 
 
-def _version(doc: Document) -> int | None:
+def _version(doc: JsonDoc) -> int | None:
     value = doc.get("_version")
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _doubtful(container: str, change: Document, row: Document | None) -> bool:
+def _doubtful(container: str, change: JsonDoc, row: JsonDoc | None) -> bool:
     """True when ``_version`` cannot say whether ``change`` is newer than the row.
 
     At the row's own version, only a foreign write with other content is doubtful: the

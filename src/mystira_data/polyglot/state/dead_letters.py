@@ -8,11 +8,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from mystira_data.polyglot.replication.processor import DeadLetter
+from mystira_data.polyglot.replication.dead_letters import REASON_LIMIT, DeadLetter, summary
 from mystira_data.polyglot.write.secondary import SyncFailure
+from mystira_data.relational import RelationalStore, storable_payload, storable_text
 from mystira_data.relational import tables as t
-from mystira_data.relational.limits import storable_payload, storable_text
-from mystira_data.relational.store import RelationalStore
 
 
 class RelationalDeadLetters:
@@ -41,7 +40,7 @@ class RelationalDeadLetters:
                     _version=letter.version,
                     source=self.source,
                     payload=storable_payload(letter.document),
-                    error=storable_text(letter.error)[:4000],
+                    error=storable_text(letter.error)[:REASON_LIMIT],
                     attempts=letter.attempts,
                     created_at=letter.at,
                 )
@@ -60,10 +59,7 @@ class RelationalDeadLetters:
             for row in await conn.execute(stmt):
                 letters = found.setdefault(row.container, [])
                 if len(letters) < limit:
-                    letters.append(
-                        {"id": row.entity_id, "version": row._version, "source": row.source,
-                         "reason": row.error}
-                    )
+                    letters.append(summary(row.entity_id, row._version, row.source, row.error))
         return found
 
     async def listing(self, container: str | None = None, limit: int = 100) -> list[OpenLetter]:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from mystira_data.polyglot.replication.leases import Lease
+from mystira_data.relational import RelationalStore
 from mystira_data.relational import tables as t
-from mystira_data.relational.store import RelationalStore
 
 
 class RelationalLeaseStore:
@@ -62,11 +62,15 @@ class RelationalLeaseStore:
                 lease_token=lease.token + 1,
                 updated_at=datetime.now(UTC),
             )
+            .returning(le.c.checkpoint)  # as stored: the caller's copy may predate a save
         )
         async with self.store.transaction() as conn:
-            if (await conn.execute(stmt)).rowcount != 1:
-                return None
-        return replace(lease, owner=owner, expires_at=until, token=lease.token + 1)
+            row = (await conn.execute(stmt)).first()
+        if row is None:
+            return None
+        return replace(
+            lease, owner=owner, expires_at=until, checkpoint=row.checkpoint, token=lease.token + 1
+        )
 
     async def save_checkpoint(self, lease: Lease, checkpoint: str | None) -> bool:
         stmt = (

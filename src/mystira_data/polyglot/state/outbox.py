@@ -6,10 +6,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from mystira_data.documents.port import Document
 from mystira_data.query import ChangeBatch
+from mystira_data.relational import RelationalStore
 from mystira_data.relational import tables as t
-from mystira_data.relational.store import RelationalStore
+from mystira_data.types import JsonDoc
 
 OUTBOX_RANGE = "outbox"
 
@@ -35,7 +35,7 @@ class OutboxSource:
         if checkpoint:
             await self.store.mark_relayed([int(i) for i in checkpoint.split(",")])
         entries = await self.store.outbox_pending(limit=max_items, container=container)
-        items: list[Document] = [e.payload for e in entries if e.payload is not None]
+        items: list[JsonDoc] = [e.payload for e in entries if e.payload is not None]
         token = ",".join(str(e.id) for e in entries) or None
         return ChangeBatch(items=items, checkpoint=token)
 

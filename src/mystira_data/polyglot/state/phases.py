@@ -9,9 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mystira_data.polyglot.phase.record import PendingSwitch, PhaseRecord, Transition
-from mystira_data.relational import bulk
+from mystira_data.relational import RelationalStore, insert_for
 from mystira_data.relational import tables as t
-from mystira_data.relational.store import RelationalStore
 from mystira_data.settings import Phase
 
 
@@ -122,7 +121,7 @@ class RelationalPhaseStore:
         """
         p = t.phase
         if version == 0 and not conditions:
-            insert = bulk.insert_for(p, self.store.dialect).values(
+            insert = insert_for(p, self.store.dialect).values(
                 container=container, version=1, **values
             )
             done = await conn.execute(insert.on_conflict_do_nothing(index_elements=["container"]))

@@ -8,8 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from mystira_data.polyglot.consistency.verify import VerifyReport
+from mystira_data.relational import RelationalStore
 from mystira_data.relational import tables as t
-from mystira_data.relational.store import RelationalStore
 
 
 async def record_verify(

@@ -13,21 +13,20 @@ from typing import Any, Protocol
 
 from mystira_data import catalog
 from mystira_data.catalog import ContainerSpec, OnDelete, ParentLink
-from mystira_data.documents.port import Document
 from mystira_data.errors import ConcurrencyConflict, NotFound
 from mystira_data.query import Filter, Op, Pageable, Query, every
-from mystira_data.types import PartitionKey
+from mystira_data.types import JsonDoc, PartitionKey
 
 
 class PolyglotRepository(Pageable, Protocol):
     """What the rules need of the repository: its own write path (no import of it here)."""
 
-    async def delete(self, container: str, id: str, partition_key: PartitionKey) -> Document: ...
+    async def delete(self, container: str, id: str, partition_key: PartitionKey) -> JsonDoc: ...
 
-    async def replace(self, container: str, doc: Document) -> Document: ...
+    async def replace(self, container: str, doc: JsonDoc) -> JsonDoc: ...
 
 
-async def after_delete(repo: PolyglotRepository, container: str, tomb: Document) -> None:
+async def after_delete(repo: PolyglotRepository, container: str, tomb: JsonDoc) -> None:
     """Apply the rules of every child container of a deleted parent (catalog `parent`)."""
     for child, link in catalog.children_of(container):
         where = (Filter(link.field, Op.EQ, tomb["id"]),)
@@ -46,13 +45,13 @@ def _scope(child: ContainerSpec, link: ParentLink, parent_id: str) -> dict[str, 
     return {"cross_partition": True}
 
 
-async def _delete(repo: PolyglotRepository, child: ContainerSpec, doc: Document) -> None:
+async def _delete(repo: PolyglotRepository, child: ContainerSpec, doc: JsonDoc) -> None:
     with contextlib.suppress(NotFound):  # deleted meanwhile: the rule already holds
         await repo.delete(child.name, doc["id"], doc[child.pk_field])
 
 
 async def _detach(
-    repo: PolyglotRepository, child: ContainerSpec, link: ParentLink, doc: Document
+    repo: PolyglotRepository, child: ContainerSpec, link: ParentLink, doc: JsonDoc
 ) -> None:
     detached = {k: v for k, v in doc.items() if not k.startswith("_")}
     detached[link.field] = None

@@ -8,65 +8,42 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any
 
 from mystira_data import catalog
-from mystira_data.documents.port import Document, partition_value
+from mystira_data.documents.port import partition_value
 from mystira_data.errors import AlreadyExists, ConcurrencyConflict, NotFound
-from mystira_data.query import Filter, Op, Page, Query
-from mystira_data.types import PartitionKey
+from mystira_data.polyglot.ports import EntityStore, GuardedPut, GuardedUpsert, KeyedRead
+from mystira_data.query import Filter, Op, Query
+from mystira_data.types import JsonDoc, PartitionKey
 
 APPLY_ATTEMPTS = 20
 APPLY_CONCURRENCY = 16
 
-ApplyMany = Callable[[str, list[Document]], Awaitable[Any]]
+ApplyMany = Callable[[str, list[JsonDoc]], Awaitable[Any]]
 
 
-class EntityStore(Protocol):
-    """The verbs the polyglot layer uses; both the document and the relational store have them."""
-
-    name: str
-
-    async def create(self, container: str, doc: Document) -> Document: ...
-    async def read(self, container: str, id: str, partition_key: PartitionKey) -> Document: ...
-    async def upsert(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document: ...
-    async def replace(
-        self, container: str, doc: Document, *, if_match: str | None = None
-    ) -> Document: ...
-    async def delete(
-        self, container: str, id: str, partition_key: PartitionKey, *, if_match: str | None = None
-    ) -> Document: ...
-    async def query(
-        self, container: str, query: Query, *, continuation: str | None = None
-    ) -> Page: ...
-    async def count(self, container: str, query: Query) -> int: ...
-
-
-def version_of(doc: Document | None) -> int:
+def version_of(doc: JsonDoc | None) -> int:
     if doc is None:
         return 0
     value = doc.get("_version", 0)
     return value if isinstance(value, int) else 0
 
 
-def key_of(container: str, doc: Document) -> tuple[str, Any]:
+def key_of(container: str, doc: JsonDoc) -> tuple[str, Any]:
     return doc["id"], partition_value(doc, catalog.get(container).partition_key)
 
 
-async def current(store: EntityStore, container: str, id: str, pk: PartitionKey) -> Document | None:
+async def current(store: EntityStore, container: str, id: str, pk: PartitionKey) -> JsonDoc | None:
     """The stored document or tombstone for ``id``, or None."""
-    read_stored = getattr(store, "read_stored", None)
-    if read_stored is not None:  # a keyed read, where the port only offers a query
-        found: Document | None = await read_stored(container, id, pk)
-        return found
+    if isinstance(store, KeyedRead):  # a keyed read, where the port only offers a query
+        return await store.read_stored(container, id, pk)
     q = Query(filters=(Filter("id", Op.EQ, id),), partition_key=pk, include_deleted=True)
     page = await store.query(container, q)
     return page.items[0] if page.items else None
 
 
-async def apply_if_newer(store: EntityStore, container: str, doc: Document) -> bool:
+async def apply_if_newer(store: EntityStore, container: str, doc: JsonDoc) -> bool:
     """Write ``doc`` unless the store already holds this or a newer version.
 
     Uses an ETag-conditional write so a concurrent newer write is never overwritten. A store
@@ -93,20 +70,20 @@ async def apply_if_newer(store: EntityStore, container: str, doc: Document) -> b
     raise ConcurrencyConflict(f"{container}/{id}: could not apply v{version_of(doc)}")
 
 
-async def apply_each_if_newer(store: EntityStore, container: str, docs: list[Document]) -> int:
+async def apply_each_if_newer(store: EntityStore, container: str, docs: list[JsonDoc]) -> int:
     """`apply_if_newer` for a batch: the newest version of each id, a few in flight at once.
 
     For stores without a multi-document transaction (the document store); each apply is
     version-guarded on its own. Every apply settles before the first failure is raised, so
     a caller replaying the batch never races a straggler. Returns how many were written.
     """
-    newest: dict[str, Document] = {}
+    newest: dict[str, JsonDoc] = {}
     for doc in docs:
         if version_of(doc) >= version_of(newest.get(doc["id"])):
             newest[doc["id"]] = doc
     gate = asyncio.Semaphore(APPLY_CONCURRENCY)
 
-    async def one(doc: Document) -> bool:
+    async def one(doc: JsonDoc) -> bool:
         async with gate:
             return await apply_if_newer(store, container, doc)
 
@@ -132,10 +109,9 @@ def batch_apply(store: EntityStore) -> ApplyMany:
 
 def _guarded_batch(store: EntityStore) -> ApplyMany | None:
     """The store's own version-guarded batch write, if it has one."""
-    upsert_if_newer = getattr(store, "upsert_if_newer", None)
-    if upsert_if_newer is not None:
-        return lambda container, docs: upsert_if_newer(container, docs, outbox=False)
-    put_if_newer = getattr(store, "put_if_newer", None)
-    if put_if_newer is not None:
-        return lambda container, docs: put_if_newer(container, docs)
+    if isinstance(store, GuardedUpsert):
+        merge = store  # bound for the closure, which mypy does not narrow
+        return lambda container, docs: merge.upsert_if_newer(container, docs, outbox=False)
+    if isinstance(store, GuardedPut):
+        return store.put_if_newer
     return None

@@ -15,14 +15,13 @@ from __future__ import annotations
 from typing import Any
 
 from mystira_data import catalog
-from mystira_data.documents.port import Document
 from mystira_data.domain.codec import codec_for
 from mystira_data.errors import ConcurrencyConflict, NotFound
 from mystira_data.polyglot.phase.control import PhaseControl
 from mystira_data.polyglot.phase.rules import ROUTES, Routing, Side
+from mystira_data.polyglot.ports import EntityStore
 from mystira_data.polyglot.write import cascade
 from mystira_data.polyglot.write.guarded import (
-    EntityStore,
     apply_if_newer,
     batch_apply,
     current,
@@ -31,8 +30,8 @@ from mystira_data.polyglot.write.guarded import (
 from mystira_data.polyglot.write.secondary import SecondaryWriter
 from mystira_data.polyglot.write.shadow import ShadowReader
 from mystira_data.query import Page, Query
-from mystira_data.relational.mapping import check_storable
-from mystira_data.types import PartitionKey
+from mystira_data.relational import check_storable
+from mystira_data.types import JsonDoc, PartitionKey
 
 WRITE_ATTEMPTS = 50
 
@@ -55,6 +54,9 @@ class PolyglotRepository:
         self.control = control
         self.secondary = secondary
         self.shadow = shadow
+        # The repository cascades write through: the outermost one (the cache in front of
+        # us, set by the composition root), so cascaded child writes reach the cache too.
+        self.door: cascade.PolyglotRepository = self
 
     async def routing(self, container: str) -> Routing:
         return ROUTES[await self.control.phase(container)]
@@ -66,7 +68,7 @@ class PolyglotRepository:
         return store
 
     # -- reads ---------------------------------------------------------------------------
-    async def read(self, container: str, id: str, partition_key: PartitionKey) -> Document:
+    async def read(self, container: str, id: str, partition_key: PartitionKey) -> JsonDoc:
         route = await self.routing(container)
         answer = await self.store(route.reads).read(container, id, partition_key)
         if self.shadow is not None and route.secondary is not None:
@@ -83,7 +85,7 @@ class PolyglotRepository:
         return await self.store(route.reads).count(container, query)
 
     # -- writes --------------------------------------------------------------------------
-    async def create(self, container: str, doc: Document) -> Document:
+    async def create(self, container: str, doc: JsonDoc) -> JsonDoc:
         """Insert a new document; `AlreadyExists` if a live one has that id."""
         body = validated(container, doc)
         async with self.control.writing(container) as phase:
@@ -96,13 +98,13 @@ class PolyglotRepository:
         return stored
 
     async def replace(
-        self, container: str, doc: Document, *, expected_version: int | None = None
-    ) -> Document:
+        self, container: str, doc: JsonDoc, *, expected_version: int | None = None
+    ) -> JsonDoc:
         """Update a live document; with ``expected_version``, only if it is still current."""
         body = validated(container, doc)
         return await self._update(container, body, expected_version, must_exist=True)
 
-    async def upsert(self, container: str, doc: Document) -> Document:
+    async def upsert(self, container: str, doc: JsonDoc) -> JsonDoc:
         """Create or overwrite (last writer wins, but never loses a concurrent update's bump)."""
         body = validated(container, doc)
         return await self._update(container, body, None, must_exist=False)
@@ -114,7 +116,7 @@ class PolyglotRepository:
         partition_key: PartitionKey,
         *,
         expected_version: int | None = None,
-    ) -> Document:
+    ) -> JsonDoc:
         """Tombstone the document in both stores and cascade to its children (V002 rules)."""
         async with self.control.writing(container) as phase:
             route = ROUTES[phase]
@@ -124,12 +126,12 @@ class PolyglotRepository:
                 container, id, partition_key, if_match=existing.get("_etag")
             )
             await self._to_secondary(route, container, tomb)
-        await cascade.after_delete(self, container, tomb)
+        await cascade.after_delete(self.door, container, tomb)
         return tomb
 
     async def _update(
-        self, container: str, body: Document, expected: int | None, *, must_exist: bool
-    ) -> Document:
+        self, container: str, body: JsonDoc, expected: int | None, *, must_exist: bool
+    ) -> JsonDoc:
         for _ in range(WRITE_ATTEMPTS):
             async with self.control.writing(container) as phase:
                 route = ROUTES[phase]
@@ -147,10 +149,10 @@ class PolyglotRepository:
         self,
         route: Routing,
         container: str,
-        body: Document,
+        body: JsonDoc,
         expected: int | None,
         must_exist: bool,
-    ) -> Document:
+    ) -> JsonDoc:
         primary = self.store(route.primary)
         pk = pk_of(container, body)
         existing = await current(primary, container, body["id"], pk)
@@ -168,7 +170,7 @@ class PolyglotRepository:
 
     async def _live(
         self, store: EntityStore, container: str, id: str, pk: PartitionKey, expected: int | None
-    ) -> Document:
+    ) -> JsonDoc:
         existing = await current(store, container, id, pk)
         if existing is None or existing.get("_deleted"):
             raise NotFound(container, id)
@@ -176,7 +178,7 @@ class PolyglotRepository:
             raise ConcurrencyConflict(f"{container}/{id} is at v{version_of(existing)}")
         return existing
 
-    async def _to_secondary(self, route: Routing, container: str, doc: Document) -> None:
+    async def _to_secondary(self, route: Routing, container: str, doc: JsonDoc) -> None:
         if route.secondary is None:
             return
         target = self.store(route.secondary)
@@ -189,7 +191,7 @@ class PolyglotRepository:
         )
 
 
-def validated(container: str, doc: Document) -> Document:
+def validated(container: str, doc: JsonDoc) -> JsonDoc:
     """The document normalised through its model (InvalidDocument names the bad field).
 
     Also refused: what the relational side could never store (NUL text, overlong ids), in
@@ -202,5 +204,5 @@ def validated(container: str, doc: Document) -> Document:
     return body
 
 
-def pk_of(container: str, doc: Document) -> Any:
+def pk_of(container: str, doc: JsonDoc) -> Any:
     return doc[catalog.get(container).pk_field]

@@ -33,13 +33,13 @@ from typing import Protocol, TypeVar
 
 import pydantic_core
 
-from mystira_data.documents.port import Document
 from mystira_data.errors import MystiraError
 from mystira_data.polyglot.write.guarded import ApplyMany
+from mystira_data.types import JsonDoc
 
 log = logging.getLogger(__name__)
 
-Apply = Callable[[str, Document], Awaitable[object]]
+Apply = Callable[[str, JsonDoc], Awaitable[object]]
 BATCH_MAX = 200
 # How long the async worker waits for more writes before sending a batch: a few ms of extra
 # secondary delay buys one transaction per batch instead of one per write.
@@ -51,7 +51,7 @@ class _Queued:
     apply: Apply
     apply_many: ApplyMany | None
     container: str
-    doc: Document
+    doc: JsonDoc
     target: str
 
 
@@ -76,7 +76,7 @@ class SyncLog:
     applied: int = 0
     failed: int = 0
 
-    def record(self, container: str, doc: Document, target: str, error: str) -> None:
+    def record(self, container: str, doc: JsonDoc, target: str, error: str) -> None:
         self.failed += 1
         failure = SyncFailure(
             container,
@@ -114,7 +114,7 @@ async def apply_group(
     apply: Apply,
     apply_many: ApplyMany | None,
     container: str,
-    docs: list[Document],
+    docs: list[JsonDoc],
     timeout_s: float,
 ) -> GroupResult:
     """Apply ``docs`` (one container, queue order) in one call where possible.
@@ -150,7 +150,7 @@ def _describe(exc: BaseException) -> str:
 
 
 # (error, or None if applied; the write's document as sent if it comes back unapplied)
-Settled = Callable[[str | None, Document | None], None]
+Settled = Callable[[str | None, JsonDoc | None], None]
 
 
 class Offload(Protocol):
@@ -165,7 +165,7 @@ class Offload(Protocol):
         """Ready to take writes now (may start itself in the background and say no)."""
         ...
 
-    def send(self, target: str, container: str, doc: Document, settled: Settled) -> None:
+    def send(self, target: str, container: str, doc: JsonDoc, settled: Settled) -> None:
         """Send one write (a snapshot of ``doc`` is taken now); ``settled`` is called once
         with how it went, or with the snapshot if it comes back unapplied."""
         ...
@@ -206,7 +206,7 @@ class SecondaryWriter:
         self,
         apply: Apply,
         container: str,
-        doc: Document,
+        doc: JsonDoc,
         target: str,
         apply_many: ApplyMany | None = None,
     ) -> None:
@@ -221,11 +221,11 @@ class SecondaryWriter:
             # The caller gets ``doc`` back and may change it before the queue applies it.
             self._enqueue(dataclasses.replace(item, doc=snapshot(doc)))
 
-    async def _apply(self, apply: Apply, container: str, doc: Document, target: str) -> None:
+    async def _apply(self, apply: Apply, container: str, doc: JsonDoc, target: str) -> None:
         result = await apply_group(apply, None, container, [doc], self.timeout_s)
         self._record(target, container, [doc], result)
 
-    def _record(self, target: str, container: str, docs: list[Document], r: GroupResult) -> None:
+    def _record(self, target: str, container: str, docs: list[JsonDoc], r: GroupResult) -> None:
         self.sync_log.applied += r.applied
         for i, error in r.failed:
             self.sync_log.record(container, docs[i], target, error)
@@ -237,7 +237,7 @@ class SecondaryWriter:
             self.sync_log.record(item.container, item.doc, item.target, "secondary queue full")
             return
 
-        def settled(error: str | None, returned: Document | None) -> None:
+        def settled(error: str | None, returned: JsonDoc | None) -> None:
             if returned is not None:  # the writer process died first: apply it here instead
                 self._enqueue(dataclasses.replace(item, doc=returned))
             elif error is None:
@@ -310,9 +310,9 @@ class SecondaryWriter:
 T = TypeVar("T")
 
 
-def snapshot(doc: Document) -> Document:
+def snapshot(doc: JsonDoc) -> JsonDoc:
     """A deep copy of a JSON document (through pydantic-core's JSON: cheaper than deepcopy)."""
-    copied: Document = pydantic_core.from_json(pydantic_core.to_json(doc))
+    copied: JsonDoc = pydantic_core.from_json(pydantic_core.to_json(doc))
     return copied
 
 

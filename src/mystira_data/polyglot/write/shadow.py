@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mystira_data.documents.port import Document
 from mystira_data.errors import MystiraError
 from mystira_data.polyglot.consistency.compare import canonical, content_hash
-from mystira_data.polyglot.write.guarded import EntityStore, current
-from mystira_data.types import PartitionKey
+from mystira_data.polyglot.ports import EntityStore
+from mystira_data.polyglot.write.guarded import current
+from mystira_data.types import JsonDoc, PartitionKey
 
 MAX_IDS = 100
 
@@ -36,7 +36,7 @@ class ShadowReader:
     on_result: Callable[[str, bool], None] | None = None
 
     def maybe_check(
-        self, container: str, answer: Document, pk: PartitionKey, other: EntityStore
+        self, container: str, answer: JsonDoc, pk: PartitionKey, other: EntityStore
     ) -> None:
         """Schedule a comparison for a sampled read; returns at once."""
         if self.rng.random() >= self.sample_rate:
@@ -46,7 +46,7 @@ class ShadowReader:
         task.add_done_callback(self._tasks.discard)
 
     async def _check(
-        self, container: str, answer: Document, pk: PartitionKey, other: EntityStore
+        self, container: str, answer: JsonDoc, pk: PartitionKey, other: EntityStore
     ) -> None:
         try:
             theirs = await current(other, container, answer["id"], pk)

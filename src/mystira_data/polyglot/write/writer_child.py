@@ -23,11 +23,12 @@ import pydantic_core
 
 from mystira_data.bootstrap import Stores, open_document_store, relational_url
 from mystira_data.polyglot.layer import resilient
+from mystira_data.polyglot.ports import EntityStore
 from mystira_data.polyglot.replication.stamped import Stamped
-from mystira_data.polyglot.write.guarded import EntityStore, apply_if_newer, batch_apply
+from mystira_data.polyglot.write.guarded import apply_if_newer, batch_apply
 from mystira_data.polyglot.write.secondary import BATCH_MAX, LINGER_S, apply_group, runs
 from mystira_data.polyglot.write.writer_process import frame, read_frame
-from mystira_data.relational.store import RelationalStore
+from mystira_data.relational import RelationalStore
 from mystira_data.settings import Settings
 
 log = logging.getLogger("mystira_data.polyglot.write.writer_child")

@@ -38,9 +38,9 @@ from typing import Any, cast
 
 import pydantic_core
 
-from mystira_data.documents.port import Document
 from mystira_data.polyglot.write.secondary import Settled, snapshot
 from mystira_data.settings import Settings
+from mystira_data.types import JsonDoc
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ class WriterProcess:
                 await asyncio.wait_for(asyncio.shield(self._starting), timeout_s)
         return self._ready
 
-    def send(self, target: str, container: str, doc: Document, settled: Settled) -> None:
+    def send(self, target: str, container: str, doc: JsonDoc, settled: Settled) -> None:
         if not self._ready:
             settled(None, snapshot(doc))  # it is gone: the caller applies this write itself
             return

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mystira_data.documents.port import Document
 from mystira_data.fields import NOT_CONTENT, WRITER
 from mystira_data.polyglot.layer import Polyglot
+from mystira_data.types import JsonDoc
 
 
 class CSharpApp:
@@ -20,21 +20,21 @@ class CSharpApp:
     def __init__(self, poly: Polyglot) -> None:
         self.store: Any = poly.stores.documents  # the raw store: no mark, no version bump
 
-    async def load(self, container: str, id: str, pk: str) -> Document:
-        found: Document = await self.store.read(container, id, pk)
+    async def load(self, container: str, id: str, pk: str) -> JsonDoc:
+        found: JsonDoc = await self.store.read(container, id, pk)
         return found
 
-    async def rebuild(self, container: str, doc: Document) -> Document:
+    async def rebuild(self, container: str, doc: JsonDoc) -> JsonDoc:
         """`DbSet.Update` of an entity it did not load: every unknown field dropped."""
         body = {k: v for k, v in doc.items() if not k.startswith("_")}
-        stored: Document = await self.store.upsert(container, body)
+        stored: JsonDoc = await self.store.upsert(container, body)
         return stored
 
-    async def patch(self, container: str, loaded: Document, **changes: Any) -> Document:
+    async def patch(self, container: str, loaded: JsonDoc, **changes: Any) -> JsonDoc:
         """A tracked update: the raw document it loaded, changed, unknown fields kept (its
         ``_version`` and our mark included, now stale)."""
         body = {k: v for k, v in loaded.items() if k not in NOT_CONTENT or k == WRITER}
-        stored: Document = await self.store.upsert(container, {**body, **changes})
+        stored: JsonDoc = await self.store.upsert(container, {**body, **changes})
         return stored
 
     async def hard_delete(self, container: str, id: str, pk: str) -> None:

@@ -11,13 +11,13 @@ from typing import Any
 from typer.testing import CliRunner
 
 from mystira_data.cli.app import app
-from mystira_data.documents.port import Document
 from mystira_data.errors import NotFound
 from mystira_data.polyglot.consistency.reconcile import Reconciler
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.write.guarded import EntityStore
 from mystira_data.query import Page, Query
 from mystira_data.settings import Phase
+from mystira_data.types import JsonDoc
 from tests.integration.polyglot.beside.csharp import CSharpApp
 from tests.integration.polyglot.beside.test_foreign_writes import catch_up, populate
 from tests.integration.polyglot.test_phases_crud import walk_to
@@ -123,9 +123,9 @@ def test_replicate_reconcile_command(tmp_path: Path) -> None:
                 )
             await CSharpApp(poly).hard_delete("Accounts", "a2", "a2")
 
-    async def row_of_a2() -> Document:
+    async def row_of_a2() -> JsonDoc:
         async with embedded(data) as poly:
-            found: Document | None = await poly.raw_relational.read_stored("Accounts", "a2", "a2")
+            found: JsonDoc | None = await poly.raw_relational.read_stored("Accounts", "a2", "a2")
             assert found is not None
             return found
 

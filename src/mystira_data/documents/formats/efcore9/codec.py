@@ -23,9 +23,9 @@ from mystira_data.documents.formats.efcore9.kinds import (
 )
 from mystira_data.documents.formats.efcore9.maps import LEGACY_PREFIXED, container_map
 from mystira_data.documents.formats.efcore9.objects import ObjectKind
-from mystira_data.documents.formats.port import Document
 from mystira_data.errors import InvalidDocument, InvalidQuery
 from mystira_data.query import Filter, Op, Order, Query
+from mystira_data.types import JsonDoc
 
 TYPE_KEY = "$type"
 
@@ -38,20 +38,20 @@ class Efcore9Format:
     def partition_keys(self) -> dict[str, str]:
         return catalog.partition_keys(efcore=True)
 
-    def decode(self, container: str, stored: Document, *, lenient: bool = False) -> Document:
+    def decode(self, container: str, stored: JsonDoc, *, lenient: bool = False) -> JsonDoc:
         root = container_map(container)
         if root is None:
             return stored
-        native: Document = root.decode(stored, "", lenient)
+        native: JsonDoc = root.decode(stored, "", lenient)
         return native
 
-    def encode(self, container: str, native: Document, base: Document | None = None) -> Document:
+    def encode(self, container: str, native: JsonDoc, base: JsonDoc | None = None) -> JsonDoc:
         root = container_map(container)
         if root is None:
             return native
         if container == "CompassTrackings":
             _check_axis_is_id(native)
-        body: Document = root.encode(native, base, "")
+        body: JsonDoc = root.encode(native, base, "")
         head = {"id": body.pop("id")} if "id" in body else {}
         head[TYPE_KEY] = body.pop(TYPE_KEY, catalog.get(container).model.__name__)
         return head | body
@@ -70,7 +70,7 @@ class Efcore9Format:
         return replace(query, filters=filters, order_by=order)
 
 
-def _check_axis_is_id(native: Document) -> None:
+def _check_axis_is_id(native: JsonDoc) -> None:
     axis, id = native.get("axis"), native.get("id")
     if axis is not None and id is not None and axis != id:
         raise InvalidDocument(

@@ -6,33 +6,24 @@ Two instances over one store stand for two processes: their failures add up, nev
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 from mystira_data.polyglot.replication.attempts import Attempts, MemoryAttempts, RelationalAttempts
 from mystira_data.relational import RelationalStore
-from tests.integration.relational.conftest import empty_all, sqlite_url
 
 Make = Callable[[str], Attempts]
 
 
-@pytest.fixture(params=["memory", "postgres", "sqlite"])
-async def attempts(
-    request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path
-) -> AsyncIterator[Make]:
+@pytest.fixture
+def attempts(state_backend: RelationalStore | None) -> Make:
     """A factory of `Attempts` for a direction; every call shares the same state."""
-    if request.param == "memory":
+    if state_backend is None:
         twins = {d: MemoryAttempts() for d in ("relational", "document")}
-        yield lambda direction: twins[direction]
-        return
-    postgres = request.param == "postgres"
-    url = request.getfixturevalue("pg_url") if postgres else sqlite_url(sqlite_template, tmp_path)
-    async with RelationalStore(url) as store:
-        if postgres:
-            await empty_all(store)
-        yield lambda direction: RelationalAttempts(store, direction)
+        return lambda direction: twins[direction]
+    store = state_backend
+    return lambda direction: RelationalAttempts(store, direction)
 
 
 async def test_failures_add_up_across_instances_and_directions_are_apart(
