@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -30,7 +29,7 @@ from mystira_data.polyglot.phase.copies import (
     LocalCopy,
     MirroredPhaseStore,
 )
-from mystira_data.polyglot.phase.gates import EvidenceGates
+from mystira_data.polyglot.phase.gates import EvidenceGates, shadow_evidence
 from mystira_data.polyglot.phase.guards import Guards
 from mystira_data.polyglot.phase.rules import ROUTES, Side
 from mystira_data.polyglot.ports import EntityStore
@@ -354,7 +353,7 @@ def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
     recorder = EvidenceRecorder(breakers)
     shadow = ShadowReader(pp.consistency_sample_rate) if pp.enable_consistency_validation else None
     if shadow is not None:
-        shadow.on_result = _shadow_evidence(control, recorder)
+        shadow.on_result = shadow_evidence(control, recorder)
     repo = PolyglotRepository(documents, relational, control, writer, shadow)
     meter = LagMeter(control, stores.documents, stores.relational)
     guards = Guards(control, stores.documents, stores.relational, meter)
@@ -369,18 +368,6 @@ def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
     if stores.cache is not None and stores.settings.caching.enabled:
         _put_cache_in_front(poly, stores.cache, stores.settings.caching)
     return poly
-
-
-def _shadow_evidence(
-    control: PhaseControl, recorder: EvidenceRecorder
-) -> Callable[[str, bool], None]:
-    """Count a shadow comparison under the phase that routed the read (this process's view)."""
-
-    def note(container: str, matched: bool) -> None:
-        phase = control.cached(container).phase
-        recorder.shadow(container, phase.value, ROUTES[phase].reads.value, matched)
-
-    return note
 
 
 def _put_cache_in_front(poly: Polyglot, cache: Cache, caching: Caching) -> None:

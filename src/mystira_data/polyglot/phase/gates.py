@@ -26,6 +26,7 @@ from typing import Any
 
 from mystira_data.gate_settings import Gates, GateThresholds
 from mystira_data.polyglot.phase import rules
+from mystira_data.polyglot.phase.control import PhaseControl
 from mystira_data.polyglot.phase.gate_check import GateCheck, n
 from mystira_data.polyglot.phase.rules import ROUTES
 from mystira_data.polyglot.replication.lag import LagMeter
@@ -164,3 +165,15 @@ def _store(phase: Phase) -> str:
 
 def _rate(tally: ev.Tally) -> float:
     return tally.failed / tally.total if tally.total else 0.0
+
+
+def shadow_evidence(
+    control: PhaseControl, recorder: ev.EvidenceRecorder
+) -> Callable[[str, bool], None]:
+    """Count a shadow comparison under the phase that routed the read (this process's view)."""
+
+    def note(container: str, matched: bool) -> None:
+        phase = control.cached(container).phase
+        recorder.shadow(container, phase.value, ROUTES[phase].reads.value, matched)
+
+    return note
