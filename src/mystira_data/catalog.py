@@ -8,10 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from mystira_data.domain import analytics, badges, content, media, play, reference, users
+
+V = TypeVar("V")
 
 
 class Placement(StrEnum):
@@ -313,6 +316,16 @@ CONTAINERS: tuple[ContainerSpec, ...] = (
 )
 
 BY_NAME: dict[str, ContainerSpec] = {c.name: c for c in CONTAINERS}
+
+
+def by_catalog_name(mapping: dict[Any, V]) -> dict[str, V]:
+    """``mapping`` re-keyed by catalog names, matched ignoring case (settings from the
+    environment arrive lower-cased); `ValueError` naming any unknown key."""
+    names = {n.lower(): n for n in BY_NAME}
+    unknown = sorted(str(k) for k in mapping if str(k).lower() not in names)
+    if unknown:
+        raise ValueError(f"unknown container(s) {unknown}")
+    return {names[str(k).lower()]: v for k, v in mapping.items()}
 
 
 def get(name: str) -> ContainerSpec:

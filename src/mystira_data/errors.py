@@ -106,7 +106,12 @@ class ConcurrencyConflict(MystiraError):
 
 
 class PhaseTransitionRefused(MystiraError):
-    """The phase guard refused a transition; the message says why."""
+    """The phase guard refused a transition; the message says why. ``gates``: each failed
+    evidence gate as ``{"path": "gates.<name>", "message": ...}`` (the API's ``errors``)."""
+
+    def __init__(self, message: str, *, gates: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.gates = gates or []
 
 
 class StoreUnavailable(MystiraError):

@@ -68,7 +68,10 @@ class CircuitBreaker:
     open_seconds: float = 30.0
     clock: Callable[[], float] = time.monotonic
     hooks: list[Hook] = field(default_factory=list)
-    failures: int = 0
+    failures: int = 0  # consecutive
+    # Totals since start, for the error-rate gate (`polyglot.state.evidence`).
+    succeeded: int = 0
+    failed: int = 0
     _opened_at: float | None = None
     _probing: bool = False
 
@@ -89,12 +92,14 @@ class CircuitBreaker:
 
     def record_success(self) -> None:
         was_open = self._opened_at is not None
+        self.succeeded += 1
         self.failures, self._opened_at, self._probing = 0, None, False
         if was_open:
             self._emit(BreakerState.CLOSED)
 
     def record_failure(self) -> None:
         self.failures += 1
+        self.failed += 1
         if self._probing or (self._opened_at is None and self.failures >= self.threshold):
             self._opened_at, self._probing = self.clock(), False
             self._emit(BreakerState.OPEN)

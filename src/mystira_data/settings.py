@@ -33,6 +33,7 @@ from pydantic_settings import (
 )
 
 from mystira_data.errors import ConfigError
+from mystira_data.gate_settings import Gates
 
 
 class Phase(StrEnum):
@@ -147,13 +148,7 @@ class PolyglotPersistence(_Section):
         # Env names arrive lower-cased: match catalog names ignoring case.
         from mystira_data import catalog
 
-        if not isinstance(value, dict):
-            return value
-        names = {n.lower(): n for n in catalog.BY_NAME}
-        unknown = sorted(k for k in value if str(k).lower() not in names)
-        if unknown:
-            raise ValueError(f"unknown container(s) {unknown}")
-        return {names[str(k).lower()]: v for k, v in value.items()}
+        return catalog.by_catalog_name(value) if isinstance(value, dict) else value
 
     @model_validator(mode="after")
     def _switch_can_finish(self) -> PolyglotPersistence:
@@ -270,6 +265,7 @@ class Settings(BaseSettings):
     document_store: DocumentStoreSection = Field(
         default_factory=DocumentStoreSection, alias="DocumentStore"
     )
+    gates: Gates = Field(default_factory=Gates, alias="Gates")
     data_dir: Path = Field(default=Path(".mystira"), alias="DataDir")
 
     @classmethod

@@ -47,6 +47,7 @@ def lifespan_for(
             state = ApiState(settings, poly, auth, limiter, keys, jobs)
             await _load_phases(state)
             app.state.api = state
+            poly.evidence.start(poly.raw_relational)  # gate evidence for `phase set` anywhere
             try:
                 yield
             finally:

@@ -1,6 +1,7 @@
 """One error shape for every HTTP answer that is not a success: RFC 9457 problem+json.
 
-``{"type", "title", "status", "detail", "instance"}`` plus ``errors`` (field paths) on a 422.
+``{"type", "title", "status", "detail", "instance"}`` plus ``errors`` (field paths) on a 422,
+and on a 409 phase refusal one ``gates.<name>`` entry per failed evidence gate.
 The platform's typed errors (`mystira_data.errors`) are mapped here, once; anything else is a
 500 with no detail (the traceback goes to the server log only, never to the caller).
 """
@@ -116,6 +117,8 @@ def from_platform(exc: e.MystiraError, breaker_open_s: float) -> ApiProblem:
             "the database schema is being upgraded",
             {"Retry-After": str(DEFAULT_RETRY_AFTER_S)},
         )
+    if isinstance(exc, e.PhaseTransitionRefused) and exc.gates:
+        return ApiProblem(409, "Conflict", str(exc), errors=exc.gates)  # each failed gate
     simple: dict[type[e.MystiraError], tuple[int, str]] = {
         e.NotFound: (404, "Not Found"),
         e.AlreadyExists: (409, "Conflict"),

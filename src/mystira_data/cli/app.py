@@ -84,6 +84,11 @@ COMMANDS = (
         "Serve the game data API (/api/v1) and the admin API (/admin/v1) over HTTP.",
     ),
     LazyCommand("auth", f"{_CLI}.auth:app", "API keys of the HTTP service (hashed at rest)."),
+    LazyCommand(
+        "audit",
+        f"{_CLI}.audit:audit_command",
+        "Show the audit log, newest first: who moved, forced, repaired or changed keys, and why.",
+    ),
 )
 
 

@@ -38,13 +38,14 @@ def create_key(
 ) -> None:
     """Make a key and print it once: the key alone on the last line (only its hash is kept)."""
     from mystira_data.api.auth.roles import Role
+    from mystira_data.polyglot.state.audit_log import cli_actor
 
     if role not in ROLES:
         fail(f"--role must be one of {', '.join(ROLES)}")
 
     async def body(settings: Settings) -> tuple[KeyRecord, str]:
         async with key_store(settings) as keys:
-            return await keys.create(Role(role), account, label)
+            return await keys.create(Role(role), account, label, actor=cli_actor())
 
     record, token = run(ctx, body)
     bound = f" for account {record.account_id}" if record.account_id else ""
@@ -82,10 +83,11 @@ def list_keys(ctx: typer.Context) -> None:
 @app.command("revoke")
 def revoke(ctx: typer.Context, key_id: Annotated[str, typer.Argument()]) -> None:
     """Revoke KEY_ID; every running service refuses it within a second."""
+    from mystira_data.polyglot.state.audit_log import cli_actor
 
     async def body(settings: Settings) -> bool:
         async with key_store(settings) as keys:
-            return await keys.revoke(key_id)
+            return await keys.revoke(key_id, actor=cli_actor())
 
     if not run(ctx, body):
         fail(f"no live key {key_id!r}")

@@ -146,13 +146,16 @@ def repair_command(
     A document that cannot be written is reported and skipped; the exit code is then 1.
     """
     from mystira_data.polyglot.consistency.repair import repair_container
+    from mystira_data.polyglot.state.audit_log import cli_actor
 
     _targets(container, False)
     loaded = _load(from_report, container) if from_report else None
 
     async def body(settings: Settings) -> RepairResult:
         async with polyglot(settings) as poly:
-            return await repair_container(poly, container, loaded, dry_run=dry_run)
+            return await repair_container(
+                poly, container, loaded, dry_run=dry_run, actor=cli_actor()
+            )
 
     result = run(ctx, body)
     for line in result.planned:

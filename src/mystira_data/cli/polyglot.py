@@ -115,7 +115,7 @@ def phase_set(
     ctx: typer.Context,
     container: Annotated[str, typer.Argument()],
     phase: Annotated[Phase, typer.Argument()],
-    force: Annotated[bool, typer.Option("--force", help="Skip the lag/verify guard.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Skip the gates and guards.")] = False,
     reason: Annotated[str, typer.Option("--reason", help="Recorded with the change.")] = "",
 ) -> None:
     """Move CONTAINER one phase forward or back (forward into Postgres reads is guarded).
@@ -123,6 +123,8 @@ def phase_set(
     A move that changes the primary store is scheduled first: every instance pauses writes
     of CONTAINER shortly before the flip, and this command returns once it has flipped.
     """
+    from mystira_data.polyglot.state.audit_log import cli_actor
+
     _container(container)
 
     async def body(settings: Settings) -> Transition:
@@ -140,7 +142,9 @@ def phase_set(
                 )
 
             poly.control.on_scheduled = scheduled
-            return await poly.control.set(container, phase, force=force, reason=reason)
+            return await poly.control.set(
+                container, phase, force=force, reason=reason, actor=cli_actor()
+            )
 
     t = run(ctx, body)
     console.print(f"{t.container}: {t.from_phase.value} → {t.to_phase.value}")

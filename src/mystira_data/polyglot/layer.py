@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from mystira_data import catalog, metrics
@@ -30,6 +31,7 @@ from mystira_data.polyglot.phase.copies import (
     LocalCopy,
     MirroredPhaseStore,
 )
+from mystira_data.polyglot.phase.gates import EvidenceGates, shadow_evidence
 from mystira_data.polyglot.phase.guards import Guards
 from mystira_data.polyglot.phase.rules import ROUTES, Side
 from mystira_data.polyglot.ports import EntityStore
@@ -39,11 +41,13 @@ from mystira_data.polyglot.replication.processor import Apply, ChangeSource, Pro
 from mystira_data.polyglot.replication.stamped import Stamped
 from mystira_data.polyglot.replication.store_order import StoreOrder
 from mystira_data.polyglot.resilient import resilient_store
+from mystira_data.polyglot.state import audit_log
 from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters, persist_sync_failures
+from mystira_data.polyglot.state.evidence import EvidenceRecorder
 from mystira_data.polyglot.state.leases import RelationalLeaseStore
 from mystira_data.polyglot.state.outbox import OutboxSource
 from mystira_data.polyglot.state.phases import RelationalPhaseStore
-from mystira_data.polyglot.state.verify_log import record_verify
+from mystira_data.polyglot.state.verify_log import log_position, record_verify
 from mystira_data.polyglot.write.guarded import ApplyMany, apply_if_newer, batch_apply
 from mystira_data.polyglot.write.repository import PolyglotRepository
 from mystira_data.polyglot.write.secondary import SecondaryWriter, SyncLog
@@ -84,6 +88,8 @@ class Polyglot:
     router: PolyglotRepository
     guards: Guards
     breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
+    gates: EvidenceGates | None = None
+    evidence: EvidenceRecorder = field(default_factory=EvidenceRecorder)
     health: HealthTracker = field(default_factory=HealthTracker)
     repository: GameData = field(init=False)
 
@@ -266,6 +272,7 @@ class Polyglot:
             await self.repository.close()
         await self.router.secondary.close()
         await self.flush_sync_log()
+        await self.evidence.stop(self.raw_relational)
 
     async def flush_sync_log(self) -> None:
         """Record this process's failed secondary writes; with the relational store down they
@@ -299,6 +306,7 @@ class Polyglot:
 
         ``shortcut``: on PostgreSQL, compare by segment checksums first (see `segments`).
         """
+        position = await log_position(self.raw_relational, container)  # before it reads
         primary, secondary = await self.pair(container)
         segments = None
         if shortcut and SegmentChecksums.usable(self.raw_relational, container):
@@ -311,7 +319,7 @@ class Polyglot:
             settle_s=settle_s,
             segments=segments,
         )
-        await record_verify(self.raw_relational, report)
+        await record_verify(self.raw_relational, report, position)
         metrics.verified(container, report.scanned, len(report.differences))
         return report
 
@@ -353,21 +361,21 @@ def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
         sync_log=SyncLog(),
         offload=_offload(stores),
     )
+    breakers = {"documents": doc_breaker, "relational": rel_breaker}
+    recorder = EvidenceRecorder(breakers)
     shadow = ShadowReader(pp.consistency_sample_rate) if pp.enable_consistency_validation else None
+    if shadow is not None:
+        shadow.on_result = shadow_evidence(control, recorder)
     repo = PolyglotRepository(documents, relational, control, writer, shadow)
     meter = LagMeter(control, stores.documents, stores.relational)
     guards = Guards(control, stores.documents, stores.relational, meter)
     guards.install()
+    gates = EvidenceGates(stores.relational, meter, stores.settings.gates, recorder)
     poly = Polyglot(
-        stores,
-        documents,
-        relational,
-        control,
-        repo,
-        guards,
-        {"documents": doc_breaker, "relational": rel_breaker},
-        health=tracker,
+        stores, documents, relational, control, repo, guards, breakers, gates, recorder, tracker
     )
+    control.gates = gates.check
+    control.audit = partial(audit_log.append, stores.relational)
     control.catch_up = poly.catch_up
     control.caught_up = poly.caught_up
     control.on_fence = poly.drain_secondary

@@ -270,6 +270,9 @@ verify_runs = sa.Table(
     sa.Column("clean", sa.Boolean),  # NULL while the run is in progress
     sa.Column("report", Json),
     sa.Column("error", sa.Text),
+    # Where the run started in the logs (V0006): the phase move it ran after, the outbox id
+    # and the change-feed checkpoints; the verify gate compares the phase move.
+    sa.Column("position", Json),
     sa.Index("ix_polyglot_verify_runs_container_started", "container", "started_at"),
 )
 
@@ -301,6 +304,38 @@ api_jobs = sa.Table(
     sa.Column("updated_at", Timestamp, nullable=False, server_default=NOW),
 )
 
+# Evidence counted by serving processes (V0006), flushed as append-only deltas: shadow-read
+# comparisons per container and phase, and store calls per store (container "").
+evidence = sa.Table(
+    "_polyglot_evidence",
+    metadata,
+    sa.Column("id", big_serial(), primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("container", sa.String(100), nullable=False),
+    sa.Column("phase", sa.String(40)),
+    sa.Column("store", sa.String(20), nullable=False),
+    sa.Column("ok", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("failed", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("at", Timestamp, nullable=False, server_default=NOW),
+    sa.Index("ix_polyglot_evidence_kind_container_at", "kind", "container", "at"),
+)
+
+# The audit log (V0006): append-only, one row per operator action, never updated or deleted.
+audit_log = sa.Table(
+    "_audit_log",
+    metadata,
+    sa.Column("id", big_serial(), primary_key=True, autoincrement=True),
+    sa.Column("at", Timestamp, nullable=False, server_default=NOW),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("container", sa.String(100)),
+    sa.Column("reason", sa.Text),
+    sa.Column("forced", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("detail", Json),
+    sa.Column("evidence", Json),
+    sa.Index("ix_audit_log_container_id", "container", "id"),
+)
+
 ENTITY_TABLES: dict[str, sa.Table] = {
     t.name: t for t in (accounts, game_sessions, player_scenario_scores)
 }
@@ -315,4 +350,6 @@ POLYGLOT_TABLES: tuple[sa.Table, ...] = (
     verify_runs,
     api_keys,
     api_jobs,
+    evidence,
+    audit_log,
 )

@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mystira_data.cli.app import app
+from mystira_data.gate_settings import GateThresholds
 from mystira_data.polyglot.phase.record import Transition
 from mystira_data.polyglot.state.phases import RelationalPhaseStore
 from mystira_data.settings import Phase
@@ -88,10 +89,11 @@ async def test_the_lag_refusal_names_replicate_once(tmp_path: Path) -> None:
     await asyncio.to_thread(record_phase, data, "Accounts", Phase.DUAL_WRITE_COSMOS_READ)
     async with embedded(data) as poly:
         await poly.stores.documents.upsert("Accounts", account(1))  # not yet replicated
-        poly.guards.max_lag_s = -1.0  # any pending change is too old
-        reason = await poly.guards.lag_guard("Accounts", Phase.DUAL_WRITE_POSTGRES_READ)
-    assert reason is not None
-    assert "run `mystira replicate --once`" in reason
+        assert poly.gates is not None
+        limits = GateThresholds(MaxLagSeconds=0, MaxLagChanges=0)  # any pending change
+        check = await poly.gates.lag("Accounts", limits, True)
+    assert check.refuses
+    assert "run `mystira replicate --once`" in check.detail
 
 
 def test_plain_replicate_prints_progress_lines(tmp_path: Path) -> None:

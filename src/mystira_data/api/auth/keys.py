@@ -18,6 +18,8 @@ import sqlalchemy as sa
 
 from mystira_data.api.auth.roles import Role
 from mystira_data.errors import InvalidDocument
+from mystira_data.polyglot.state import audit_log
+from mystira_data.polyglot.state.audit_log import Action, AuditEntry
 from mystira_data.relational import tables as t
 from mystira_data.relational.store import RelationalStore
 
@@ -90,9 +92,15 @@ class KeyStore:
         self.store = store
 
     async def create(
-        self, role: Role, account_id: str | None = None, label: str | None = None
+        self,
+        role: Role,
+        account_id: str | None = None,
+        label: str | None = None,
+        *,
+        actor: str = "internal",
     ) -> tuple[KeyRecord, str]:
-        """A new key: its record and the key itself (shown once, never stored)."""
+        """A new key: its record and the key itself (shown once, never stored); audited as
+        made by ``actor`` in the same transaction."""
         check_binding(role, account_id)
         key_id, token = new_token()
         now = datetime.now(UTC)
@@ -106,6 +114,9 @@ class KeyStore:
         }
         async with self.store.transaction() as conn:
             await conn.execute(sa.insert(t.api_keys).values(**row))
+            detail = {"keyId": key_id, "role": role.value, "accountId": account_id}
+            entry = AuditEntry(actor, Action.KEY_CREATE, reason=label or "", detail=detail)
+            await conn.execute(audit_log.insert(entry))
         return KeyRecord(key_id, role, account_id, label, now, None), token
 
     async def find(self, key_id: str) -> KeyRecord | None:
@@ -120,8 +131,9 @@ class KeyStore:
             rows = (await conn.execute(stmt)).mappings().all()
         return [_public(_record(r)) for r in rows]
 
-    async def revoke(self, key_id: str) -> bool:
-        """Revoke a live key; False if there is no such key or it was revoked already."""
+    async def revoke(self, key_id: str, *, actor: str = "internal") -> bool:
+        """Revoke a live key (audited as ``actor``'s); False if there is no such key or it
+        was revoked already."""
         k = t.api_keys
         stmt = (
             sa.update(k)
@@ -130,6 +142,9 @@ class KeyStore:
         )
         async with self.store.transaction() as conn:
             result = await conn.execute(stmt)
+            if result.rowcount:
+                entry = AuditEntry(actor, Action.KEY_REVOKE, detail={"keyId": key_id})
+                await conn.execute(audit_log.insert(entry))
         return bool(result.rowcount)
 
 

@@ -16,6 +16,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "play",
     "reports",
     "media",
+    "audit",
 )
 
 

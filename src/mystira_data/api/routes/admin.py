@@ -20,6 +20,7 @@ from mystira_data.api.state import Platform
 from mystira_data.errors import NotFound
 from mystira_data.polyglot.phase.rules import ROUTES
 from mystira_data.polyglot.replication.redeliver import retry_letter
+from mystira_data.polyglot.state.audit_log import key_actor
 from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters
 from mystira_data.polyglot.state.leases import RelationalLeaseStore
 from mystira_data.settings import Phase
@@ -65,7 +66,9 @@ async def set_phase(
         raise invalid("reason", "a forced move needs a reason (it is recorded)")
     # The phase history keeps who asked: the key id (never the key).
     reason = f"{change.reason.strip()} [api {caller.subject}]".strip()
-    moved = await state.poly.control.set(container, change.phase, force=change.force, reason=reason)
+    moved = await state.poly.control.set(
+        container, change.phase, force=change.force, reason=reason, actor=key_actor(caller.subject)
+    )
     return {
         "container": moved.container,
         "from": moved.from_phase.value,

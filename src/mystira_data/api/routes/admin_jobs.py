@@ -24,6 +24,7 @@ from mystira_data.polyglot.consistency.repair import repair_container
 from mystira_data.polyglot.consistency.targets import one_copy
 from mystira_data.polyglot.consistency.verify import VerifyReport
 from mystira_data.polyglot.phase.rules import Side
+from mystira_data.polyglot.state.audit_log import key_actor
 from mystira_data.polyglot.state.verify_log import verify_run, verify_runs
 from mystira_data.query import MAX_PAGE_SIZE
 
@@ -96,7 +97,9 @@ async def start_repair(request: RepairRequest, state: Platform, caller: Operator
 
     async def work(progress: Progress) -> dict[str, Any]:
         progress({"step": "verify and repair"})
-        return (await repair_container(state.poly, name, dry_run=request.dry_run)).as_json()
+        actor = key_actor(caller.subject)
+        result = await repair_container(state.poly, name, dry_run=request.dry_run, actor=actor)
+        return result.as_json()
 
     return accepted(await _start(state, "repair", name, caller.subject, work))
 

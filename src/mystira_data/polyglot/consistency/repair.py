@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from mystira_data.errors import ConcurrencyConflict, MystiraError
 from mystira_data.polyglot.consistency.verify import Difference, VerifyReport
 from mystira_data.polyglot.ports import EntityStore
+from mystira_data.polyglot.state import audit_log
+from mystira_data.polyglot.state.audit_log import Action, AuditEntry
 from mystira_data.polyglot.write.guarded import current, version_of
 from mystira_data.types import JsonDoc
 
@@ -40,13 +42,24 @@ class RepairResult:
 
 
 async def repair_container(
-    poly: Polyglot, container: str, report: VerifyReport | None = None, *, dry_run: bool = False
+    poly: Polyglot,
+    container: str,
+    report: VerifyReport | None = None,
+    *,
+    dry_run: bool = False,
+    actor: str = "internal",
 ) -> RepairResult:
     """Repair ``container``'s secondary from its primary, by ``report`` or a fresh verify
-    (what `mystira repair` and the admin API run)."""
+    (what `mystira repair` and the admin API run); a repair that ran is audited."""
     report = report or await poly.verify(container, settle_s=0)
     primary, secondary = await poly.pair(container)
-    return await repair(container, primary, secondary, report, dry_run=dry_run)
+    result = await repair(container, primary, secondary, report, dry_run=dry_run)
+    if not dry_run:
+        detail = {"differences": len(report.differences), **result.as_json()}
+        detail["planned"] = len(result.planned)  # counts in the log; ids stay in the report
+        entry = AuditEntry(actor, Action.REPAIR, container, detail=detail)
+        await audit_log.append(poly.raw_relational, entry)
+    return result
 
 
 async def repair(

@@ -73,6 +73,7 @@ from mystira_data import catalog
 from mystira_data.errors import ConfigError, StoreUnavailable
 from mystira_data.polyglot.phase import rules as phases
 from mystira_data.polyglot.phase.gate import Gate
+from mystira_data.polyglot.phase.gate_check import GateCheck
 from mystira_data.polyglot.phase.record import (
     PhaseRecord,
     PhaseStore,
@@ -80,6 +81,7 @@ from mystira_data.polyglot.phase.record import (
     Transition,
 )
 from mystira_data.polyglot.phase.switch import Switcher
+from mystira_data.polyglot.state.audit_log import AuditEntry
 from mystira_data.settings import Phase, PolyglotPersistence
 
 log = logging.getLogger(__name__)
@@ -124,6 +126,9 @@ CaughtUp = Callable[[str, Phase, Phase], Awaitable[bool]]
 OnFence = Callable[[str], Awaitable[None]]
 # Makes ``phase`` the first record of an empty container, or raises `ConfigError`.
 Adopt = Callable[[str, Phase], Awaitable[None]]
+# The evidence gates' verdicts on a move (`gates.EvidenceGates.check`).
+CheckGates = Callable[[str, Phase, Phase], Awaitable[list[GateCheck]]]
+Audit = Callable[[AuditEntry], Awaitable[object]]
 
 
 class PhaseControl:
@@ -153,6 +158,8 @@ class PhaseControl:
         self._drained: set[tuple[str, int]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.guards: list[Guard] = []
+        self.gates: CheckGates | None = None
+        self.audit: Audit | None = None  # told every move, with its actor and evidence
         self.catch_up: CatchUp | None = None
         self.caught_up: CaughtUp | None = None
         self.on_fence: OnFence | None = None
@@ -378,10 +385,16 @@ class PhaseControl:
 
     # -- switching (`switch.Switcher`) ---------------------------------------------------
     async def set(
-        self, container: str, target: Phase, *, force: bool = False, reason: str = ""
+        self,
+        container: str,
+        target: Phase,
+        *,
+        force: bool = False,
+        reason: str = "",
+        actor: str = "internal",
     ) -> Transition:
-        """Move one step (see `switch.Switcher.set`)."""
-        return await Switcher(self).set(container, target, force=force, reason=reason)
+        """Move one step (see `switch.Switcher.set`); ``actor`` goes into the audit log."""
+        return await Switcher(self).set(container, target, force=force, reason=reason, actor=actor)
 
     def forget_view(self) -> None:
         """Make the next read load the record again."""

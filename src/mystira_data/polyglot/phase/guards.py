@@ -1,8 +1,10 @@
-"""The evidence a phase move needs (`rules.needs_proof`), and the configured first phase.
+"""The store-shape checks a phase move needs (`rules.needs_proof`), and the configured first
+phase.
 
-Each guard returns the reason to refuse, or None: replication lag, the last verify, the
-completeness of the store a move makes the read side, and foreign writers (another app
-still writing the container's documents, which a PostgreSQL primary would never see).
+Each guard returns the reason to refuse, or None: the completeness of the store a move makes
+the read side, and foreign writers (another app still writing the container's documents,
+which a PostgreSQL primary would never see). The evidence gates (lag, verify position,
+shadow consistency, error rate) are in `gates`.
 """
 
 from __future__ import annotations
@@ -18,13 +20,10 @@ from mystira_data.polyglot.phase.record import Transition
 from mystira_data.polyglot.phase.rules import GUARDED, ROUTES, Side
 from mystira_data.polyglot.replication.foreign import foreign_writes
 from mystira_data.polyglot.replication.lag import LagMeter
-from mystira_data.polyglot.state.verify_log import last_verify
 from mystira_data.query import Query
 from mystira_data.relational import RelationalStore
 from mystira_data.settings import Phase
 
-DEFAULT_MAX_LAG_S = 5.0
-VERIFY_MAX_AGE = timedelta(hours=24)
 FOREIGN_WINDOW = timedelta(minutes=15)
 LIVE = Query(cross_partition=True)
 ALL = Query(cross_partition=True, include_deleted=True)
@@ -36,38 +35,13 @@ class Guards:
     documents: DocumentStore
     relational: RelationalStore
     meter: LagMeter
-    max_lag_s: float = DEFAULT_MAX_LAG_S
     foreign_window: timedelta = FOREIGN_WINDOW
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def install(self) -> None:
         """Make ``control`` ask these guards, and adopt configured first phases through us."""
-        self.control.guards.extend(
-            (self.lag_guard, self.verify_guard, self.completeness_guard, self.foreign_guard)
-        )
+        self.control.guards.extend((self.completeness_guard, self.foreign_guard))
         self.control.adopt = self.adopt_configured_phase
-
-    async def lag_guard(self, container: str, target: Phase) -> str | None:
-        lag = await self.meter.lag(container)
-        # Live writes always leave a few changes in flight: the guard is on their age.
-        if lag.oldest_age_s is not None and lag.oldest_age_s > self.max_lag_s:
-            return (
-                f"replication lag {lag.oldest_age_s:.1f}s ({lag.pending} change(s), "
-                f"{lag.direction}) exceeds {self.max_lag_s}s; run `mystira replicate --once`"
-            )
-        return None
-
-    async def verify_guard(self, container: str, target: Phase) -> str | None:
-        last = await last_verify(self.relational, container)
-        if last is None:
-            return "no verify has run for this container"
-        if not last["clean"]:
-            found = {k: last[k] for k in ("missing", "extra", "different")}
-            return f"the last verify found differences {found}; run repair and verify"
-        age = datetime.now(UTC) - last["finished_at"]
-        if age > VERIFY_MAX_AGE:
-            return f"the last clean verify is {age} old (limit {VERIFY_MAX_AGE})"
-        return None
 
     async def completeness_guard(self, container: str, target: Phase) -> str | None:
         """The store a move makes the read side holds at least what the other holds, minus

@@ -14,9 +14,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from mystira_data import catalog
-from mystira_data.errors import PhaseTransitionRefused
+from mystira_data.errors import MystiraError, PhaseTransitionRefused
 from mystira_data.polyglot.phase import rules as phases
+from mystira_data.polyglot.phase.gate_check import GateCheck, evidence_json
 from mystira_data.polyglot.phase.record import PendingSwitch, PhaseRecord, Transition
+from mystira_data.polyglot.state.audit_log import Action, AuditEntry
 from mystira_data.settings import Phase
 
 if TYPE_CHECKING:
@@ -32,7 +34,13 @@ class Switcher:
         self.ctl = ctl
 
     async def set(
-        self, container: str, target: Phase, *, force: bool = False, reason: str = ""
+        self,
+        container: str,
+        target: Phase,
+        *,
+        force: bool = False,
+        reason: str = "",
+        actor: str = "internal",
     ) -> Transition:
         """Move one step; a step that needs proof (`phases.needs_proof`) needs every guard to
         pass, or --force with a reason.
@@ -49,11 +57,32 @@ class Switcher:
             raise PhaseTransitionRefused(f"{container} is already {target.value}")
         phases.check_step(container, current, target)
         phases.check_parent_order(container, target, await self.ctl.all_phases())
-        await self._check_guards(container, current, target, force)
+        checks = await self._check_guards(container, current, target, force)
         step = Step(container, record.version, current, target, reason, force)
         if phases.needs_fence(current, target):
-            return await self._switch_fenced(step)
-        return await self._switch_now(step)
+            moved = await self._switch_fenced(step)
+        else:
+            moved = await self._switch_now(step)
+        await self._audit(step, actor, checks)
+        return moved
+
+    async def _audit(self, step: Step, actor: str, checks: list[GateCheck]) -> None:
+        """Record the move with the gate numbers of that moment (after it happened)."""
+        if self.ctl.audit is None:
+            return
+        entry = AuditEntry(
+            actor,
+            Action.PHASE_MOVE,
+            step.container,
+            step.reason,
+            step.forced,
+            {"from": step.current.value, "to": step.target.value},
+            evidence_json(checks),
+        )
+        try:
+            await self.ctl.audit(entry)
+        except MystiraError as exc:  # the move stands; say loudly that its entry is missing
+            log.error("%s: moved, but the audit entry was not written: %s", step.container, exc)
 
     async def _settled(self, container: str) -> PhaseRecord:
         """The record; refused while another switch is pending (an expired one is abandoned)."""
@@ -166,17 +195,25 @@ class Switcher:
 
     async def _check_guards(
         self, container: str, current: Phase, target: Phase, force: bool
-    ) -> None:
+    ) -> list[GateCheck]:
+        """The gates' verdicts (always: they are the move's evidence); refuse unless they
+        and the guards pass, when the step needs proof and is not forced."""
+        gates = self.ctl.gates
+        checks = await gates(container, current, target) if gates is not None else []
         if force or not phases.needs_proof(current, target):
-            return
-        reasons = [r for g in self.ctl.guards if (r := await g(container, target))]
-        if not self.ctl.guards:
+            return checks
+        failed = [c for c in checks if c.refuses]
+        reasons = [f"gate {c.number} ({c.gate}): {c.detail}" for c in failed]
+        reasons += [r for g in self.ctl.guards if (r := await g(container, target))]
+        if not self.ctl.guards and gates is None:
             reasons.append("no consistency proof is available (verify has not run)")
         if reasons:
             raise PhaseTransitionRefused(
                 f"{container} → {target.value} refused: {'; '.join(reasons)} "
-                "(use --force --reason to override)"
+                "(use --force --reason to override)",
+                gates=[{"path": f"gates.{c.gate}", "message": c.detail} for c in failed],
             )
+        return checks
 
 
 @dataclass(frozen=True)

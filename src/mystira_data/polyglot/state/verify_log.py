@@ -12,8 +12,11 @@ from mystira_data.relational import RelationalStore
 from mystira_data.relational import tables as t
 
 
-async def record_verify(store: RelationalStore, report: VerifyReport) -> None:
-    """Keep a verify result; the newest per container feeds the phase guard."""
+async def record_verify(
+    store: RelationalStore, report: VerifyReport, position: dict[str, Any] | None = None
+) -> None:
+    """Keep a verify result and the log position it started at (`log_position`); the newest
+    per container feeds the verify gate."""
     counts = report.counts()
     async with store.transaction() as conn:
         await conn.execute(
@@ -25,6 +28,7 @@ async def record_verify(store: RelationalStore, report: VerifyReport) -> None:
                 secondary_store=report.secondary,
                 scanned=report.scanned,
                 clean=report.clean,
+                position=position,
                 report=report.as_json()
                 if len(report.differences) <= 1000
                 else {**report.as_json(), "differences": "truncated"},
@@ -35,8 +39,9 @@ async def record_verify(store: RelationalStore, report: VerifyReport) -> None:
 
 async def last_verify(store: RelationalStore, container: str) -> dict[str, Any] | None:
     v = t.verify_runs
+    cols = (v.c.id, v.c.clean, v.c.finished_at, v.c.missing, v.c.extra, v.c.different)
     stmt = (
-        sa.select(v.c.clean, v.c.finished_at, v.c.missing, v.c.extra, v.c.different, v.c.scanned)
+        sa.select(*cols, v.c.scanned, v.c.position)
         .where(v.c.container == container, v.c.finished_at.is_not(None))
         .order_by(v.c.id.desc())
         .limit(1)
@@ -92,3 +97,33 @@ async def write_checkpoint(
                     container=container, feed_range=name, checkpoint=checkpoint, updated_at=now
                 )
             )
+
+
+async def last_move(store: RelationalStore, container: str) -> tuple[int, datetime] | None:
+    """The id and time of the newest phase move of ``container`` (its current phase began)."""
+    h = t.phase_history
+    stmt = (
+        sa.select(h.c.id, h.c.at).where(h.c.container == container).order_by(h.c.id.desc()).limit(1)
+    )
+    async with store.reading() as conn:
+        row = (await conn.execute(stmt)).first()
+    return None if row is None else (int(row[0]), row[1])
+
+
+async def log_position(store: RelationalStore, container: str) -> dict[str, Any]:
+    """Where ``container`` stands in the logs now: the phase move its phase began with
+    (``phaseMove``, the id the verify gate compares), the outbox's newest id and the change
+    feed's replication checkpoints (recorded beside it, for operators)."""
+    move = await last_move(store, container)
+    o, le = t.outbox, t.leases
+    async with store.reading() as conn:
+        outbox_id = (await conn.execute(sa.select(sa.func.max(o.c.id)))).scalar()
+        feed = await conn.execute(
+            sa.select(le.c.feed_range, le.c.checkpoint).where(le.c.container == container)
+        )
+        checkpoints = {r[0]: r[1] for r in feed}
+    return {
+        "phaseMove": move[0] if move else 0,
+        "outboxId": int(outbox_id or 0),
+        "feed": checkpoints,
+    }

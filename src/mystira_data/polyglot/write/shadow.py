@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,8 @@ class ShadowReader:
     errors: int = 0
     mismatch_ids: deque[str] = field(default_factory=lambda: deque(maxlen=MAX_IDS))
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    # Told (container, matched) per comparison: the durable evidence of the shadow gate.
+    on_result: Callable[[str, bool], None] | None = None
 
     def maybe_check(
         self, container: str, answer: JsonDoc, pk: PartitionKey, other: EntityStore
@@ -59,6 +62,8 @@ class ShadowReader:
         else:
             self.mismatches += 1
             self.mismatch_ids.append(f"{container}/{answer['id']}")
+        if self.on_result is not None:
+            self.on_result(container, matched)
 
     async def drain(self) -> None:
         """Wait for scheduled comparisons (tests, shutdown)."""
