@@ -26,7 +26,7 @@ COMMANDS = (
     LazyCommand(
         "status",
         f"{_CLI}.status:status_command",
-        "Per container: area, partition key, placement, phase, counts per store, lag.",
+        "Per container: phase, counts per store, lag; then store health and the writer.",
     ),
     LazyCommand(
         "export",

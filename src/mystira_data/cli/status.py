@@ -23,8 +23,10 @@ def status_command(
         bool, typer.Option("--json", help="Print JSON: containers, health and the signals.")
     ] = False,
 ) -> None:
-    """Per container: area, partition key, placement, phase, counts per store, lag; then
-    the health of every store (reachable since when, breaker, cache mode) and the writer."""
+    """Per container: phase, counts per store, lag; then store health and the writer.
+
+    The container rows also name the area, partition key and placement; the health rows say
+    whether each store is reachable (and since when), its breaker and the cache mode."""
     result = run(ctx, collect)
     if as_json:
         body = {"containers": [r.as_json() for r in result.containers], **result.as_json()}
