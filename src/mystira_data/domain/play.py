@@ -17,7 +17,7 @@ from mystira_data.domain.base import (
     new_id,
     utc_now,
 )
-from mystira_data.domain.content import CompassChange, EchoLog
+from mystira_data.domain.content import CompassChange, EchoLog, ScenarioCharacter
 from mystira_data.domain.enums import DEFAULT_AGE_GROUP, AchievementType, SessionStatus
 
 # The compass scale of a session, as the C# app defines it (not enforced on stored values).
@@ -81,6 +81,23 @@ class SessionCharacterAssignment(MystiraModel):
     archetype: str = ""
     player_assignment: SessionPlayerAssignment | None = None
     is_unused: bool = False
+
+    @classmethod
+    def cast(
+        cls, character: ScenarioCharacter, who: SessionPlayerAssignment | None
+    ) -> SessionCharacterAssignment:
+        """``character`` played by ``who`` (unused when nobody): its first role and archetype."""
+        meta = character.metadata
+        return cls(
+            character_id=character.id,
+            character_name=character.name,
+            image=character.image,
+            audio=character.audio,
+            role=meta.role[0] if meta.role else "",
+            archetype=meta.archetype[0] if meta.archetype else "",
+            player_assignment=who,
+            is_unused=who is None,
+        )
 
 
 class PlayerCompassProgress(MystiraModel):

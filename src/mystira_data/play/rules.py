@@ -76,19 +76,7 @@ def _assignments(scenario: Scenario, profile: UserProfile) -> list[SessionCharac
                 profile_name=profile.name,
                 selected_avatar_media_id=profile.selected_avatar_media_id,
             )
-        meta = character.metadata
-        out.append(
-            SessionCharacterAssignment(
-                character_id=character.id,
-                character_name=character.name,
-                image=character.image,
-                audio=character.audio,
-                role=meta.role[0] if meta.role else "",
-                archetype=meta.archetype[0] if meta.archetype else "",
-                player_assignment=who,
-                is_unused=who is None,
-            )
-        )
+        out.append(SessionCharacterAssignment.cast(character, who))
     return out
 
 

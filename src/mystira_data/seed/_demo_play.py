@@ -458,18 +458,7 @@ def _assignments(
             )
         else:
             who = None
-        out.append(
-            SessionCharacterAssignment(
-                character_id=character.id,
-                character_name=character.name,
-                image=character.image,
-                audio=character.audio,
-                role=character.metadata.role[0] if character.metadata.role else "",
-                archetype=character.metadata.archetype[0] if character.metadata.archetype else "",
-                player_assignment=who,
-                is_unused=who is None,
-            )
-        )
+        out.append(SessionCharacterAssignment.cast(character, who))
     return out
 
 
