@@ -165,6 +165,9 @@ async def test_csharp_documents_walk_every_phase_and_back(poly: Polyglot) -> Non
         await poly.repository.upsert("GameSessions", doc)
     for phase in reversed((Phase.COSMOS_ONLY, *WALK[:-1])):
         for container in reversed(PARENTS_FIRST):
+            if phase is Phase.DUAL_WRITE_COSMOS_READ:  # reads move back: gate 2 wants a verify
+                await poly.replicate_until_caught_up(container, timeout_s=300)
+                assert (await poly.verify(container, settle_s=0)).clean
             await poly.control.set(container, phase, reason="efcore9 walk back")
             await poly.replicate_until_caught_up(container, timeout_s=300)
 
