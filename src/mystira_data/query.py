@@ -136,6 +136,17 @@ async def every(store: Pageable, container: str, query: Query) -> AsyncIterator[
             return
 
 
+STREAM_PAGE = 500  # documents per page when a whole container is streamed
+
+
+def stream_all(
+    store: Pageable, container: str, *, include_deleted: bool = False
+) -> AsyncIterator[dict[str, Any]]:
+    """Every document of ``container`` (tombstones too with ``include_deleted``), by page."""
+    query = Query(cross_partition=True, include_deleted=include_deleted, page_size=STREAM_PAGE)
+    return every(store, container, query)
+
+
 def fingerprint(container: str, query: Query) -> str:
     """Ties a continuation token to the query that made it (page size and limit may change
     between pages, nothing else may)."""

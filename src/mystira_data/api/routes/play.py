@@ -15,7 +15,7 @@ reaches only its own account's profiles and sessions: anything else answers 404.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -40,6 +40,7 @@ from mystira_data.domain.play import GameSession, PlayerScenarioScore
 from mystira_data.domain.users import UserBadge
 from mystira_data.play import PlayRefused, PlayService, WriteContended
 from mystira_data.play.progress import badges, progress
+from mystira_data.types import JsonDoc
 
 PLAY = f"{PREFIX}/play"
 # A contended session frees up within milliseconds; a second is a polite wait.
@@ -101,6 +102,24 @@ SESSION: dict[int | str, dict[str, Any]] = {
 }
 
 
+StateChange = Callable[..., Awaitable[JsonDoc]]
+
+
+def _state_change(move: StateChange) -> Callable[..., Awaitable[Response]]:
+    """A route for a session move that takes only the version (pause, resume)."""
+
+    async def change(
+        id: str, state: Platform, caller: Caller, if_match: IfMatch = None
+    ) -> Response:
+        with play_errors():
+            doc = await move(
+                service(state), account_of(caller), id, expected_version=expected_version(if_match)
+            )
+        return answer(doc)
+
+    return change
+
+
 def session_router() -> APIRouter:
     router = APIRouter(prefix=f"{PLAY}/sessions", tags=["Play"])
 
@@ -129,27 +148,13 @@ def session_router() -> APIRouter:
             )
         return answer(doc)
 
-    @router.post("/{id}/pause", responses=SESSION)
-    async def pause_session(
-        id: str, state: Platform, caller: Caller, if_match: IfMatch = None
-    ) -> Response:
-        """Pause the session (pausing a paused session changes nothing)."""
-        with play_errors():
-            doc = await service(state).pause(
-                account_of(caller), id, expected_version=expected_version(if_match)
-            )
-        return answer(doc)
-
-    @router.post("/{id}/resume", responses=SESSION)
-    async def resume_session(
-        id: str, state: Platform, caller: Caller, if_match: IfMatch = None
-    ) -> Response:
-        """Resume a paused session."""
-        with play_errors():
-            doc = await service(state).resume(
-                account_of(caller), id, expected_version=expected_version(if_match)
-            )
-        return answer(doc)
+    for action, move in (("pause", PlayService.pause), ("resume", PlayService.resume)):
+        router.post(
+            f"/{{id}}/{action}",
+            responses=SESSION,
+            name=f"{action}_session",
+            summary=f"{action.capitalize()} the session (repeating it changes nothing)",
+        )(_state_change(move))
 
     @router.post("/{id}/complete", responses={200: {"model": CompletionAnswer}})
     async def complete_session(

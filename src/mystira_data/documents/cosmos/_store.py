@@ -62,10 +62,9 @@ from mystira_data.errors import (
     StoreUnavailable,
 )
 from mystira_data.lifecycle import Opened
-from mystira_data.query import ChangeBatch, Page, Query, every, fingerprint
+from mystira_data.query import ChangeBatch, Page, Query, fingerprint, stream_all
 from mystira_data.types import JsonDoc, PartitionKey
 
-_STREAM_PAGE = 500
 _ATTEMPTS = 5  # optimistic read-then-write rounds before giving up under heavy contention
 
 
@@ -372,12 +371,10 @@ class CosmosDocumentStore(Opened):
                 total += int(value)  # type: ignore[call-overload]
         return total
 
-    async def read_all(
+    def read_all(
         self, container: str, *, include_deleted: bool = False
     ) -> AsyncIterator[JsonDoc]:
-        query = Query(cross_partition=True, include_deleted=include_deleted, page_size=_STREAM_PAGE)
-        async for item in every(self, container, query):
-            yield item
+        return stream_all(self, container, include_deleted=include_deleted)
 
     # -- change feed -------------------------------------------------------------------------
 

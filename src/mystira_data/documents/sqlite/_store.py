@@ -49,13 +49,12 @@ from mystira_data.errors import (
     StoreUnavailable,
 )
 from mystira_data.lifecycle import Opened
-from mystira_data.query import ChangeBatch, Page, Query, every, fingerprint
+from mystira_data.query import ChangeBatch, Page, Query, fingerprint, stream_all
 from mystira_data.types import JsonDoc, PartitionKey
 
 T = TypeVar("T")
 
 _SYNCHRONOUS = frozenset({"OFF", "NORMAL", "FULL", "EXTRA"})
-_STREAM_PAGE = 500
 _RANGE_PREFIX = "sqlite-range-"
 _CHANGES = """SELECT body, lsn FROM documents
     WHERE container = ? AND feed_range = ? AND lsn > ? ORDER BY lsn LIMIT ?"""
@@ -320,12 +319,10 @@ class SqliteDocumentStore(Opened):
         row = await self._read(lambda conn: conn.execute(stmt.text, stmt.params).fetchone())
         return int(row[0])
 
-    async def read_all(
+    def read_all(
         self, container: str, *, include_deleted: bool = False
     ) -> AsyncIterator[JsonDoc]:
-        query = Query(cross_partition=True, include_deleted=include_deleted, page_size=_STREAM_PAGE)
-        async for item in every(self, container, query):
-            yield item
+        return stream_all(self, container, include_deleted=include_deleted)
 
     # -- change feed -------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ that did not change byte for byte (100 ns digits, date forms, fields we do not m
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -37,7 +38,7 @@ class Plain:
         return value
 
 
-class _Checked:
+class _Checked(ABC):
     """A kind whose decode may fail: lenient decoding keeps the raw value."""
 
     def decode(self, raw: Any, path: str, lenient: bool) -> Any:
@@ -50,8 +51,9 @@ class _Checked:
                 return raw
             raise
 
+    @abstractmethod
     def read(self, raw: Any, path: str) -> Any:
-        raise NotImplementedError
+        """The native value of ``raw``; `InvalidDocument` when it is not of this kind."""
 
 
 class DateTimeKind(_Checked):
