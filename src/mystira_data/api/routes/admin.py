@@ -64,10 +64,13 @@ async def set_phase(
     known(container)
     if change.force and not change.reason.strip():
         raise invalid("reason", "a forced move needs a reason (it is recorded)")
-    # The phase history keeps who asked: the key id (never the key).
-    reason = f"{change.reason.strip()} [api {caller.subject}]".strip()
+    # Who asked is the audit log's actor: the key id (never the key).
     moved = await state.poly.control.set(
-        container, change.phase, force=change.force, reason=reason, actor=key_actor(caller.subject)
+        container,
+        change.phase,
+        force=change.force,
+        reason=change.reason.strip(),
+        actor=key_actor(caller.subject),
     )
     return {
         "container": moved.container,
