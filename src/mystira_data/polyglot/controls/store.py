@@ -120,8 +120,9 @@ class RelationalControlStore:
         async with self.store.transaction() as conn:
             before = await self._locked(conn, container, task)
             await conn.execute(self._upsert(container, task, values))
-            await conn.execute(audit_log.insert(audit_entry(before, valid, reason=reason,
-                                                            actor=actor)))
+            await conn.execute(
+                audit_log.insert(audit_entry(before, valid, reason=reason, actor=actor))
+            )
         return changed(before, valid, reason=reason, updated_by=actor, updated_at=now)
 
     async def report(self, container: str, task: Task, state: str | None, writer: str) -> None:

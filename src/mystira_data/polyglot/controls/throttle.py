@@ -29,7 +29,7 @@ from mystira_data.errors import MystiraError
 from mystira_data.polyglot.controls.record import Control, Task
 from mystira_data.polyglot.controls.store import ControlStore
 
-__all__ = ["PAUSED", "RUNNING", "Held", "Hold", "Lag", "Pacer", "Pacers"]
+__all__ = ["PAUSED", "RUNNING", "Held", "Hold", "LagAge", "Pacer", "Pacers"]
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ MIN_REPORT_S = 0.5  # a changed state is written at most this often
 # Why a worker should wait now (a reason string), or None: consulted before each batch.
 Hold = Callable[[Control], Awaitable[str | None]]
 # The age in seconds of the container's oldest unreplicated change (None: nothing pending).
-Lag = Callable[[], Awaitable[float | None]]
+LagAge = Callable[[], Awaitable[float | None]]
 
 
 class Held(MystiraError):
@@ -54,7 +54,7 @@ class Pacer:
     container: str
     task: Task
     store: ControlStore
-    lag: Lag | None = None
+    lag: LagAge | None = None
     writer: str = field(default_factory=lambda: f"pid-{uuid.uuid4().hex[:8]}")
     refresh_s: float = 1.0
     hold_s: float | None = None  # None: wait as long as a hold says so
@@ -177,7 +177,7 @@ class Pacers:
     """This process's pacers, one per (container, task), kept across runs."""
 
     store: ControlStore
-    lag: Callable[[str], Lag] | None = None  # the lag reader of a container
+    lag: Callable[[str], LagAge] | None = None  # the lag reader of a container
     writer: str = field(default_factory=lambda: f"pid-{uuid.uuid4().hex[:8]}")
     refresh_s: float = 1.0
     replication_hold_s: float = 1.0
