@@ -15,13 +15,25 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from mystira_data import catalog
 from mystira_data.polyglot.controls.record import FIELDS, Control, Task, changed, checked
 from mystira_data.polyglot.state import audit_log
 from mystira_data.polyglot.state.audit_log import Action, AuditEntry
 from mystira_data.relational import RelationalStore, insert_for
 from mystira_data.relational import tables as t
 
-__all__ = ["ControlStore", "MemoryControlStore", "RelationalControlStore", "audit_entry"]
+__all__ = [
+    "CONTAINERS",
+    "ControlStore",
+    "MemoryControlStore",
+    "RelationalControlStore",
+    "audit_entry",
+    "by_container",
+]
+
+
+# The containers with replication and backfill to control (those with a relational mapping).
+CONTAINERS = tuple(c.name for c in catalog.relational_containers())
 
 # Record attribute → column.
 _COLUMNS = {
@@ -59,6 +71,17 @@ def audit_entry(
     detail: dict[str, Any] = {"task": before.task.value}
     detail.update({FIELDS[k]: v for k, v in changes.items()})
     return AuditEntry(actor, action, before.container, reason, detail=detail)
+
+
+async def by_container(
+    store: ControlStore, names: tuple[str, ...] = CONTAINERS
+) -> dict[str, dict[str, Control]]:
+    """{container: {task: control}} for ``names``, defaults where nothing is stored."""
+    stored = {(c.container, c.task): c for c in await store.listing()}
+    return {
+        name: {task.value: stored.get((name, task)) or Control(name, task) for task in Task}
+        for name in names
+    }
 
 
 class MemoryControlStore:
