@@ -21,12 +21,14 @@ from mystira_data.query import MAX_PAGE_SIZE
 __all__ = [
     "FIELDS",
     "MAX_CONCURRENCY",
+    "REASON_KINDS",
     "STATE_FRESH_S",
     "Control",
     "InvalidControl",
     "Task",
     "changed",
     "checked",
+    "reason_kind",
 ]
 
 # A reported state older than this is stale: no worker is running (or reporting) any more.
@@ -76,6 +78,14 @@ class Control:
         age = ((now or datetime.now(UTC)) - _utc(self.state_at)).total_seconds()
         return self.state if age <= STATE_FRESH_S else None
 
+    def holding(self) -> str | None:
+        """Why this task does not run freely now (the live state, else "paused by operator"
+        while paused with no worker reporting); None when it runs or nothing holds it."""
+        live = self.live_state()
+        if live is not None and live != "running":
+            return live
+        return "paused by operator" if self.paused else None
+
     def as_json(self) -> dict[str, Any]:
         return {
             "container": self.container,
@@ -94,6 +104,18 @@ class Control:
     def settings(self) -> dict[str, Any]:
         """The operator-set values, by attribute name (what a change may alter)."""
         return {name: getattr(self, name) for name in FIELDS}
+
+
+# The reasons a metric may name (bounded: never free text).
+REASON_KINDS = ("paused", "rate", "lag", "429", "budget")
+
+
+def reason_kind(state: str) -> str:
+    """The bounded kind of a state string: "paused", "rate", "lag", "429", … or "other"."""
+    if state.startswith("paused"):
+        return "paused"
+    head = state.removeprefix("throttled:").split()
+    return head[0] if head and head[0] in REASON_KINDS else "other"
 
 
 def checked(task: Task, changes: Mapping[str, Any]) -> dict[str, Any]:
