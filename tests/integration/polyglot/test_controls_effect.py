@@ -14,7 +14,7 @@ import pytest
 from mystira_data.polyglot.consistency.backfill import backfill
 from mystira_data.polyglot.controls.record import Task
 from mystira_data.polyglot.controls.store import RelationalControlStore
-from mystira_data.polyglot.controls.throttle import PAUSED, Pacer
+from mystira_data.polyglot.controls.throttle import PAUSED, Held, Pacer
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.phase.rules import Side
 from mystira_data.settings import Phase
@@ -66,6 +66,8 @@ async def test_paused_replication_applies_nothing_until_resumed(poly: Polyglot) 
         assert await live_count(poly.relational, "Accounts") == 0
         assert (await poly.lag("Accounts")).pending == 50
         assert pacer.state == PAUSED
+        with pytest.raises(Held, match="paused by an operator"):  # `replicate --once` says why
+            await poly.replicate_until_caught_up("Accounts", owner="w1")
         assert (await RelationalControlStore(poly.raw_relational).get("Accounts", REP)
                 ).live_state() == PAUSED
 
