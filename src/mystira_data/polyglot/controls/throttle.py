@@ -68,6 +68,8 @@ class Pacer:
     _last_at: float | None = None  # when the previous batch went
     _last_n: int = 0
     _reported: tuple[str | None, float] = (None, -1e9)
+    # Concurrent drains of one container (a feed range each) share the rate: one at a time.
+    _turn: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
         self.holds[:0] = [self._hold_paused, self._hold_lag]
@@ -87,6 +89,10 @@ class Pacer:
 
     async def before_batch(self, n: int) -> Control:
         """Wait until a batch of ``n`` documents may go; returns the control in force."""
+        async with self._turn:
+            return await self._wait_for_turn(n)
+
+    async def _wait_for_turn(self, n: int) -> Control:
         started, paced = self.clock(), None
         while True:
             control = await self._current()
