@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -29,7 +30,7 @@ from mystira_data.errors import MystiraError
 from mystira_data.polyglot.controls.record import Control, Task
 from mystira_data.polyglot.controls.store import ControlStore
 
-__all__ = ["PAUSED", "RUNNING", "Held", "Hold", "LagAge", "Pacer", "Pacers"]
+__all__ = ["PAUSED", "RUNNING", "Held", "Hold", "LagAge", "Pacer", "Pacers", "writer_id"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,11 @@ Hold = Callable[[Control], Awaitable[str | None]]
 LagAge = Callable[[], Awaitable[float | None]]
 
 
+def writer_id() -> str:
+    """Who reports a state: this host and process (no personal data)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 class Held(MystiraError):
     """A replication pacer waited ``hold_s`` and still may not go: stop this round."""
 
@@ -55,7 +61,7 @@ class Pacer:
     task: Task
     store: ControlStore
     lag: LagAge | None = None
-    writer: str = field(default_factory=lambda: f"pid-{uuid.uuid4().hex[:8]}")
+    writer: str = field(default_factory=writer_id)
     refresh_s: float = 1.0
     hold_s: float | None = None  # None: wait as long as a hold says so
     clock: Callable[[], float] = time.monotonic
@@ -184,7 +190,7 @@ class Pacers:
 
     store: ControlStore
     lag: Callable[[str], LagAge] | None = None  # the lag reader of a container
-    writer: str = field(default_factory=lambda: f"pid-{uuid.uuid4().hex[:8]}")
+    writer: str = field(default_factory=writer_id)
     refresh_s: float = 1.0
     replication_hold_s: float = 1.0
     _pacers: dict[tuple[str, Task], Pacer] = field(default_factory=dict)
