@@ -11,6 +11,8 @@ from mystira_data.cache.repository import CachedRepository
 from mystira_data.catalog import ContainerSpec
 from mystira_data.errors import StoreUnavailable
 from mystira_data.health import Health, check
+from mystira_data.polyglot.controls.record import Control
+from mystira_data.polyglot.controls.store import RelationalControlStore, by_container
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.ports import EntityStore
 from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters
@@ -30,6 +32,7 @@ class ContainerStatus:
     lag: dict[str, Any] | None = None
     dead_letters: int = 0
     dead_letter_reasons: list[dict[str, Any]] = field(default_factory=list)  # newest first
+    controls: dict[str, Control] | None = None  # task → control (relational containers)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -42,7 +45,15 @@ class ContainerStatus:
             "lag": self.lag,
             "deadLetters": self.dead_letters,
             "deadLetterList": self.dead_letter_reasons,
+            "controls": None
+            if self.controls is None
+            else {task: c.as_json() for task, c in self.controls.items()},
         }
+
+    def holds(self) -> list[str]:
+        """ "task: reason" for each task paused or throttled now."""
+        tasks = (self.controls or {}).items()
+        return [f"{task}: {why}" for task, c in tasks if (why := c.holding()) is not None]
 
 
 @dataclass
@@ -137,6 +148,9 @@ async def collect(poly: Polyglot) -> SystemStatus:
     dead = await _or_unavailable(letters.open_count(), {})
     reasons = await _or_unavailable(letters.open_letters(), {})
     rows = [await container_status(poly, spec, dead, reasons) for spec in catalog.CONTAINERS]
+    controls = await _or_unavailable(by_container(RelationalControlStore(poly.raw_relational)), {})
+    for row in rows:
+        row.controls = controls.get(row.container)
     return SystemStatus(
         rows,
         {name: b.state.value for name, b in poly.breakers.items()},

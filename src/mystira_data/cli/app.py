@@ -85,6 +85,11 @@ COMMANDS = (
     ),
     LazyCommand("auth", f"{_CLI}.auth:app", "API keys of the HTTP service (hashed at rest)."),
     LazyCommand(
+        "control",
+        f"{_CLI}.controls:control_app",
+        "Pause, resume or throttle replication and backfill of a container.",
+    ),
+    LazyCommand(
         "audit",
         f"{_CLI}.audit:audit_command",
         "Show the audit log, newest first: who moved, forced, repaired or changed keys, and why.",

@@ -51,6 +51,8 @@ def backfill_command(
     """Copy CONTAINER into the other store (resumable, safe during live writes)."""
     from mystira_data.cli.progress import progress_bar
     from mystira_data.polyglot.consistency.backfill import backfill, pending_total
+    from mystira_data.polyglot.controls.progress import Progress as Copied
+    from mystira_data.polyglot.controls.record import Task
 
     names = _targets(container, all_)
 
@@ -59,10 +61,15 @@ def backfill_command(
         async with polyglot(settings) as poly:
             for name in names:
                 total = await pending_total(poly, name, to)
+                copied = Copied(total)
+                pacer = poly.pacer(name, Task.BACKFILL)
                 with progress_bar(as_json) as progress:
-                    task = progress.add_task(name, total=total)
+                    task = progress.add_task(name, total=total, copied=copied, pacer=pacer)
 
-                    def advance(n: int, task: TaskID = task, bar: Progress = progress) -> None:
+                    def advance(
+                        n: int, task: TaskID = task, bar: Progress = progress, c: Copied = copied
+                    ) -> None:
+                        c.add(n)
                         bar.advance(task, n)
 
                     out.append(

@@ -286,9 +286,17 @@ async def _report(poly: Polyglot, names: list[str], progress: Progress, every_s:
             pending = f"unknown ({type(exc).__name__})"
         console.print(
             f"{datetime.now(UTC):%H:%M:%S} replicating {len(names)} container(s): "
-            f"applied {progress.applied} change(s) so far, {pending} pending",
+            f"applied {progress.applied} change(s) so far, {pending} pending{_held(poly, names)}",
             markup=False,
         )
+
+
+def _held(poly: Polyglot, names: list[str]) -> str:
+    """"; C: paused by operator" for each container its controls hold (`mystira control`)."""
+    from mystira_data.polyglot.controls.record import Task
+
+    states = {n: poly.pacer(n, Task.REPLICATION).state for n in names}
+    return "".join(f"; {n}: {state}" for n, state in states.items() if state != "running")
 
 
 def simulate_command(

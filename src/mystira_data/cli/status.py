@@ -53,6 +53,9 @@ def print_status(result: status.SystemStatus) -> None:
         highlight=False,
     )
     print_dead_letters(result.containers)
+    for r in result.containers:
+        for hold in r.holds():
+            console.print(f"control {r.container} {hold}", markup=False, highlight=False)
 
 
 def print_health(health: Health) -> None:

@@ -16,6 +16,8 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from mystira_data import catalog, health
 from mystira_data.errors import MystiraError
 from mystira_data.metrics import REGISTRY
+from mystira_data.polyglot.controls.record import REASON_KINDS, reason_kind
+from mystira_data.polyglot.controls.store import RelationalControlStore, by_container
 from mystira_data.polyglot.phase.rules import ROUTES
 from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters
 from mystira_data.polyglot.state.outbox import OutboxSource
@@ -44,7 +46,7 @@ async def render(poly: Polyglot) -> bytes:
     """The Prometheus text exposition for this process."""
     found = await health.check(poly)
     families = [*_health(found), *_cache(poly), _writer(found)]
-    for part in (_phases, _replication, _dead_letters):
+    for part in (_phases, _replication, _dead_letters, _controls):
         try:
             families.extend(await part(poly))
         except MystiraError:
@@ -151,3 +153,22 @@ async def _dead_letters(poly: Polyglot) -> list[Metric]:
         if spec.is_relational:
             family.add_metric([spec.name], counts.get(spec.name, 0))
     return [family]
+
+
+async def _controls(poly: Polyglot) -> list[Metric]:
+    """Operator holds: 1 while a task is paused or throttled, and the kind of reason (a
+    bounded label: paused, rate, lag, 429, budget, other; never the operator's text)."""
+    found = await by_container(RelationalControlStore(poly.raw_relational))
+    throttled = _gauge(
+        "mystira_throttled", "1 while the task is paused or throttled.", ["container", "task"]
+    )
+    doc = "1 for the kind of reason holding the task (absent while it runs freely)."
+    reasons = _gauge("mystira_throttle_reason", doc, ["container", "task", "reason"])
+    for name, tasks in found.items():
+        for task, control in tasks.items():
+            why = control.holding()
+            throttled.add_metric([name, task], int(why is not None))
+            if why is not None:
+                kind = reason_kind(why)
+                reasons.add_metric([name, task, kind if kind in REASON_KINDS else "other"], 1)
+    return [throttled, reasons]

@@ -24,6 +24,9 @@ from mystira_data.health import HealthTracker
 from mystira_data.polyglot.consistency.reconcile import Progress, Reconciler, ReconcileReport
 from mystira_data.polyglot.consistency.segments import SegmentChecksums
 from mystira_data.polyglot.consistency.verify import VerifyReport, verify
+from mystira_data.polyglot.controls.record import Task
+from mystira_data.polyglot.controls.store import RelationalControlStore
+from mystira_data.polyglot.controls.throttle import PAUSED, Held, LagAge, Pacer, Pacers
 from mystira_data.polyglot.phase.control import PhaseControl
 from mystira_data.polyglot.phase.copies import (
     LOCAL_FILE,
@@ -91,6 +94,7 @@ class Polyglot:
     gates: EvidenceGates | None = None
     evidence: EvidenceRecorder = field(default_factory=EvidenceRecorder)
     health: HealthTracker = field(default_factory=HealthTracker)
+    pacers: Pacers | None = None  # operator controls (`polyglot.controls`)
     repository: GameData = field(init=False)
 
     def __post_init__(self) -> None:
@@ -101,8 +105,26 @@ class Polyglot:
         assert self.stores.relational is not None
         return self.stores.relational
 
+    def pacer(self, container: str, task: Task) -> Pacer:
+        """The pacer ``task`` workers of ``container`` consult before each batch."""
+        if self.pacers is None:
+            self.pacers = Pacers(RelationalControlStore(self.raw_relational), lag=self._lag_age)
+        return self.pacers.get(container, task)
+
+    def _lag_age(self, container: str) -> LagAge:
+        async def age() -> float | None:
+            return (await self.lag(container)).oldest_age_s
+
+        return age
+
     def processor(
-        self, container: str, direction: Side, *, owner: str | None = None, batch_size: int = 200
+        self,
+        container: str,
+        direction: Side,
+        *,
+        owner: str | None = None,
+        batch_size: int = 200,
+        pacer: Pacer | None = None,
     ) -> Processor:
         """A replication processor into ``direction`` (the side being caught up)."""
         rel = self.raw_relational
@@ -128,6 +150,7 @@ class Polyglot:
             apply_many=apply_many,
             attempts=RelationalAttempts(rel, direction.value),
             parent_wait_s=pp.parent_wait_ms / 1000,
+            pacer=pacer,
         )
 
     def store_order(self) -> StoreOrder:
@@ -209,7 +232,8 @@ class Polyglot:
         enabled = self.stores.settings.polyglot_persistence.enable_compensation
         if route.secondary is None or not enabled:
             return 0
-        worker = self.processor(container, route.secondary, owner=owner)
+        pacer = self.pacer(container, Task.REPLICATION)
+        worker = self.processor(container, route.secondary, owner=owner, pacer=pacer)
         try:
             return await worker.run_once()
         finally:
@@ -227,6 +251,8 @@ class Polyglot:
             applied += moved
             if moved == 0 and (await self.lag(container)).pending == 0:
                 return applied
+            if moved == 0 and self.pacer(container, Task.REPLICATION).state == PAUSED:
+                raise Held(f"{container}: replication is paused by an operator")
             if time.monotonic() > deadline:
                 raise StoreUnavailable(f"{container}: replication did not catch up in time")
             if moved == 0:

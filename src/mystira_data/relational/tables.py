@@ -336,6 +336,26 @@ audit_log = sa.Table(
     sa.Index("ix_audit_log_container_id", "container", "id"),
 )
 
+# Operator controls (V0007): pause, rate, lag bound, batch size and concurrency per
+# (container, task), and the state the running workers last reported.
+controls = sa.Table(
+    "_polyglot_controls",
+    metadata,
+    sa.Column("container", sa.String(100), primary_key=True),
+    sa.Column("task", sa.String(20), primary_key=True),
+    sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("rate_limit", sa.Float),
+    sa.Column("max_lag_seconds", sa.Float),
+    sa.Column("batch_size", sa.Integer),
+    sa.Column("concurrency", sa.Integer),
+    sa.Column("reason", sa.Text),
+    sa.Column("updated_by", sa.String(255)),
+    sa.Column("updated_at", Timestamp, nullable=False, server_default=NOW),
+    sa.Column("state", sa.String(255)),
+    sa.Column("state_by", sa.String(255)),
+    sa.Column("state_at", Timestamp),
+)
+
 ENTITY_TABLES: dict[str, sa.Table] = {
     t.name: t for t in (accounts, game_sessions, player_scenario_scores)
 }
@@ -352,4 +372,5 @@ POLYGLOT_TABLES: tuple[sa.Table, ...] = (
     api_jobs,
     evidence,
     audit_log,
+    controls,
 )

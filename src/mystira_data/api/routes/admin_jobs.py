@@ -23,6 +23,8 @@ from mystira_data.polyglot.consistency.backfill import backfill, pending_total
 from mystira_data.polyglot.consistency.repair import repair_container
 from mystira_data.polyglot.consistency.targets import one_copy
 from mystira_data.polyglot.consistency.verify import VerifyReport
+from mystira_data.polyglot.controls.progress import Progress as Copied
+from mystira_data.polyglot.controls.record import Task
 from mystira_data.polyglot.phase.rules import Side
 from mystira_data.polyglot.state.audit_log import key_actor
 from mystira_data.polyglot.state.verify_log import verify_run, verify_runs
@@ -113,12 +115,13 @@ async def start_backfill(
         raise invalid("batchSize", f"must be within 1..{MAX_PAGE_SIZE}")
 
     async def work(progress: Progress) -> dict[str, Any]:
-        total = await pending_total(state.poly, name, request.to)
-        copied = {"read": 0, "total": total}
+        copied = Copied(await pending_total(state.poly, name, request.to))
+        pacer = state.poly.pacer(name, Task.BACKFILL)
 
         def on_page(n: int) -> None:
-            copied["read"] += n
-            progress(dict(copied))
+            copied.add(n)
+            # ``read`` as before; done/total/rate/etaSeconds and the throttle state added.
+            progress({"read": copied.done, **copied.as_json(), "state": pacer.state})
 
         report = await backfill(
             state.poly,

@@ -7,6 +7,11 @@ so a live write that raced the backfill always wins. After each page is written 
 continuation is saved, so a killed run resumes where it stopped; re-applying a page is
 harmless. The next page is read and validated while the current one is written (two pages
 in memory at most).
+
+Operator controls (`polyglot.controls`) are obeyed per page: ``pacer.before_batch(n)`` waits
+while the backfill is paused, the container's replication lag is above its bound, or the
+rate limit asks; the batch size applies from the next page read, the concurrency to the
+document writes of a page (pages themselves are chained by continuation tokens).
 """
 
 from __future__ import annotations
@@ -14,14 +19,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mystira_data import metrics
 from mystira_data.documents.port import JsonPages
 from mystira_data.errors import InvalidDocument
 from mystira_data.gc_tuning import relaxed_gc
+from mystira_data.polyglot.controls.record import Task
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.phase.rules import Side
 from mystira_data.polyglot.replication.dead_letters import DeadLetter
@@ -32,6 +38,9 @@ from mystira_data.polyglot.write.repository import validated
 from mystira_data.query import MAX_PAGE_SIZE, Order, Query
 from mystira_data.relational import BulkBatch, filing_version
 from mystira_data.types import JsonDoc
+
+if TYPE_CHECKING:
+    from mystira_data.polyglot.controls.throttle import Pacer
 
 CONCURRENCY = 16
 DONE = "done"
@@ -73,17 +82,22 @@ async def backfill(
     on_page: Callable[[int], None] | None = None,
     restart: bool = False,
     max_pages: int | None = None,
+    pacer: Pacer | None = None,
 ) -> BackfillReport:
     """Copy every document of ``container`` into ``target`` from the other store.
 
     ``max_pages``: stop (not done, checkpoint kept) once that many pages are written; the
     next run resumes there. For operators pacing a large copy, and for resume tests that
-    need no kill.
+    need no kill. ``pacer``: the controls to obey (default: this process's for the container).
     """
+    pacer = pacer or poly.pacer(container, Task.BACKFILL)
     with relaxed_gc():
-        return await _backfill(
-            poly, container, target, _Options(batch_size, on_page, restart, max_pages)
-        )
+        try:
+            return await _backfill(
+                poly, container, target, _Options(batch_size, on_page, restart, max_pages, pacer)
+            )
+        finally:
+            await pacer.finish()
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,10 @@ class _Options:
     on_page: Callable[[int], None] | None
     restart: bool
     max_pages: int | None
+    pacer: Pacer
+
+    def page_size(self) -> int:
+        return min(self.pacer.batch_size(self.batch_size), MAX_PAGE_SIZE)
 
 
 async def _backfill(
@@ -103,18 +121,22 @@ async def _backfill(
     if token == DONE:
         token = None  # the last run finished: a new run starts over (it is idempotent)
     report = BackfillReport(container, target.value, resumed=token is not None)
-    reader = _Reader(poly, container, target, min(options.batch_size, MAX_PAGE_SIZE))
+    reader = _Reader(poly, container, target)
+    pacer = options.pacer
+    await pacer.before_batch(0)  # not even a read while paused
     # One page ahead: the next page is read and validated while this one is written.
-    ahead = asyncio.ensure_future(reader.next(token))
+    ahead = asyncio.ensure_future(reader.next(token, options.page_size()))
     pages = 0
     try:
         while True:
             page = await ahead
             token = page.continuation
+            await pacer.before_batch(page.read)
             if token is not None:
-                ahead = asyncio.ensure_future(reader.next(token))
+                ahead = asyncio.ensure_future(reader.next(token, options.page_size()))
             await _quarantine(poly, container, page.rejected, report)
-            report.written += await _write(poly, container, target, page, report)
+            at_once = pacer.concurrency(CONCURRENCY)
+            report.written += await _write(poly, container, target, page, report, at_once)
             report.read += page.read
             # Only now is the page durable: a run killed before this line redoes it.
             await write_checkpoint(rel, container, name, token or DONE)
@@ -148,7 +170,7 @@ class _Page:
 class _Reader:
     """Reads the source in id order and validates each page."""
 
-    def __init__(self, poly: Polyglot, container: str, target: Side, page_size: int) -> None:
+    def __init__(self, poly: Polyglot, container: str, target: Side) -> None:
         self.poly = poly
         self.container = container
         self.target = target
@@ -157,10 +179,10 @@ class _Reader:
             order_by=(Order("id"),),
             cross_partition=True,
             include_deleted=True,
-            page_size=page_size,
         )
 
-    async def next(self, token: str | None) -> _Page:
+    async def next(self, token: str | None, page_size: int) -> _Page:
+        self.query = replace(self.query, page_size=page_size)
         rel = self.poly.raw_relational
         if (
             self.target is Side.RELATIONAL
@@ -180,7 +202,6 @@ class _Reader:
         else:
             out.bodies = _bodies(self.container, docs, rejected)
         return out
-
 
     async def _next_from_text(self, token: str | None) -> _Page:
         # The source hands over stored JSON text: parsed and validated in one pass.
@@ -258,7 +279,12 @@ async def _one_by_one(
 
 
 async def _write(
-    poly: Polyglot, container: str, target: Side, page: _Page, report: BackfillReport
+    poly: Polyglot,
+    container: str,
+    target: Side,
+    page: _Page,
+    report: BackfillReport,
+    concurrency: int = CONCURRENCY,
 ) -> int:
     if target is Side.RELATIONAL:
         assert page.batch is not None
@@ -270,7 +296,7 @@ async def _write(
             return await _one_by_one(poly, container, page.batch.docs, report)
     if not page.bodies:
         return 0
-    gate = asyncio.Semaphore(CONCURRENCY)
+    gate = asyncio.Semaphore(concurrency)
 
     async def one(doc: JsonDoc) -> bool:
         async with gate:

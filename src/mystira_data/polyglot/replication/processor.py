@@ -30,9 +30,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mystira_data.errors import ForeignKeyViolation, MystiraError, StoreUnavailable
+from mystira_data.polyglot.controls.throttle import Held
 from mystira_data.polyglot.replication.attempts import Attempt, Attempts, Key, MemoryAttempts
 from mystira_data.polyglot.replication.dead_letters import DeadLetter, DeadLetters
 from mystira_data.polyglot.replication.leases import Lease, LeaseStore, balance
@@ -40,6 +41,9 @@ from mystira_data.polyglot.write.guarded import ApplyMany
 from mystira_data.query import ChangeBatch
 from mystira_data.relational import filing_version
 from mystira_data.types import JsonDoc
+
+if TYPE_CHECKING:
+    from mystira_data.polyglot.controls.throttle import Pacer
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +90,7 @@ class Processor:
         apply_many: ApplyMany | None = None,
         attempts: Attempts | None = None,
         parent_wait_s: float = PARENT_WAIT_S,
+        pacer: Pacer | None = None,
     ) -> None:
         self.container = container
         self.source = source
@@ -99,6 +104,7 @@ class Processor:
         self.stats = Stats()
         self.attempts = attempts or MemoryAttempts()
         self.parent_wait_s = parent_wait_s
+        self.pacer = pacer  # operator controls: pause, rate, batch size, concurrency
         self._failing: set[Key] = set()  # keys this worker saw fail (to forget on success)
         # Applied while a change of the same batch waits: not written again at each redelivery
         # (harmless, being version-guarded, but a statement each, every poll of the wait).
@@ -113,7 +119,15 @@ class Processor:
         Ranges are drained concurrently: each is its own ordered stream, and a busy range
         must not hold back the changes waiting in the others.
         """
-        drains = [self._drain(lease) for lease in await self._current_leases()]
+        leases = await self._current_leases()
+        at_once = self.pacer.concurrency(len(leases)) if self.pacer else len(leases)
+        gate = asyncio.Semaphore(max(1, at_once))
+
+        async def drain(lease: Lease) -> int:
+            async with gate:
+                return await self._drain(lease)
+
+        drains = [drain(lease) for lease in leases]
         results = await asyncio.gather(*drains, return_exceptions=True)
         for result in results:  # all settled first, then the first failure surfaces
             if isinstance(result, BaseException):
@@ -158,11 +172,17 @@ class Processor:
     async def _drain(self, lease: Lease) -> int:
         applied, checkpoint = 0, lease.checkpoint
         while True:
+            size = self.pacer.batch_size(self.batch_size) if self.pacer else self.batch_size
             batch = await self.source.changes(
-                self.container, lease.feed_range, checkpoint, max_items=self.batch_size
+                self.container, lease.feed_range, checkpoint, max_items=size
             )
             if not batch.items:
                 return applied
+            try:
+                if self.pacer is not None:
+                    await self.pacer.before_batch(len(batch.items))
+            except Held:
+                return applied  # paused: this batch is redelivered once resumed
             try:
                 applied += await self._apply_batch(batch.items)
             except RetryLater:

@@ -23,6 +23,7 @@ class Action:
     PHASE_MOVE = "phase.move"
     PAUSE = "pause"
     RESUME = "resume"
+    THROTTLE = "throttle"  # a control's rate, lag bound, batch size or concurrency changed
     REPAIR = "repair"
     KEY_CREATE = "key.create"
     KEY_REVOKE = "key.revoke"
