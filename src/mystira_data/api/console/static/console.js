@@ -165,6 +165,9 @@
     if (!pending || field("confirm-ok").disabled) return;
     const { button, action } = pending;
     field("confirm-ok").disabled = true;
+    const working = document.createElement("p");
+    working.textContent = "sent; waiting for the answer (a switch of the primary waits for in-flight writes)";
+    field("confirm-result").replaceChildren(working);
     let answer;
     try {
       answer = await action.run(button, values());
