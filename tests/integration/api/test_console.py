@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from mystira_data import catalog
+from mystira_data.api.console.routes import CONTROLS_ROUTE
 from mystira_data.api.console.sessions import COOKIE
 from tests.integration.api.conftest import Service, ServiceFactory
 
@@ -207,3 +208,29 @@ async def test_a_session_opened_on_one_instance_works_on_another(
             body = {"phase": "DualWriteCosmosRead", "reason": "from the other worker"}
             moved = await other.put(PHASE_URL, json=body, headers={"X-CSRF-Token": csrf})
             assert moved.status_code == 200
+
+
+async def test_traffic_numbers_and_control_buttons_show_when_there_are_some(
+    service: Service,
+) -> None:
+    await open_console(service)
+    bearer = await service.key("operator")
+    made = await service.http.post(
+        "/api/v1/accounts", json={"id": "acc-n", "email": "n@example.org"}, headers=bearer
+    )
+    assert made.status_code == 201
+    row = re.search(r'<tr data-container="Accounts".*?</tr>', (await live(service)).text, re.S)
+    assert row is not None
+    numbers = r"documents [\d.]+ ms / [\d.]+ ms · [\d.]+% <small>\(\d+ calls\)"
+    assert re.search(numbers, row.group(0))
+
+    async def controls(container: str, task: str) -> dict[str, str]:
+        return {}
+
+    # Another area adds the controls API; the console shows its buttons once it is served.
+    service.app.router.add_api_route(CONTROLS_ROUTE, controls, methods=["PUT"])
+    html = (await live(service)).text
+    assert 'data-action="pause" data-task="replication" data-container="Accounts"' in html
+    assert 'data-action="throttle" data-task="backfill" data-container="Accounts"' in html
+    page = (await service.http.get("/console")).text
+    assert '<meta name="console-controls" content="on">' in page
