@@ -154,9 +154,9 @@ async def test_a_cross_site_sign_in_form_is_refused(service: Service) -> None:
 
 
 async def test_revoking_the_key_ends_its_sessions(service: Service) -> None:
-    key, _ = await open_console(service)
     now = [1000.0]
-    service.state.auth.clock = lambda: now[0]
+    service.state.auth.clock = lambda: now[0]  # before any lookup is cached
+    key, _ = await open_console(service)
     assert (await service.http.get("/admin/v1/phases")).status_code == 200
     assert await service.state.keys.revoke(key.split("_")[1])
     now[0] += service.state.settings.api.key_cache_seconds

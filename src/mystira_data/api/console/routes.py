@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from mystira_data import health
 from mystira_data.api.auth.keys import key_id_of
 from mystira_data.api.console import view
 from mystira_data.api.console.render import SECURITY_HEADERS, page
@@ -31,7 +32,7 @@ from mystira_data.api.console.sessions import (
 )
 from mystira_data.api.problems import ApiProblem, forbidden
 from mystira_data.api.state import ApiState, Platform
-from mystira_data.errors import NotFound
+from mystira_data.errors import NotFound, StoreUnavailable
 
 __all__ = ["CONTROLS_ROUTE", "router", "routers"]
 
@@ -81,9 +82,22 @@ def _controls(request: Request) -> bool:
     return any(getattr(r, "path", None) == CONTROLS_ROUTE for r in request.app.routes)
 
 
+async def _unchecked(request: Request, state: ApiState, template: str) -> Response | None:
+    """With the session store down, a cookie holder sees store health only (what `/readyz`
+    shows anyone) instead of an error page; None without a cookie."""
+    if COOKIE not in request.cookies:
+        return None
+    found = await health.check(state.poly)
+    status = 503 if template == "unavailable.html" else 200  # the fragment replaces the page's
+    return page(template, status, h=found.as_json())
+
+
 @router.get("")
 async def console(request: Request, state: Platform) -> Response:
-    session = await _session(request, state)
+    try:
+        session = await _session(request, state)
+    except StoreUnavailable:
+        return await _unchecked(request, state, "unavailable.html") or _signed_out()
     if session is None:
         return _signed_out()
     return page(
@@ -98,7 +112,11 @@ async def console(request: Request, state: Platform) -> Response:
 @router.get("/live")
 async def live(request: Request, state: Platform) -> Response:
     """The page's live part, polled by the page every two seconds."""
-    session = await _session(request, state)
+    try:
+        session = await _session(request, state)
+    except StoreUnavailable:
+        unchecked = await _unchecked(request, state, "unchecked.html")
+        return unchecked or Response(status_code=401, headers=SECURITY_HEADERS)
     if session is None:
         return Response(status_code=401, headers=SECURITY_HEADERS)
     return page(
