@@ -8,11 +8,11 @@ import math
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from mystira_data.api.auth.roles import Role
+from mystira_data.api.auth.roles import Principal, Role
 from mystira_data.api.console.numbers import quantile, traffic
 from mystira_data.api.console.render import render
 from mystira_data.api.console.sessions import console_role
-from mystira_data.api.console.view import job_row
+from mystira_data.api.console.view import Page, job_row
 
 INF = math.inf
 
@@ -80,3 +80,31 @@ def test_templates_escape_what_they_show() -> None:
     html = render("login.html", message="<script>alert(1)</script>")
     assert "<script>alert(1)" not in html
     assert "&lt;script&gt;" in html
+
+
+def test_a_job_with_progress_renders_a_bar_and_its_eta() -> None:
+    health = {
+        "ready": False,
+        "stores": {"documents": {"reachable": False, "since": "2026-01-01T00:00:00+00:00"}},
+        "phaseSource": "mirror",
+        "phasesLoaded": True,
+        "writer": {"mode": "inline", "process": False, "queued": 0},
+        "fallbacks": ["phases: read from the mirror copy"],
+    }
+    job = {
+        "id": "0123456789abcdef",
+        "kind": "backfill",
+        "container": "Accounts",
+        "state": "running",
+        "progress": {"done": 25, "total": 200, "rate": 5.0, "etaSeconds": 95},
+        "createdAt": "2026-01-01T00:00:00+00:00",
+        "startedBy": "abc",
+    }
+    page = Page(health, [], [], [job_row(job)])
+    html = render("live.html", page=page, controls=False, principal=Principal("k", Role.OPERATOR))
+    assert '<progress max="100" value="12.5">' in html
+    assert "25 / 200 · 5.0/s" in html
+    assert "1m 35s" in html
+    assert "NOT READY" in html
+    assert "UNREACHABLE since 2026-01-01T00:00:00+00:00" in html
+    assert "fallback active: phases: read from the mirror copy" in html
