@@ -12,18 +12,25 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import uvicorn
+from fastapi import APIRouter, FastAPI, Request
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from typer.testing import CliRunner
 
 from mystira_data import catalog
+from mystira_data.api.app import create_app
+from mystira_data.api.auth import Operator
 from mystira_data.cli.app import app
+from mystira_data.settings import load_settings
 from tests.servers.ports import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -173,6 +180,13 @@ def test_an_operator_moves_a_phase_from_the_console(served: Served, browser: Bro
     expect(audit).to_contain_text("DualWriteCosmosRead → DualWritePostgresRead")
     expect(audit.locator(".forced")).to_have_count(1)
 
+    # A verify started from the console is a job on the page, then a linked report.
+    page.locator('tr[data-container="Accounts"] button[data-action="verify"]').click()
+    page.fill("#confirm-name", "Accounts")
+    page.click("#confirm-ok")
+    expect(page.locator("table.jobs tbody tr").first).to_contain_text("verify")
+    expect(row.locator('a[href^="/admin/v1/verify-runs/"]')).to_have_count(1)
+
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "console.png"), full_page=True)
 
@@ -180,3 +194,101 @@ def test_an_operator_moves_a_phase_from_the_console(served: Served, browser: Bro
     expect(page).to_have_url(f"{base}/console/login")
     page.goto(f"{base}/console")
     expect(page).to_have_url(f"{base}/console/login")
+
+
+def fake_controls(app: FastAPI, calls: list[dict[str, Any]]) -> None:
+    """The controls API's contract (built in another area), recording each call."""
+    router = APIRouter(prefix="/admin/v1")
+    paused: dict[str, bool] = {}
+
+    @router.put("/controls/{container}/{task}")
+    async def put_control(
+        container: str, task: str, request: Request, caller: Operator
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = await request.json()
+        calls.append({"container": container, "task": task, "by": caller.subject, **body})
+        paused[f"{container}/{task}"] = body.get("paused", False)
+        return body
+
+    @router.get("/controls")
+    async def get_controls(caller: Operator) -> dict[str, Any]:
+        def one(task: str) -> dict[str, Any]:
+            stopped = paused.get(f"Accounts/{task}", False)
+            return {"paused": stopped, "state": "paused" if stopped else "running"}
+
+        return {"controls": {"Accounts": {t: one(t) for t in ("replication", "backfill")}}}
+
+    app.include_router(router)
+
+
+@pytest.fixture
+def served_in_thread(tmp_path: Path) -> Iterator[tuple[Served, list[dict[str, Any]]]]:
+    """The app in this process (uvicorn in a thread) with the fake controls API."""
+    data = tmp_path / "data"
+    operator = create_key(data, "--role", "operator")
+    player = create_key(data, "--role", "player", "--account", "acc-1")
+    app = create_app(load_settings(data_dir=data))
+    calls: list[dict[str, Any]] = []
+    fake_controls(app, calls)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="console-uvicorn", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not server.started:
+            assert thread.is_alive(), "uvicorn stopped while starting"
+            assert time.monotonic() < deadline, "uvicorn did not start in time"
+            time.sleep(0.05)
+        yield Served(f"http://127.0.0.1:{port}", operator, player), calls
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
+
+
+def test_control_buttons_make_the_controls_api_calls(
+    served_in_thread: tuple[Served, list[dict[str, Any]]], browser: Browser
+) -> None:
+    served, calls = served_in_thread
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
+    sign_in(page, served.base, served.operator)
+    expect(page).to_have_url(f"{served.base}/console")
+    cell = page.locator('td.controls[data-container="Accounts"]')
+    expect(cell.locator(".control-state")).to_contain_text("replication: running")
+
+    cell.locator('button[data-action="pause"][data-task="replication"]').click()
+    page.fill("#confirm-name", "Accounts")
+    expect(page.locator("#confirm-ok")).to_be_disabled()  # a control needs a reason
+    page.fill("#confirm-reason", "nightly load")
+    page.click("#confirm-ok")
+    expect(page.locator("#confirm")).to_be_hidden()
+    expect(cell.locator(".control-state")).to_contain_text("replication: paused")
+
+    cell.locator('button[data-action="throttle"][data-task="backfill"]').click()
+    page.fill("#confirm-name", "Accounts")
+    page.fill("#confirm-reason", "429s")
+    page.fill("#confirm-rate", "50")
+    page.fill("#confirm-batch", "100")
+    page.fill("#confirm-max-lag", "none")
+    page.click("#confirm-ok")
+    expect(page.locator("#confirm")).to_be_hidden()
+    key_id = served.operator.split("_")[1]
+    assert calls == [
+        {
+            "container": "Accounts",
+            "task": "replication",
+            "by": key_id,
+            "paused": True,
+            "reason": "nightly load",
+        },
+        {
+            "container": "Accounts",
+            "task": "backfill",
+            "by": key_id,
+            "rateLimit": 50,
+            "batchSize": 100,
+            "maxLagSeconds": None,
+            "reason": "429s",
+        },
+    ]

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from fastapi.routing import iter_route_contexts
 
 from mystira_data import health
 from mystira_data.api.auth.keys import key_id_of
@@ -79,7 +80,8 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 def _controls(request: Request) -> bool:
-    return any(getattr(r, "path", None) == CONTROLS_ROUTE for r in request.app.routes)
+    # Included routers stay nested in app.routes (FastAPI ≥ 0.165): walk their routes too.
+    return any(r.path == CONTROLS_ROUTE for r in iter_route_contexts(request.app.routes))
 
 
 async def _unchecked(request: Request, state: ApiState, template: str) -> Response | None:

@@ -89,7 +89,7 @@
     pause: controlAction("Pause", (f) => ({ paused: true, reason: f.reason })),
     resume: controlAction("Resume", (f) => ({ paused: false, reason: f.reason })),
     throttle: Object.assign(
-      controlAction("Throttle", (f) => ({ rateLimit: f.rate, reason: f.reason })),
+      controlAction("Throttle", (f) => Object.assign({ reason: f.reason }, f.limits)),
       { rate: true },
     ),
   };
@@ -141,13 +141,23 @@
     field("confirm-name").focus();
   }
 
+  // The throttle's limits: only those filled in are sent ("none" lifts one).
+  function limits() {
+    const out = {};
+    for (const input of field("confirm-rate-box").querySelectorAll("input")) {
+      const text = input.value.trim();
+      if (text === "") continue;
+      out[input.name] = text.toLowerCase() === "none" ? null : Number(text);
+    }
+    return out;
+  }
+
   function values() {
-    const rate = field("confirm-rate").value.trim();
     return {
       typed: field("confirm-name").value.trim(),
       reason: field("confirm-reason").value.trim(),
       force: field("confirm-force").checked,
-      rate: rate === "" ? null : Number(rate),
+      limits: limits(),
     };
   }
 
@@ -157,7 +167,8 @@
     const f = values();
     const named = f.typed === pending.button.dataset.container;
     const reasoned = !pending.action.reason || f.reason !== "";
-    field("confirm-ok").disabled = !(named && reasoned);
+    const numbers = Object.values(f.limits).every((v) => v === null || Number.isFinite(v));
+    field("confirm-ok").disabled = !(named && reasoned && numbers);
   }
 
   async function confirm(event) {
