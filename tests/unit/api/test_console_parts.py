@@ -68,6 +68,8 @@ def test_job_progress_renders_done_total_rate_and_eta() -> None:
     assert (backfill.done, backfill.percent, backfill.eta_seconds) == (10.0, 25.0, None)
     finished = job_row({"state": "succeeded", "progress": None})
     assert finished.percent == 100.0
+    verified = job_row({"state": "succeeded", "progress": {"done": 0, "total": 1}})
+    assert verified.percent == 100.0
     unknown = job_row({"state": "running", "progress": {"step": "verify and repair"}})
     assert unknown.percent is None
 

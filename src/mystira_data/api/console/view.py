@@ -178,10 +178,10 @@ def job_row(job: dict[str, Any]) -> JobRow:
     done = _number(progress.get("done", progress.get("read")))
     total = _number(progress.get("total"))
     percent = None
-    if done is not None and total:
+    if job.get("state") == "succeeded":
+        percent = 100.0  # the last saved progress may predate the last step
+    elif done is not None and total:
         percent = max(0.0, min(100.0, 100.0 * done / total))
-    elif job.get("state") == "succeeded":
-        percent = 100.0
     return JobRow(
         job,
         done,
