@@ -102,7 +102,7 @@ async def test_cookie_calls_to_the_admin_api_need_the_csrf_token(service: Servic
     _, csrf = await open_console(service)
     assert (await service.http.get("/admin/v1/phases")).status_code == 200  # safe: no token
     body = {"phase": "DualWriteCosmosRead", "reason": "console test"}
-    for headers in ({}, {"X-CSRF-Token": "wrong"}):
+    for headers in ({}, {"X-CSRF-Token": "wrong"}, {"X-CSRF-Token": "é".encode("latin-1")}):
         refused = await service.http.put(PHASE_URL, json=body, headers=headers)
         assert refused.status_code == 403
         assert refused.headers["content-type"].startswith("application/problem+json")
@@ -136,6 +136,8 @@ async def test_sign_out_needs_the_token_and_ends_the_session(service: Service) -
     _, csrf = await open_console(service)
     cookie = service.http.cookies[COOKIE]
     assert (await service.http.post("/console/logout", data={})).status_code == 403
+    many = {f"f{n}": "x" for n in range(10)}
+    assert (await service.http.post("/console/logout", data=many)).status_code == 403
     out = await service.http.post("/console/logout", data={"csrf": csrf})
     assert (out.status_code, out.headers["location"]) == (303, "/console/login")
     assert COOKIE not in service.http.cookies

@@ -75,7 +75,10 @@ async def _form(request: Request) -> dict[str, str]:
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
         raise forbidden("not a console form")
-    fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=5)
+    try:
+        fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=5)
+    except ValueError:  # more fields than our forms have
+        raise forbidden("not a console form") from None
     return {k: v[0] for k, v in fields.items() if v}
 
 

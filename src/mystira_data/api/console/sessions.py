@@ -115,5 +115,6 @@ async def session_of(request: Request, state: ApiState) -> ConsoleSession | None
 
 def check_csrf(session: ConsoleSession, sent: str | None) -> None:
     """403 unless ``sent`` is the session's CSRF token (cookie-borne unsafe requests)."""
-    if not sent or not hmac.compare_digest(sent, session.csrf_token):
+    # As bytes: compare_digest refuses a str with non-ASCII characters (a header may have).
+    if not sent or not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
         raise forbidden(f"a console request that changes state needs the {CSRF_HEADER} header")
