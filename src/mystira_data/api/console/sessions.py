@@ -49,7 +49,6 @@ class ConsoleSession:
 
     principal: Principal
     csrf_token: str
-    token_hash: str
 
 
 class SessionStore:
@@ -110,7 +109,7 @@ async def session_of(request: Request, state: ApiState) -> ConsoleSession | None
     if record is None or not record.active or not console_role(record.role):
         raise unauthorized("the key of this console session was revoked; sign in again")
     principal = Principal(record.key_id, record.role, record.account_id)
-    return ConsoleSession(principal, csrf, digest(token))
+    return ConsoleSession(principal, csrf)
 
 
 def check_csrf(session: ConsoleSession, sent: str | None) -> None:
