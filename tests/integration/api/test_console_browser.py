@@ -8,6 +8,7 @@ Chromium is required, not optional: without it this test fails and says how to i
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -16,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +31,11 @@ from typer.testing import CliRunner
 from mystira_data import catalog
 from mystira_data.api.app import create_app
 from mystira_data.api.auth import Operator
+from mystira_data.bootstrap import open_platform
 from mystira_data.cli.app import app
-from mystira_data.settings import load_settings
+from mystira_data.polyglot.replication.processor import DeadLetter
+from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters
+from mystira_data.settings import Settings, load_settings
 from tests.servers.ports import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -221,13 +226,26 @@ def fake_controls(app: FastAPI, calls: list[dict[str, Any]]) -> None:
     app.include_router(router)
 
 
+async def add_dead_letters(settings: Settings, *ids: str) -> None:
+    """Dead letters of Accounts whose documents the primary does not hold (a retry closes
+    them: nothing is left to deliver)."""
+    async with open_platform(settings, provision=True) as poly:
+        letters = RelationalDeadLetters(poly.raw_relational, "change-feed")
+        now = datetime.now(UTC)
+        for id in ids:
+            document = {"id": id, "email": f"{id}@example.org"}
+            await letters.add(DeadLetter("Accounts", id, 1, "refused", 5, now, document))
+
+
 @pytest.fixture
 def served_in_thread(tmp_path: Path) -> Iterator[tuple[Served, list[dict[str, Any]]]]:
     """The app in this process (uvicorn in a thread) with the fake controls API."""
     data = tmp_path / "data"
     operator = create_key(data, "--role", "operator")
     player = create_key(data, "--role", "player", "--account", "acc-1")
-    app = create_app(load_settings(data_dir=data))
+    settings = load_settings(data_dir=data)
+    asyncio.run(add_dead_letters(settings, "gone-1", "gone-2"))
+    app = create_app(settings)
     calls: list[dict[str, Any]] = []
     fake_controls(app, calls)
     port = free_port()
@@ -273,6 +291,17 @@ def test_control_buttons_make_the_controls_api_calls(
     page.fill("#confirm-max-lag", "none")
     page.click("#confirm-ok")
     expect(page.locator("#confirm")).to_be_hidden()
+    # Retry asks for the container's name, then retries each open dead letter.
+    row = page.locator('tr[data-container="Accounts"]')
+    expect(row.locator(".dead")).to_have_text("2")
+    row.locator('button[data-action="retry"]').click()
+    expect(page.locator("#confirm-reason-box")).to_be_hidden()
+    page.fill("#confirm-name", "Accounts")
+    page.click("#confirm-ok")
+    expect(page.locator("#confirm")).to_be_hidden()
+    expect(row.locator(".dead")).to_have_text("0")
+    expect(row.locator('button[data-action="retry"]')).to_have_count(0)
+
     key_id = served.operator.split("_")[1]
     assert calls == [
         {
