@@ -356,6 +356,18 @@ controls = sa.Table(
     sa.Column("state_at", Timestamp),
 )
 
+# Operator console sessions (V0008): only the token's hash; the key is re-checked each request.
+console_sessions = sa.Table(
+    "_console_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("key_id", sa.String(32), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False, server_default=NOW),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sa.Index("ix_console_sessions_expires_at", "expires_at"),
+)
+
 ENTITY_TABLES: dict[str, sa.Table] = {
     t.name: t for t in (accounts, game_sessions, player_scenario_scores)
 }
@@ -373,4 +385,5 @@ POLYGLOT_TABLES: tuple[sa.Table, ...] = (
     evidence,
     audit_log,
     controls,
+    console_sessions,
 )

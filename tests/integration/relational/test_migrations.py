@@ -22,6 +22,8 @@ from tests.servers import postgres as pg
 
 from .docs import account, session
 
+HEAD = "0008"  # the newest migration
+
 # What the C# app's V001 + V002 scripts leave behind, written from their schema facts.
 V001 = [
     """CREATE TABLE accounts (id VARCHAR(36) PRIMARY KEY, external_user_id VARCHAR(256),
@@ -128,8 +130,10 @@ async def drift(url: str) -> list[Any]:
 async def test_upgrade_down_to_base_and_up_again(empty_url: str) -> None:
     assert await migrate.current(empty_url) is None
     await migrate.upgrade(empty_url)
-    assert await migrate.current(empty_url) == migrate.head() == "0007"
+    assert await migrate.current(empty_url) == migrate.head() == HEAD
     await migrate.upgrade(empty_url)  # nothing left to do
+    await migrate.downgrade(empty_url, "0007")
+    assert "_console_sessions" not in await table_names(empty_url)
     await migrate.downgrade(empty_url, "0006")
     assert "_polyglot_controls" not in await table_names(empty_url)
     await migrate.downgrade(empty_url, "0004")
@@ -145,7 +149,7 @@ async def test_upgrade_down_to_base_and_up_again(empty_url: str) -> None:
     assert await migrate.current(empty_url) is None
     assert await table_names(empty_url) <= {"alembic_version"}
     await migrate.upgrade(empty_url)
-    assert await migrate.current(empty_url) == "0007"
+    assert await migrate.current(empty_url) == HEAD
 
 
 async def test_0003_adds_the_pending_switch_to_existing_phase_records(empty_url: str) -> None:
@@ -188,7 +192,7 @@ async def test_sqlite_store_can_migrate_on_open(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'nested' / 'auto.db'}"
     async with RelationalStore(url, auto_migrate=True) as store:
         await store.create("Accounts", account("a1"))
-    assert await migrate.current(url) == "0007"
+    assert await migrate.current(url) == HEAD
 
 
 async def test_an_unmigrated_database_is_a_config_error(empty_url: str) -> None:

@@ -47,6 +47,11 @@ class Authenticator:
             raise unauthorized("unknown or revoked key")
         return Principal(record.key_id, record.role, record.account_id)
 
+    async def record(self, key_id: str) -> KeyRecord | None:
+        """The stored key ``key_id`` (cached like a bearer lookup): console sessions re-check
+        their key with it on every request."""
+        return await self._lookup(key_id)
+
     async def _lookup(self, key_id: str) -> KeyRecord | None:
         now = self.clock()
         cached = self._cache.get(key_id)

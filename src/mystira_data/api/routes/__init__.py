@@ -18,6 +18,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "media",
     "audit",
     "controls",
+    "console",
 )
 
 
