@@ -7,6 +7,9 @@ process counts in memory (`EvidenceRecorder`) and appends its *deltas* to
 evaluates gates itself. The gates then sum rows (`sums`): shadow comparisons of the current
 phase since it began, store calls within the error-rate window. A process that dies loses at
 most its last ``FLUSH_S`` of counts; the gates see less evidence, never invented evidence.
+
+The same rows carry the workload evidence of `mystira placement` (`metrics.workload`: reads,
+writes, document sizes and depths per container), flushed by the same loop.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from typing import Protocol
 import sqlalchemy as sa
 
 from mystira_data.errors import StoreUnavailable
+from mystira_data.metrics.workload import KINDS as WORKLOAD_KINDS
+from mystira_data.metrics.workload import WorkloadRecorder
 from mystira_data.relational import tables as t
 from mystira_data.relational.store import RelationalStore
 
@@ -45,6 +50,7 @@ class EvidenceRecorder:
     """This process's counts not yet flushed, and the flush loop."""
 
     calls: Mapping[str, CallCounts] = field(default_factory=dict)  # store name → breaker
+    workload: WorkloadRecorder | None = None  # the repository's traffic, for `placement`
     _pending: Counter[tuple[Key, bool]] = field(default_factory=Counter)
     _seen_calls: dict[str, tuple[int, int]] = field(default_factory=dict)
     _task: asyncio.Task[None] | None = None
@@ -64,6 +70,9 @@ class EvidenceRecorder:
             self._seen_calls[store] = (counts.succeeded, counts.failed)
             if d_ok or d_failed:
                 out[(CALLS, "", None, store)] = [d_ok, d_failed]
+        if self.workload is not None:
+            for (kind, container, measure), n in self.workload.take().items():
+                out[(kind, container, None, measure)] = [n, 0]
         return out
 
     async def flush(self, store: RelationalStore) -> None:
@@ -94,6 +103,8 @@ class EvidenceRecorder:
                 if key[0] == SHADOW:
                     self._pending[(key, True)] += n[0]
                     self._pending[(key, False)] += n[1]
+                elif key[0] in WORKLOAD_KINDS and self.workload is not None:
+                    self.workload.give_back({(key[0], key[1], key[3]): n[0]})
                 else:
                     ok, failed = self._seen_calls[key[3]]
                     self._seen_calls[key[3]] = (ok - n[0], failed - n[1])
