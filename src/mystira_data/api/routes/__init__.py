@@ -17,6 +17,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "reports",
     "media",
     "audit",
+    "placement",
 )
 
 
