@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["PlacementThresholds"]
+__all__ = ["MAX_WINDOW_MINUTES", "PlacementThresholds"]
+
+# A week: far beyond any useful evidence window, and "that many minutes ago" stays a date.
+MAX_WINDOW_MINUTES = 7 * 24 * 60
 
 
 class PlacementThresholds(BaseModel):
@@ -30,4 +33,4 @@ class PlacementThresholds(BaseModel):
     # No verdict on fewer observations than this (reads for reads, writes for the rest).
     min_samples: int = Field(default=20, ge=1, alias="MinSamples")
     # The evidence window `mystira placement` reads without --window.
-    window_minutes: float = Field(default=60.0, gt=0, alias="WindowMinutes")
+    window_minutes: float = Field(default=60.0, gt=0, le=MAX_WINDOW_MINUTES, alias="WindowMinutes")

@@ -29,8 +29,10 @@ def placement_command(
     The workload is what the serving processes recorded within the window: reads and writes
     per minute, document size p50/p99, nesting depth, update share, cross-partition queries.
     A flag names a placement those numbers contradict (thresholds: the Placement settings)."""
-    if window is not None and not window > 0:
-        fail("--window must be a positive number of minutes")
+    from mystira_data.placement_settings import MAX_WINDOW_MINUTES
+
+    if window is not None and not 0 < window <= MAX_WINDOW_MINUTES:
+        fail(f"--window must be more than 0 and at most {MAX_WINDOW_MINUTES} minutes")
 
     async def body(settings: Settings) -> PlacementReport:
         from mystira_data.bootstrap import open_platform

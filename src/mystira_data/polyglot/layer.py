@@ -398,6 +398,7 @@ def _put_cache_in_front(poly: Polyglot, cache: Cache, caching: Caching) -> None:
             "EnableInvalidationOnChange, or set Caching:Enabled to false",
         )
     cached = CachedRepository(poly.router, cache, caching, before_read=poly.control.phase)
+    cached.on_hit = poly.router.workload.read  # cache hits are reads of the workload too
     poly.repository = poly.router.door = cached
     poly.control.on_change = cached.container_moved
 

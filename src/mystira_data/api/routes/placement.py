@@ -12,11 +12,9 @@ from mystira_data.api.auth import Operator
 from mystira_data.api.routes.admin import PREFIX
 from mystira_data.api.state import Platform
 from mystira_data.placement.report import collect
+from mystira_data.placement_settings import MAX_WINDOW_MINUTES
 
 router = APIRouter(prefix=PREFIX, tags=["admin"])
-
-# A week: far beyond any useful window, small enough that "minutes ago" stays a real time.
-MAX_WINDOW_MINUTES = 7 * 24 * 60
 
 
 @router.get("/placement", summary="Placement per container: catalog, evidence, flags")
