@@ -139,3 +139,25 @@ async def test_only_the_window_counts_and_a_failed_flush_loses_nothing(
     maps = row(whole, "CharacterMaps")["evidence"]["counts"]
     assert (maps["inserts"], maps["updates"]) == (1, 4)
     assert whole["coveredMinutes"] > 100
+
+
+async def test_workload_rows_past_the_longest_window_are_pruned_gate_rows_kept(
+    open_polyglot: Factory,
+) -> None:
+    async with platform(open_polyglot) as poly:
+        old = datetime.now(UTC) - timedelta(days=8)
+        rows = [
+            {"kind": "workload", "container": "Scenarios", "store": "reads", "ok": 5, "at": old},
+            {"kind": "shadow", "container": "Accounts", "store": "document", "ok": 5, "at": old},
+        ]
+        async with poly.raw_relational.transaction() as conn:
+            await conn.execute(sa.insert(t.evidence), rows)
+        await update_heavy_maps(poly, maps=1, rounds=0)
+        await poly.evidence.flush(poly.raw_relational)  # a process's first flush prunes
+        async with poly.raw_relational.reading() as conn:
+            left = (await conn.execute(sa.select(t.evidence.c.kind, t.evidence.c.at))).all()
+    kinds = sorted({kind for kind, _ in left})
+    assert kinds == ["calls", "doc-depth", "doc-size", "shadow", "workload"]
+    assert [kind for kind, at in left if at.replace(tzinfo=UTC) < old + timedelta(days=1)] == [
+        "shadow"
+    ]
