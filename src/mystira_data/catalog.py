@@ -392,3 +392,128 @@ def query_fields(name: str) -> tuple[str, ...]:
     spec = get(name)
     declared = QUERY_FIELDS.get(name, ())
     return tuple(dict.fromkeys(("id", spec.pk_field, *declared)))
+
+
+# -- why each container is placed where it is ------------------------------------------------
+# The seed's evaluation of the C# app (which container suits PostgreSQL, which stays a
+# document, and why), as data: `mystira placement` shows it beside the evidence the running
+# system records, and flags where the two disagree.
+
+
+class Reason(StrEnum):
+    """One kind of argument for a placement."""
+
+    ACID = "acid"  # changed in multi-field transactions that must apply whole
+    FK_TARGET = "fk-target"  # other containers point at its ids
+    FOREIGN_KEY = "foreign-key"  # it points at a parent's id (a child row)
+    JOINS = "joins"  # read by joins and aggregates (leaderboards, reports)
+    UPDATE_FREQUENCY = "update-frequency"  # how often its documents change
+    NESTING_DEPTH = "nesting-depth"  # how deep its documents nest
+    READ_HEAVY = "read-heavy"  # read far more often than written
+    SCHEMA_FLEXIBLE = "schema-flexible"  # its shape varies or keeps growing
+    SIMPLE_MAPPING = "simple-mapping"  # a flat lookup that fits rows as well as a document
+    PARTITION_FIT = "partition-fit"  # its partition key matches how it is read
+
+
+@dataclass(frozen=True)
+class PlacementReasons:
+    """The reason codes behind a container's `Placement`, and one sentence saying them."""
+
+    codes: tuple[Reason, ...]
+    summary: str
+
+
+_REFERENCE_REASONS = PlacementReasons(
+    (Reason.READ_HEAVY, Reason.UPDATE_FREQUENCY, Reason.SCHEMA_FLEXIBLE),
+    "Configuration that is looked up constantly, edited rarely, and may gain fields.",
+)
+
+PLACEMENT_REASONS: dict[str, PlacementReasons] = {
+    "Accounts": PlacementReasons(
+        (Reason.ACID, Reason.FK_TARGET, Reason.UPDATE_FREQUENCY),
+        "Changed often and transactionally, unique by email, and the parent that sessions "
+        "and profiles point at.",
+    ),
+    "UserProfiles": PlacementReasons(
+        (Reason.FOREIGN_KEY, Reason.FK_TARGET, Reason.SCHEMA_FLEXIBLE),
+        "A fixed core (account link, name, age group, flags) fits a row keyed to Accounts; "
+        "preferences and avatar choices vary in shape and stay a document.",
+    ),
+    "UserBadges": PlacementReasons(
+        (Reason.FOREIGN_KEY,),
+        "Every earned badge belongs to one profile: a child row keyed to it once profiles "
+        "move, embedded in the profile document until then.",
+    ),
+    "GameSessions": PlacementReasons(
+        (Reason.ACID, Reason.UPDATE_FREQUENCY, Reason.FOREIGN_KEY),
+        "Rewritten at every scene of play, its state must change atomically, and each "
+        "session belongs to an account.",
+    ),
+    "PlayerScenarioScores": PlacementReasons(
+        (Reason.JOINS, Reason.FOREIGN_KEY),
+        "Scores per axis, profile and game: leaderboards and reports join and aggregate them.",
+    ),
+    "Scenarios": PlacementReasons(
+        (Reason.NESTING_DEPTH, Reason.READ_HEAVY, Reason.UPDATE_FREQUENCY),
+        "Characters, scenes, branches, media and echo reveals nested several levels deep; "
+        "read whole and seldom rewritten, so rows would only scatter them.",
+    ),
+    "ContentBundles": PlacementReasons(
+        (Reason.READ_HEAVY, Reason.UPDATE_FREQUENCY),
+        "Hierarchical curated lists, rarely changed and read as a whole.",
+    ),
+    "CharacterMaps": PlacementReasons(
+        (Reason.SCHEMA_FLEXIBLE, Reason.READ_HEAVY),
+        "Character sheets whose metadata is free-form; read far more than written.",
+    ),
+    "MediaAssets": PlacementReasons(
+        (Reason.SCHEMA_FLEXIBLE, Reason.PARTITION_FIT),
+        "Loosely structured media metadata, queried by type (its partition key).",
+    ),
+    "MediaMetadataFiles": PlacementReasons(
+        (Reason.SCHEMA_FLEXIBLE, Reason.NESTING_DEPTH),
+        "Imported metadata files: nested entry lists with no fixed shape.",
+    ),
+    "CharacterMediaMetadataFiles": PlacementReasons(
+        (Reason.SCHEMA_FLEXIBLE,),
+        "Unstructured imported metadata, queried in odd ways; the seed doubted it is needed "
+        "at all, and nothing argued for rows.",
+    ),
+    "CharacterMapFiles": PlacementReasons(
+        (Reason.SCHEMA_FLEXIBLE, Reason.NESTING_DEPTH),
+        "Imported character map files kept in their nested shape.",
+    ),
+    "AvatarConfigurationFiles": PlacementReasons(
+        (Reason.SIMPLE_MAPPING, Reason.READ_HEAVY),
+        "A flat lookup from age group to avatar ids: as easily rows as a document.",
+    ),
+    "BadgeConfigurations": _REFERENCE_REASONS,
+    "CompassAxes": _REFERENCE_REASONS,
+    "ArchetypeDefinitions": _REFERENCE_REASONS,
+    "EchoTypeDefinitions": _REFERENCE_REASONS,
+    "FantasyThemeDefinitions": _REFERENCE_REASONS,
+    "AgeGroupDefinitions": _REFERENCE_REASONS,
+    "Badges": PlacementReasons(
+        (Reason.READ_HEAVY, Reason.UPDATE_FREQUENCY),
+        "Badge tiers per age group and axis: read at every award, changed with releases.",
+    ),
+    "BadgeImages": PlacementReasons(
+        (Reason.READ_HEAVY,),
+        "Artwork metadata beside its blob, read when badges are shown.",
+    ),
+    "AxisAchievements": PlacementReasons(
+        (Reason.READ_HEAVY, Reason.UPDATE_FREQUENCY),
+        "Achievement texts per age group and axis: read often, edited with releases.",
+    ),
+    "CompassTrackings": PlacementReasons(
+        (Reason.PARTITION_FIT, Reason.JOINS),
+        "Analytics events partitioned by axis so aggregation stays in one partition; the "
+        "seed left a relational home open for analytics use.",
+    ),
+}
+
+
+def placement_reasons(name: str) -> PlacementReasons:
+    """Why ``name`` is placed where the catalog says (`KeyError` for an unknown name)."""
+    get(name)
+    return PLACEMENT_REASONS[name]

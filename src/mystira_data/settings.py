@@ -34,6 +34,7 @@ from pydantic_settings import (
 
 from mystira_data.errors import ConfigError
 from mystira_data.gate_settings import Gates
+from mystira_data.placement_settings import PlacementThresholds
 
 
 class Phase(StrEnum):
@@ -266,6 +267,9 @@ class Settings(BaseSettings):
         default_factory=DocumentStoreSection, alias="DocumentStore"
     )
     gates: Gates = Field(default_factory=Gates, alias="Gates")
+    placement: PlacementThresholds = Field(
+        default_factory=PlacementThresholds, alias="Placement"
+    )
     data_dir: Path = Field(default=Path(".mystira"), alias="DataDir")
 
     @classmethod

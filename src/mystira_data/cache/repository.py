@@ -114,6 +114,9 @@ class CachedRepository:
         self._dropping: dict[str, int] = {}  # container → invalidations of it still running
         self._tasks: set[asyncio.Task[None]] = set()
         self._before_read = before_read
+        # Told the container of each read the cache answered (a miss reaches the inner
+        # repository, which counts it): the workload evidence counts every read.
+        self.on_hit: Callable[[str], None] | None = None
 
     async def read(self, container: str, id: str, partition_key: PartitionKey) -> JsonDoc:
         if self._before_read is not None:
@@ -126,6 +129,8 @@ class CachedRepository:
             doc = await self._flights.run(key, lambda: self._load(container, id, partition_key))
             # Concurrent callers got the same object: each gets its own copy to mutate.
             doc = marshal.loads(marshal.dumps(doc))
+        elif self.on_hit is not None:
+            self.on_hit(container)
         if doc.get("_deleted"):  # a written-through tombstone: deleted, as the store says
             raise NotFound(container, id)
         return doc

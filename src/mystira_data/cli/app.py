@@ -29,6 +29,11 @@ COMMANDS = (
         "Per container: phase, counts per store, lag; then store health and the writer.",
     ),
     LazyCommand(
+        "placement",
+        f"{_CLI}.placement:placement_command",
+        "Per container: phase, the catalog's placement and why, the recorded workload, flags.",
+    ),
+    LazyCommand(
         "export",
         f"{_CLI}.transfer:export_command",
         "Write every live document of CONTAINER as JSON Lines (read where its phase reads).",

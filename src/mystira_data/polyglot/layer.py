@@ -21,6 +21,7 @@ from mystira_data.cache.repository import CachedRepository
 from mystira_data.domain.base import stored_defaults
 from mystira_data.errors import ConfigError, ForeignKeyViolation, StoreUnavailable
 from mystira_data.health import HealthTracker
+from mystira_data.metrics.workload import WorkloadRecorder
 from mystira_data.polyglot.consistency.reconcile import Progress, Reconciler, ReconcileReport
 from mystira_data.polyglot.consistency.segments import SegmentChecksums
 from mystira_data.polyglot.consistency.verify import VerifyReport, verify
@@ -388,11 +389,12 @@ def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
         offload=_offload(stores),
     )
     breakers = {"documents": doc_breaker, "relational": rel_breaker}
-    recorder = EvidenceRecorder(breakers)
+    workload = WorkloadRecorder()  # counted by the repository, flushed with the gate evidence
+    recorder = EvidenceRecorder(breakers, workload)
     shadow = ShadowReader(pp.consistency_sample_rate) if pp.enable_consistency_validation else None
     if shadow is not None:
         shadow.on_result = shadow_evidence(control, recorder)
-    repo = PolyglotRepository(documents, relational, control, writer, shadow)
+    repo = PolyglotRepository(documents, relational, control, writer, shadow, workload)
     meter = LagMeter(control, stores.documents, stores.relational)
     guards = Guards(control, stores.documents, stores.relational, meter)
     guards.install()
@@ -422,6 +424,7 @@ def _put_cache_in_front(poly: Polyglot, cache: Cache, caching: Caching) -> None:
             "EnableInvalidationOnChange, or set Caching:Enabled to false",
         )
     cached = CachedRepository(poly.router, cache, caching, before_read=poly.control.phase)
+    cached.on_hit = poly.router.workload.read  # cache hits are reads of the workload too
     poly.repository = poly.router.door = cached
     poly.control.on_change = cached.container_moved
 

@@ -19,6 +19,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "audit",
     "controls",
     "console",
+    "placement",
 )
 
 

@@ -7,6 +7,11 @@ process counts in memory (`EvidenceRecorder`) and appends its *deltas* to
 evaluates gates itself. The gates then sum rows (`sums`): shadow comparisons of the current
 phase since it began, store calls within the error-rate window. A process that dies loses at
 most its last ``FLUSH_S`` of counts; the gates see less evidence, never invented evidence.
+
+The same rows carry the workload evidence of `mystira placement` (`metrics.workload`: reads,
+writes, document sizes and depths per container), flushed by the same loop. They are many
+more (a row per container and measure per flush) and useless past the longest placement
+window, so a flush deletes those older than that, at most once every ``PRUNE_EVERY_S``.
 """
 
 from __future__ import annotations
@@ -16,17 +21,21 @@ import logging
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import sqlalchemy as sa
 
 from mystira_data.errors import StoreUnavailable
+from mystira_data.metrics.workload import KINDS as WORKLOAD_KINDS
+from mystira_data.metrics.workload import WorkloadRecorder
+from mystira_data.placement_settings import MAX_WINDOW_MINUTES
 from mystira_data.relational import tables as t
 from mystira_data.relational.store import RelationalStore
 
 log = logging.getLogger(__name__)
 FLUSH_S = 30.0
+PRUNE_EVERY_S = 3600.0
 SHADOW = "shadow"
 CALLS = "calls"
 # (kind, container, phase, store) → [ok, failed]
@@ -45,9 +54,11 @@ class EvidenceRecorder:
     """This process's counts not yet flushed, and the flush loop."""
 
     calls: Mapping[str, CallCounts] = field(default_factory=dict)  # store name → breaker
+    workload: WorkloadRecorder | None = None  # the repository's traffic, for `placement`
     _pending: Counter[tuple[Key, bool]] = field(default_factory=Counter)
     _seen_calls: dict[str, tuple[int, int]] = field(default_factory=dict)
     _task: asyncio.Task[None] | None = None
+    _pruned_at: datetime | None = None
 
     def shadow(self, container: str, phase: str, store: str, matched: bool) -> None:
         """One shadow comparison in ``phase``, of ``store``'s answer with the other store."""
@@ -64,6 +75,9 @@ class EvidenceRecorder:
             self._seen_calls[store] = (counts.succeeded, counts.failed)
             if d_ok or d_failed:
                 out[(CALLS, "", None, store)] = [d_ok, d_failed]
+        if self.workload is not None:
+            for (kind, container, measure), n in self.workload.take().items():
+                out[(kind, container, None, measure)] = [n, 0]
         return out
 
     async def flush(self, store: RelationalStore) -> None:
@@ -88,15 +102,27 @@ class EvidenceRecorder:
         try:
             async with store.transaction() as conn:
                 await conn.execute(sa.insert(t.evidence), rows)
+                if self._due_for_pruning(at):
+                    await conn.execute(_prune_workload(at))
         except StoreUnavailable as exc:
             log.warning("gate evidence not flushed, kept for the next try: %s", exc)
             for key, n in taken.items():
                 if key[0] == SHADOW:
                     self._pending[(key, True)] += n[0]
                     self._pending[(key, False)] += n[1]
+                elif key[0] in WORKLOAD_KINDS and self.workload is not None:
+                    self.workload.give_back({(key[0], key[1], key[3]): n[0]})
                 else:
                     ok, failed = self._seen_calls[key[3]]
                     self._seen_calls[key[3]] = (ok - n[0], failed - n[1])
+
+    def _due_for_pruning(self, at: datetime) -> bool:
+        if self.workload is None:
+            return False
+        if self._pruned_at is not None and (at - self._pruned_at).total_seconds() < PRUNE_EVERY_S:
+            return False
+        self._pruned_at = at
+        return True
 
     def start(self, store: RelationalStore, every_s: float = FLUSH_S) -> None:
         """Flush every ``every_s`` seconds until `stop`."""
@@ -114,6 +140,13 @@ class EvidenceRecorder:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         await self.flush(store)
+
+
+def _prune_workload(at: datetime) -> sa.Delete:
+    """Workload rows older than the longest placement window (gate rows are kept)."""
+    e = t.evidence
+    cutoff = at - timedelta(minutes=MAX_WINDOW_MINUTES)
+    return sa.delete(e).where(e.c.kind.in_(WORKLOAD_KINDS), e.c.at < cutoff)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any
 from mystira_data import catalog
 from mystira_data.domain.codec import codec_for
 from mystira_data.errors import ConcurrencyConflict, NotFound
+from mystira_data.metrics.workload import WorkloadRecorder
 from mystira_data.polyglot.phase.control import PhaseControl
 from mystira_data.polyglot.phase.rules import ROUTES, Routing, Side
 from mystira_data.polyglot.ports import EntityStore
@@ -46,6 +47,7 @@ class PolyglotRepository:
         control: PhaseControl,
         secondary: SecondaryWriter,
         shadow: ShadowReader | None = None,
+        workload: WorkloadRecorder | None = None,
     ) -> None:
         self.stores: dict[Side, EntityStore | None] = {
             Side.DOCUMENT: documents,
@@ -54,6 +56,8 @@ class PolyglotRepository:
         self.control = control
         self.secondary = secondary
         self.shadow = shadow
+        # Told every acknowledged read and write: the evidence of `mystira placement`.
+        self.workload = workload or WorkloadRecorder()
         # The repository cascades write through: the outermost one (the cache in front of
         # us, set by the composition root), so cascaded child writes reach the cache too.
         self.door: cascade.PolyglotRepository = self
@@ -71,6 +75,7 @@ class PolyglotRepository:
     async def read(self, container: str, id: str, partition_key: PartitionKey) -> JsonDoc:
         route = await self.routing(container)
         answer = await self.store(route.reads).read(container, id, partition_key)
+        self.workload.read(container)
         if self.shadow is not None and route.secondary is not None:
             other = route.primary if route.reads is not route.primary else route.secondary
             self.shadow.maybe_check(container, answer, partition_key, self.store(other))
@@ -78,11 +83,15 @@ class PolyglotRepository:
 
     async def query(self, container: str, query: Query, *, continuation: str | None = None) -> Page:
         route = await self.routing(container)
-        return await self.store(route.reads).query(container, query, continuation=continuation)
+        page = await self.store(route.reads).query(container, query, continuation=continuation)
+        self.workload.read(container, cross_partition=query.partition_key is None)
+        return page
 
     async def count(self, container: str, query: Query) -> int:
         route = await self.routing(container)
-        return await self.store(route.reads).count(container, query)
+        found = await self.store(route.reads).count(container, query)
+        self.workload.read(container, cross_partition=query.partition_key is None)
+        return found
 
     # -- writes --------------------------------------------------------------------------
     async def create(self, container: str, doc: JsonDoc) -> JsonDoc:
@@ -94,6 +103,7 @@ class PolyglotRepository:
             existing = await current(primary, container, body["id"], pk_of(container, body))
             body["_version"] = version_of(existing) + 1
             stored = await primary.create(container, body)
+            self.workload.written(container, body, inserted=True)
             await self._to_secondary(route, container, stored)
         return stored
 
@@ -125,6 +135,7 @@ class PolyglotRepository:
             tomb = await primary.delete(
                 container, id, partition_key, if_match=existing.get("_etag")
             )
+            self.workload.deleted(container)
             await self._to_secondary(route, container, tomb)
         await cascade.after_delete(self.door, container, tomb)
         return tomb
@@ -165,8 +176,11 @@ class PolyglotRepository:
             )
         new = {**body, "_version": version_of(existing) + 1}
         if existing is None:
-            return await primary.create(container, new)
-        return await primary.upsert(container, new, if_match=existing.get("_etag"))
+            stored = await primary.create(container, new)
+        else:
+            stored = await primary.upsert(container, new, if_match=existing.get("_etag"))
+        self.workload.written(container, new, inserted=not live)  # over a tombstone: an insert
+        return stored
 
     async def _live(
         self, store: EntityStore, container: str, id: str, pk: PartitionKey, expected: int | None
