@@ -118,6 +118,36 @@ async def merge_join(
         await right.aclose()
 
 
+async def compare_page(
+    container: str,
+    primary: EntityStore,
+    secondary: EntityStore,
+    pk: str,
+    report: VerifyReport,
+    ids: IdRange,
+) -> tuple[str | None, bool]:
+    """Compare one primary page of the range ``ids`` (a run's segment) with the secondary's
+    documents over the same ids; returns the id compared up to and whether ``ids`` is done."""
+    after, upto = ids
+    query = by_id(after, upto)
+    page = await primary.query(container, query)
+    while not page.items and page.continuation is not None:  # an empty page mid-query
+        page = await primary.query(container, query, continuation=page.continuation)
+    done = page.continuation is None
+    bound = upto if done else str(page.items[-1]["id"])
+    right = prefetched(secondary, container, by_id(after, bound))
+    try:
+        await _join(container, _listed(page.items), right, pk, report)
+    finally:
+        await right.aclose()
+    return bound, done
+
+
+async def _listed(docs: list[JsonDoc]) -> AsyncIterator[JsonDoc]:
+    for doc in docs:
+        yield doc
+
+
 async def _join(
     container: str,
     left: AsyncIterator[JsonDoc],
