@@ -211,6 +211,8 @@ class RowMaker:
         return cells
 
 
+
+
 def _instant(text: Any) -> int | None:
     """A canonical UTC timestamp string as epoch microseconds."""
     if not isinstance(text, str):
