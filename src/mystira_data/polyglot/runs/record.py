@@ -9,7 +9,10 @@ from typing import Any
 
 from mystira_data.polyglot.consistency.streams import IdRange
 
-__all__ = ["Run", "RunKind", "RunStatus", "Segment", "SegmentCounts"]
+__all__ = ["LEASE_TTL_S", "Run", "RunKind", "RunStatus", "Segment", "SegmentCounts"]
+
+
+LEASE_TTL_S = 30.0  # a segment's lease unless the run says otherwise
 
 
 class RunKind(StrEnum):
@@ -30,7 +33,7 @@ class Run:
     direction: str  # backfill: the target side; verify: "primary→secondary" store names
     status: RunStatus = RunStatus.RUNNING
     created_at: datetime | None = None
-    lease_ttl_s: float = 30.0
+    lease_ttl_s: float = LEASE_TTL_S
     position: dict[str, Any] | None = None  # verify: where the logs stood at the start
     state: str | None = None  # e.g. "throttled: 429", meaningful until ``state_until``
     state_until: datetime | None = None

@@ -7,14 +7,12 @@ from datetime import UTC, datetime
 
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.phase.rules import Side
-from mystira_data.polyglot.runs.record import Run, RunKind, Segment
+from mystira_data.polyglot.runs.record import LEASE_TTL_S, Run, RunKind, Segment
 from mystira_data.polyglot.runs.split import split
 from mystira_data.polyglot.runs.store import RunStore
 from mystira_data.polyglot.state.verify_log import log_position
 
-__all__ = ["LEASE_TTL_S", "start_run"]
-
-LEASE_TTL_S = 30.0
+__all__ = ["start_run"]
 
 
 async def start_run(
