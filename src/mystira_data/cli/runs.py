@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from mystira_data.cli.common import console, err_console, fail, options, run
+from mystira_data.cli.common import GlobalOptions, console, err_console, fail, options, run
 from mystira_data.cli.errors import ExitCode
 from mystira_data.cli.polyglot import polyglot
 from mystira_data.polyglot.phase.rules import Side
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from mystira_data.polyglot.layer import Polyglot
     from mystira_data.settings import Settings
 
-__all__ = ["RunOptions", "run_command", "status_command"]
+__all__ = ["RunOptions", "child_argv", "run_command", "status_command"]
 
 PROGRESS_EVERY_S = 5.0
 
@@ -142,9 +142,8 @@ async def _progress(store: RelationalRunStore, run_id: str) -> RunProgress:
     return RunProgress.of(found, await store.segments(run_id))
 
 
-def _spawn_and_watch(ctx: typer.Context, opts: RunOptions, run_id: str) -> None:
-    """N child processes of this command joining ``run_id``; progress until they end."""
-    glob = options(ctx)
+def child_argv(glob: GlobalOptions, opts: RunOptions, run_id: str) -> list[str]:
+    """The command line of one worker process joining ``run_id`` (same settings)."""
     argv = [sys.executable, "-m", "mystira_data"]
     if glob.config is not None:
         argv += ["--config", str(glob.config)]
@@ -153,6 +152,12 @@ def _spawn_and_watch(ctx: typer.Context, opts: RunOptions, run_id: str) -> None:
     argv += [opts.kind.value, opts.container, "--resume", run_id, "--json"]
     if opts.kind is RunKind.BACKFILL:
         argv += ["--batch-size", str(opts.batch_size)]
+    return argv
+
+
+def _spawn_and_watch(ctx: typer.Context, opts: RunOptions, run_id: str) -> None:
+    """N child processes of this command joining ``run_id``; progress until they end."""
+    argv = child_argv(options(ctx), opts, run_id)
 
     async def body(settings: Settings) -> list[int]:
         children = [
@@ -164,7 +169,9 @@ def _spawn_and_watch(ctx: typer.Context, opts: RunOptions, run_id: str) -> None:
             store = RelationalRunStore(poly.raw_relational)
             while not waits.done():
                 await asyncio.wait([waits], timeout=PROGRESS_EVERY_S)
-                err_console.print((await _progress(store, run_id)).lines()[0], markup=False)
+                if not waits.done():
+                    line = (await _progress(store, run_id)).lines()[0]
+                    err_console.print(line, markup=False)
         return list(await waits)
 
     codes = run(ctx, body)
