@@ -38,7 +38,10 @@ async def finish_run(
     now = datetime.now(UTC)
     if run.kind is RunKind.BACKFILL:
         report = {"container": run.container, "target": run.direction, **totals(segments)}
-        return await store.finish(run.id, {**report, "done": True}, now)
+        won = await store.finish(run.id, {**report, "done": True}, now)
+        if won:
+            metrics.backfill_page(run.container, run.direction, 0, done=True)
+        return won
     verified = await _verify_report(poly, run, segments, settle_s)
     if not await store.finish(run.id, verified.as_json(), datetime.now(UTC)):
         return False

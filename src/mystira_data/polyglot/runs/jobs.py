@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from mystira_data import catalog
+from mystira_data import catalog, metrics
 from mystira_data.polyglot.consistency.backfill import copy_page
 from mystira_data.polyglot.consistency.streams import IdRange
 from mystira_data.polyglot.consistency.verify import VerifyReport, compare_page
@@ -45,6 +45,8 @@ class BackfillJob:
         page = await copy_page(
             self.poly, self.container, self.target, ids, page_size=self.page_size
         )
+        # This worker's share of the documents; "done" is the run's, known at its end only.
+        metrics.backfill_page(self.container, self.target.value, page.read, done=False)
         counts = SegmentCounts(read=page.read, written=page.written, quarantined=page.quarantined)
         return Step(page.last_id or ids[0], page.exhausted, counts)
 
