@@ -16,6 +16,7 @@ from mystira_data.cli.common import GlobalOptions
 from mystira_data.cli.runs import RunOptions, child_argv
 from mystira_data.errors import Throttled
 from mystira_data.polyglot.consistency.streams import IdRange
+from mystira_data.polyglot.consistency.verify import VerifyReport, compare_page, verify
 from mystira_data.polyglot.runs.budget import THROTTLED, Budget
 from mystira_data.polyglot.runs.jobs import Step
 from mystira_data.polyglot.runs.progress import RunProgress
@@ -213,3 +214,33 @@ def test_a_worker_process_joins_the_run_with_the_same_settings() -> None:
         "--batch-size",
         "200",
     ]
+
+
+async def test_page_by_page_compare_finds_what_a_whole_verify_finds(pair: Any) -> None:
+    doc, rel = pair
+    for n in range(40):
+        body = {
+            "id": f"s{n:04d}",
+            "accountId": "a1",
+            "startTime": "2026-01-01T00:00:00Z",
+            "status": "InProgress",
+            "_version": 1,
+        }
+        if n % 9 != 4:  # n % 9 == 4: only in the primary (missing)
+            await rel.create("GameSessions", body)
+        if n % 11 != 5:  # n % 11 == 5: only in the secondary (extra)
+            await doc.create("GameSessions", body)
+    whole = await verify("GameSessions", doc, rel, "accountId", settle_s=0)
+    paged = VerifyReport("GameSessions", doc.name, rel.name)
+    ids: IdRange = (None, None)
+    pages = 0
+    while True:
+        upto, done = await compare_page("GameSessions", doc, rel, "accountId", paged, ids, 7)
+        pages += 1
+        if done:
+            break
+        ids = (upto, None)
+    assert pages > 5
+    assert paged.scanned == whole.scanned == 40
+    assert paged.differences == whole.differences
+    assert {d.kind for d in paged.differences} == {"missing", "extra"}
