@@ -26,11 +26,11 @@ times, the ratios to streaming (goal ≤ 1.5), the shortcut's speed-up, its segm
 (all clean on this data, or the Python and SQL renderings disagree) and the peak RSS of each
 process (goal: verify ≤ 300 MB; the RSS right after opening the stores is shown as the
 floor). With ``--workers 1,2`` the container is then verified as a shared run
-(`polyglot/runs`, no segment shortcut) by that many spawned worker processes each: docs/s per
-worker count and ÷ stream (the 2-core machine is shared by PostgreSQL, the document store's
-SQLite file and the workers). The goal uses VmHWM from /proc: ``ru_maxrss`` survives
-fork+exec on Linux, so a spawned child starts with its parent's peak (the load runs in its
-own child to keep the parent small; both shown).
+(`polyglot/runs`: a checksum query per page of 1000) by that many spawned worker processes
+each: docs/s per worker count and ÷ stream (the 2-core machine is shared by PostgreSQL, the
+document store's SQLite file and the workers). The goal uses VmHWM from /proc:
+``ru_maxrss`` survives fork+exec on Linux, so a spawned child starts with its parent's peak
+(the load runs in its own child to keep the parent small; both shown).
 """
 
 from __future__ import annotations

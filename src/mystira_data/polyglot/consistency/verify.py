@@ -137,7 +137,7 @@ async def compare_page(
     """
     query = replace(by_id(*ids), page_size=page_size)
     left, right = await asyncio.gather(
-        _first_page(primary, container, query), _first_page(secondary, container, query)
+        first_page(primary, container, query), first_page(secondary, container, query)
     )
     ends = [str(p.items[-1]["id"]) for p in (left, right) if p.continuation is not None]
     bound = min(ends) if ends else ids[1]
@@ -145,7 +145,7 @@ async def compare_page(
     return bound, not ends
 
 
-async def _first_page(store: EntityStore, container: str, query: Query) -> Page:
+async def first_page(store: EntityStore, container: str, query: Query) -> Page:
     page = await store.query(container, query)
     while not page.items and page.continuation is not None:  # an empty page mid-query
         page = await store.query(container, query, continuation=page.continuation)
