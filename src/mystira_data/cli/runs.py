@@ -64,14 +64,15 @@ def status_command(ctx: typer.Context, run_id: str, as_json: bool) -> None:
 
 def run_command(ctx: typer.Context, opts: RunOptions) -> None:
     """Start or join a run; work in this process or in ``--workers`` child processes."""
+    codes: list[int] = []
     if opts.workers is not None and opts.workers > 1:
         run_id = opts.resume or run(ctx, partial(_started, opts))
-        _spawn_and_watch(ctx, opts, run_id)
+        codes = _spawn_and_watch(ctx, opts, run_id)
         progress = run(ctx, partial(_read_progress, run_id))
     else:
         progress = run(ctx, partial(_work_here, opts))
     _print(progress, opts.as_json)
-    _exit_for(progress)
+    _exit_for(progress, codes)
 
 
 async def _started(opts: RunOptions, settings: Settings) -> str:
@@ -155,7 +156,7 @@ def child_argv(glob: GlobalOptions, opts: RunOptions, run_id: str) -> list[str]:
     return argv
 
 
-def _spawn_and_watch(ctx: typer.Context, opts: RunOptions, run_id: str) -> None:
+def _spawn_and_watch(ctx: typer.Context, opts: RunOptions, run_id: str) -> list[int]:
     """N child processes of this command joining ``run_id``; progress until they end."""
     argv = child_argv(options(ctx), opts, run_id)
 
@@ -177,6 +178,7 @@ def _spawn_and_watch(ctx: typer.Context, opts: RunOptions, run_id: str) -> None:
     codes = run(ctx, body)
     if any(codes):
         err_console.print(f"worker exit codes: {codes}", markup=False)
+    return codes
 
 
 def _print(progress: RunProgress, as_json: bool) -> None:
@@ -187,12 +189,12 @@ def _print(progress: RunProgress, as_json: bool) -> None:
         console.print(line, markup=False)
 
 
-def _exit_for(progress: RunProgress) -> None:
+def _exit_for(progress: RunProgress, codes: list[int]) -> None:
+    """Verify: 1 on differences. A run the workers left unfinished: the first worker's error
+    code (3: a store was unavailable), else 4."""
     found = progress.run
     if found.status is not RunStatus.DONE:
-        fail(
-            f"run {found.id} is not finished; `--resume {found.id}` continues it",
-            code=ExitCode.UNAVAILABLE,
-        )
+        failed = next((c for c in codes if c > 0), ExitCode.INTERNAL)
+        fail(f"run {found.id} is not finished; `--resume {found.id}` continues it", code=failed)
     if found.kind is RunKind.VERIFY and not (found.report or {}).get("clean", False):
         raise typer.Exit(ExitCode.FINDING)
