@@ -85,16 +85,16 @@ class RelationalRunStore:
             await conn.execute(stmt)
 
     async def reserve(self, run_id: str, cost_us: int, not_before_us: int) -> int:
-        # Compare-and-set, portable to SQLite: read the clock, move it if nobody else did.
         r = t.runs
+        clock = sa.select(r.c.budget_next_us).where(r.c.id == run_id)
+        if cost_us == 0:  # nothing to book, only wait out what others booked: a plain read
+            async with self.store.reading() as conn:
+                return max(int((await conn.execute(clock)).scalar_one()), not_before_us)
+        # Compare-and-set, portable to SQLite: read the clock, move it if nobody else did.
         for _ in range(RESERVE_TRIES):
             async with self.store.transaction() as conn:
-                seen = (
-                    await conn.execute(sa.select(r.c.budget_next_us).where(r.c.id == run_id))
-                ).scalar_one()
-                start = max(int(seen), not_before_us)
-                if cost_us == 0:
-                    return start  # nothing to book: only wait out what others booked
+                seen = int((await conn.execute(clock)).scalar_one())
+                start = max(seen, not_before_us)
                 moved = await conn.execute(
                     sa.update(r)
                     .where(r.c.id == run_id, r.c.budget_next_us == seen)
