@@ -222,3 +222,14 @@ def test_a_verify_run_of_two_workers_is_one_pinned_report(stores: Pair, tmp_path
     assert last is not None
     assert (last["clean"], last["missing"], last["scanned"]) == (False, 2, sessions)
     assert last["position"] == run.position
+
+
+@pytest.mark.parametrize("pair", ["embedded"], indirect=True)
+def test_workers_option_starts_child_processes_of_the_command(stores: Pair) -> None:
+    # The one test of the real `python -m mystira_data` children (their start-up is costly).
+    started = stores.invoke("backfill", "GameSessions", "--workers", "2", "--json")
+    assert started.exit_code == 0, started.stderr
+    status = json.loads(started.stdout)
+    assert (status["status"], status["done"], status["segments"]) == ("done", stores.sessions, 8)
+    _, segments = read_run(stores.settings, status["run"])
+    _copied_once(stores, segments)
