@@ -14,10 +14,10 @@ import pytest
 
 from mystira_data.cli.common import GlobalOptions
 from mystira_data.cli.runs import RunOptions, child_argv
-from mystira_data.errors import Throttled
+from mystira_data.errors import StoreUnavailable, Throttled
 from mystira_data.polyglot.consistency.streams import IdRange
 from mystira_data.polyglot.consistency.verify import VerifyReport, compare_page, verify
-from mystira_data.polyglot.runs.budget import THROTTLED, Budget
+from mystira_data.polyglot.runs.budget import THROTTLED, UNAVAILABLE, Budget
 from mystira_data.polyglot.runs.jobs import Step
 from mystira_data.polyglot.runs.progress import RunProgress
 from mystira_data.polyglot.runs.record import Run, RunKind, RunStatus, Segment, SegmentCounts
@@ -244,3 +244,38 @@ async def test_page_by_page_compare_finds_what_a_whole_verify_finds(pair: Any) -
     assert paged.scanned == whole.scanned == 40
     assert paged.differences == whole.differences
     assert {d.kind for d in paged.differences} == {"missing", "extra"}
+
+
+class Moving(Clock):
+    """A clock that a sleep moves on."""
+
+    async def sleep(self, s: float) -> None:
+        await super().sleep(s)
+        self.now += s
+
+
+class Flaky(Pages):
+    """Down for its first two pages: the worker backs off and goes on, it does not die."""
+
+    def __init__(self, ids: list[str]) -> None:
+        super().__init__(ids)
+        self.failures = 2
+
+    async def step(self, ids: IdRange) -> Step:
+        if self.failures:
+            self.failures -= 1
+            raise StoreUnavailable("documents: connection refused")
+        return await super().step(ids)
+
+
+async def test_an_outage_is_waited_out_and_shown() -> None:
+    store, ids, finished = MemoryRunStore(), [f"id-{i:02d}" for i in range(10)], []
+    await _setup(store, ids)
+    worker = _worker(store, Flaky(ids), finished, "w1")
+    clock = Moving()
+    worker.budget = Budget(store, RUN.id, None, sleep=clock.sleep, clock=clock)
+    await worker.work()
+    run = await store.run(RUN.id)
+    assert run is not None
+    assert (run.status, run.state, run.throttled) == (RunStatus.DONE, UNAVAILABLE, 0)
+    assert clock.slept == [0.5, 1.0]  # the backoff doubles

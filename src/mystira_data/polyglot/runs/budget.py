@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from mystira_data.errors import StoreUnavailable, Throttled
 from mystira_data.polyglot.runs.store import RunStore
 
-__all__ = ["THROTTLED", "Budget"]
+__all__ = ["THROTTLED", "UNAVAILABLE", "Budget"]
 
 THROTTLED = "throttled: 429"
 UNAVAILABLE = "waiting: store unavailable"
@@ -56,7 +56,8 @@ class Budget:
         return max(wait, 0.0)
 
     async def refused(self, exc: StoreUnavailable) -> float:
-        """Book a pause for the whole run after a 429 (or an open breaker); returns it (s)."""
+        """Book a pause for the whole run after a 429 (or an outage: an open breaker, a store
+        that stopped answering); returns it (s)."""
         retry_after = exc.retry_after if isinstance(exc, Throttled) else None
         delay = retry_after or min(MAX_BACKOFF_S, BACKOFF_S * 2**self.backoffs)
         self.backoffs += 1

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 
-from mystira_data.errors import CircuitOpen, Throttled
+from mystira_data.errors import StoreUnavailable
 from mystira_data.polyglot.runs.budget import Budget
 from mystira_data.polyglot.runs.jobs import Job, Step
 from mystira_data.polyglot.runs.record import Run, RunStatus, Segment, SegmentCounts
@@ -88,8 +88,10 @@ class Worker:
             seg = await self._renewed(seg)
             try:
                 step = await self.job.step(seg.remaining())
-            except (Throttled, CircuitOpen) as exc:
-                await self.budget.refused(exc)  # the whole run waits it out
+            except StoreUnavailable as exc:
+                # A 429, an open breaker or an outage outlasting the store's own retries:
+                # the whole run waits it out (as `replicate` does), the page is redone.
+                await self.budget.refused(exc)
                 continue
             self.budget.ok()
             seg = await self._save(seg, step)
