@@ -19,7 +19,7 @@ from mystira_data.polyglot.state.runs import RelationalRunStore
 from tests.integration.consistency.data import live_count, seed
 
 pytestmark = pytest.mark.slow
-SESSIONS = 2_500
+SESSIONS = 1_500
 
 
 async def _work(poly: Polyglot, run: Run, job: Job | None = None) -> Run:
