@@ -16,7 +16,7 @@ from mystira_data.polyglot.runs.record import Run, RunKind, Segment
 from mystira_data.polyglot.runs.start import start_run
 from mystira_data.polyglot.runs.worker import Worker
 from mystira_data.polyglot.state.runs import RelationalRunStore
-from tests.integration.consistency.data import live_count, seed
+from tests.integration.consistency.data import account_id, live_count, seed
 
 pytestmark = pytest.mark.slow
 SESSIONS = 1_500
@@ -40,7 +40,10 @@ async def test_clean_pages_cost_one_checksum_query_each(poly: Polyglot, pair: st
     await seed(poly.stores.documents, SESSIONS)
     for name in ("Accounts", "GameSessions"):
         await backfill(poly, name, Side.RELATIONAL)
-    await poly.raw_relational.purge("GameSessions", "gs-001234", "acc-00234")  # one page off
+    gone = 1234  # one page off; its account as `seed` picks it
+    await poly.raw_relational.purge(
+        "GameSessions", f"gs-{gone:06d}", account_id(gone % (SESSIONS // 10))
+    )
     store = RelationalRunStore(poly.raw_relational)
     run = await start_run(poly, store, RunKind.VERIFY, "GameSessions", segments=2)
     job = VerifyJob(poly, "GameSessions")
