@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mystira_data.polyglot.consistency.streams import IdRange
+if TYPE_CHECKING:  # the CLI reads this module for its options: no asyncio at `--help`
+    from mystira_data.polyglot.consistency.streams import IdRange
 
 __all__ = ["LEASE_TTL_S", "Run", "RunKind", "RunStatus", "Segment", "SegmentCounts"]
 
