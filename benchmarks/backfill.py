@@ -19,6 +19,11 @@ On a fresh PostgreSQL database and SQLite document store:
 
 Prints docs/s of each and the ratio backfill ÷ raw COPY (goal ≥ 0.5), plus the ratio with
 the source-read time taken out, for information.
+
+With ``--workers 1,2`` the sessions are then backfilled again (TRUNCATE first) as a shared run
+(`polyglot/runs`) by that many spawned worker processes each, 4 segments per worker: docs/s
+per worker count, ÷ raw COPY and ÷ one worker. On a 2-core machine PostgreSQL, the document
+store's SQLite file and the workers share both cores, so 2 workers cannot double the rate.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import asyncio
 import gc
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from _polybench import (
@@ -43,9 +49,11 @@ from _polybench import (
     show,
     sqlite_store,
 )
+from _runs import run_workers, worker_counts
 
 from mystira_data.polyglot.consistency.backfill import backfill
 from mystira_data.polyglot.phase.rules import Side
+from mystira_data.polyglot.runs.record import RunKind
 from mystira_data.query import Order, Query
 from mystira_data.relational import bulk
 from mystira_data.relational.mapping import mapping_for
@@ -88,32 +96,57 @@ async def raw_copy(poly: Polyglot, n: int) -> float:
 
 async def measure(args: argparse.Namespace) -> None:
     with environment("bench_backfill_") as (url, data_dir):
+        copy_rate = await _single(args, url, data_dir)
+        if args.workers:
+            await _shared(args, url, data_dir, copy_rate)
+
+
+async def _shared(args: argparse.Namespace, url: str, data_dir: Path, copy_rate: float) -> None:
+    rows: list[tuple[str, ...]] = []
+    one: float | None = None
+    for n in worker_counts(args.workers):
         async with polyglot(url, data_dir, Phase.DUAL_WRITE_COSMOS_READ) as poly:
-            store = sqlite_store(poly)
-            start = time.perf_counter()
-            await load_documents(store, "Accounts", accounts(), fast=args.fast_load)
-            loaded = await load_documents(store, CONTAINER, sessions(args.docs),
-                                          fast=args.fast_load)
-            load_s = time.perf_counter() - start
-            print(f"loaded {ACCOUNTS} accounts + {loaded} sessions into the document store "
-                  f"in {load_s:.1f}s ({'fast batched put' if args.fast_load else 'create'})",
-                  flush=True)
-
-            start = time.perf_counter()
-            acc = await backfill(poly, "Accounts", Side.RELATIONAL, batch_size=args.batch,
-                                 restart=True)
-            acc_s = time.perf_counter() - start
-
-            read_n, read_s = await source_read(poly, args.batch)
-            copy_s = await raw_copy(poly, args.docs)
             await empty_sessions(poly)
-            gc.collect()
-            start = time.perf_counter()
-            rep = await backfill(poly, CONTAINER, Side.RELATIONAL, batch_size=args.batch,
-                                 restart=True)
-            fill_s = time.perf_counter() - start
-            async with poly.raw_relational.reading() as conn:
-                rows = (await conn.execute(sa.text("SELECT count(*) FROM game_sessions"))).scalar()
+        seconds, run = await asyncio.to_thread(
+            run_workers, url, data_dir, Phase.DUAL_WRITE_COSMOS_READ, RunKind.BACKFILL,
+            CONTAINER, n, args.batch,
+        )
+        assert run.report is not None
+        rate = run.report["read"] / seconds
+        one = one or rate
+        rows.append((str(n), str(run.report["read"]), f"{seconds:.2f}", f"{rate:,.0f}",
+                     f"{rate / copy_rate:.2f}", f"{rate / one:.2f}"))
+    show(f"backfill {CONTAINER} as a shared run, {args.docs} documents, page {args.batch}",
+         ("workers", "docs", "seconds", "docs/s", "÷ raw COPY", "÷ 1 worker"), rows)
+
+
+async def _single(args: argparse.Namespace, url: str, data_dir: Path) -> float:
+    async with polyglot(url, data_dir, Phase.DUAL_WRITE_COSMOS_READ) as poly:
+        store = sqlite_store(poly)
+        start = time.perf_counter()
+        await load_documents(store, "Accounts", accounts(), fast=args.fast_load)
+        loaded = await load_documents(store, CONTAINER, sessions(args.docs),
+                                      fast=args.fast_load)
+        load_s = time.perf_counter() - start
+        print(f"loaded {ACCOUNTS} accounts + {loaded} sessions into the document store "
+              f"in {load_s:.1f}s ({'fast batched put' if args.fast_load else 'create'})",
+              flush=True)
+
+        start = time.perf_counter()
+        acc = await backfill(poly, "Accounts", Side.RELATIONAL, batch_size=args.batch,
+                             restart=True)
+        acc_s = time.perf_counter() - start
+
+        read_n, read_s = await source_read(poly, args.batch)
+        copy_s = await raw_copy(poly, args.docs)
+        await empty_sessions(poly)
+        gc.collect()
+        start = time.perf_counter()
+        rep = await backfill(poly, CONTAINER, Side.RELATIONAL, batch_size=args.batch,
+                             restart=True)
+        fill_s = time.perf_counter() - start
+        async with poly.raw_relational.reading() as conn:
+            rows = (await conn.execute(sa.text("SELECT count(*) FROM game_sessions"))).scalar()
 
     n = args.docs
     copy_rate, fill_rate = n / copy_s, rep.read / fill_s
@@ -139,6 +172,7 @@ async def measure(args: argparse.Namespace) -> None:
     print(f"rows in game_sessions after backfill: {rows}; quarantined: {len(rep.quarantined)}")
     goal(f"backfill {fill_rate:,.0f} docs/s ÷ raw COPY {copy_rate:,.0f} rows/s = "
          f"{fill_rate / copy_rate:.2f} ≥ 0.5", fill_rate / copy_rate >= 0.5)
+    return copy_rate
 
 
 def main() -> None:
@@ -147,6 +181,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000, help="backfill page (≤ 1000)")
     parser.add_argument("--fast-load", action="store_true",
                         help="load the document store in batched transactions (private API)")
+    parser.add_argument("--workers", default="",
+                        help="also as a shared run with these worker counts, e.g. 1,2")
     args = parser.parse_args()
     asyncio.run(measure(args))
 

@@ -25,9 +25,12 @@ PostgreSQL. With ``--rounds`` > 1 each step is repeated and the fastest kept. Pr
 times, the ratios to streaming (goal ≤ 1.5), the shortcut's speed-up, its segment counts
 (all clean on this data, or the Python and SQL renderings disagree) and the peak RSS of each
 process (goal: verify ≤ 300 MB; the RSS right after opening the stores is shown as the
-floor). The goal uses VmHWM from /proc: ``ru_maxrss`` survives fork+exec on Linux, so a
-spawned child starts with its parent's peak (the load runs in its own child to keep the
-parent small; both shown).
+floor). With ``--workers 1,2`` the container is then verified as a shared run
+(`polyglot/runs`: a checksum query per page of 1000) by that many spawned worker processes
+each: docs/s per worker count and ÷ stream (the 2-core machine is shared by PostgreSQL, the
+document store's SQLite file and the workers). The goal uses VmHWM from /proc:
+``ru_maxrss`` survives fork+exec on Linux, so a spawned child starts with its parent's peak
+(the load runs in its own child to keep the parent small; both shown).
 """
 
 from __future__ import annotations
@@ -52,8 +55,10 @@ from _polybench import (
     show,
     sqlite_store,
 )
+from _runs import run_workers, worker_counts
 
 from mystira_data.polyglot.consistency.streams import stream_by_id
+from mystira_data.polyglot.runs.record import RunKind
 
 CONTAINER = "GameSessions"
 PHASE = Phase.DUAL_WRITE_COSMOS_READ
@@ -132,6 +137,9 @@ def main() -> None:
         help="load the document store in batched transactions (private API)",
     )
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--workers", default="", help="also as a shared run with these worker counts, e.g. 1,2"
+    )
     args = parser.parse_args()
     runs: dict[str, list[dict[str, Any]]] = {"stream": [], "verify": [], "shortcut": []}
     with environment("bench_verify_") as (url, data_dir):
@@ -146,10 +154,37 @@ def main() -> None:
             for mode, results in runs.items():
                 results.append(in_process(mode, url, data_dir, args))
                 print(f"  {mode}: {results[-1]['seconds']:.2f}s", flush=True)
-    report(
-        args,
-        {mode: min(results, key=lambda r: r["seconds"]) for mode, results in runs.items()},
-        {mode: max(r["rss"] for r in results) for mode, results in runs.items()},
+        shared = [
+            (n, *run_workers(url, data_dir, PHASE, RunKind.VERIFY, CONTAINER, n, 1000))
+            for n in worker_counts(args.workers)
+        ]
+    best = {mode: min(results, key=lambda r: r["seconds"]) for mode, results in runs.items()}
+    report(args, best, {mode: max(r["rss"] for r in results) for mode, results in runs.items()})
+    if shared:
+        report_shared(args, best["stream"]["seconds"], shared)
+
+
+def report_shared(args: argparse.Namespace, stream_s: float, shared: list[Any]) -> None:
+    rows, one = [], None
+    for n, seconds, run in shared:
+        scanned = run.report["scanned"]
+        rate = scanned / seconds
+        one = one or rate
+        rows.append(
+            (
+                str(n),
+                str(scanned),
+                str(run.report["clean"]),
+                f"{seconds:.2f}",
+                f"{rate:,.0f}",
+                f"{seconds / stream_s:.2f}",
+                f"{rate / one:.2f}",
+            )
+        )
+    show(
+        f"verify {CONTAINER} as a shared run, {args.docs} documents per store",
+        ("workers", "scanned", "clean", "seconds", "docs/s", "÷ stream", "rate ÷ 1 worker"),
+        rows,
     )
 
 

@@ -135,6 +135,11 @@ class PolyglotPersistence(_Section):
     # failure, by the database's clock) before dead-lettering it; below `replicate --once`'s
     # 120 s so a catch-up ends with the orphan counted instead of timing out.
     parent_wait_ms: int = Field(default=30_000, ge=0, le=110_000, alias="ParentWaitMs")
+    # Document-store requests per second shared by all workers of a backfill or verify run
+    # (`--workers`, polyglot/runs/budget.py); None: no budget (429s still slow the run).
+    document_budget_per_second: float | None = Field(
+        default=None, gt=0, alias="DocumentBudgetPerSecond"
+    )
 
     @field_validator("secondary_write_mode")
     @classmethod

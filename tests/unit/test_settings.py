@@ -79,12 +79,24 @@ def test_env_beats_file_and_arguments_beat_env(
     assert s2.polyglot_persistence.phase is Phase.POSTGRES_ONLY
 
 
+def test_the_document_budget_of_runs_is_off_unless_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert (
+        load_settings(write(tmp_path, {})).polyglot_persistence.document_budget_per_second is None
+    )
+    monkeypatch.setenv("MYSTIRA__POLYGLOTPERSISTENCE__DOCUMENTBUDGETPERSECOND", "250")
+    budget = load_settings(write(tmp_path, {})).polyglot_persistence.document_budget_per_second
+    assert budget == 250.0
+
+
 @pytest.mark.parametrize(
     ("data", "key"),
     [
         ({"PolyglotPersistence": {"Phase": "Sideways"}}, "PolyglotPersistence:Phase"),
         ({"PolyglotPersistence": {"DualWriteTimeoutMs": 0}}, "DualWriteTimeoutMs"),
         ({"PolyglotPersistence": {"Containers": {"Nope": "CosmosOnly"}}}, "Containers"),
+        ({"PolyglotPersistence": {"DocumentBudgetPerSecond": 0}}, "DocumentBudgetPerSecond"),
         ({"Caching": {"KeyPrefix": ""}}, "KeyPrefix"),
         ({"Bogus": {}}, "Bogus"),
     ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,11 +16,13 @@ from mystira_data.polyglot.consistency.targets import one_copy
 
 # An option's type (Typer reads it at start); the rules module is small, over the catalog.
 from mystira_data.polyglot.phase.rules import Side
+from mystira_data.polyglot.runs.record import LEASE_TTL_S, RunKind
 
 # What the commands need is imported when they run (`cli.lazy`).
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
+    from mystira_data.cli.runs import RunOptions
     from mystira_data.polyglot.consistency.backfill import BackfillReport
     from mystira_data.polyglot.consistency.repair import RepairResult
     from mystira_data.polyglot.consistency.verify import VerifyReport
@@ -37,6 +40,42 @@ def _targets(container: str | None, all_: bool) -> list[str]:
     return [container or ""]
 
 
+# Runs shared by many workers (`cli.runs`): the options backfill and verify both take.
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        max=64,
+        help="Run as a shared run: N worker processes claim its segments by lease.",
+    ),
+]
+Resume = Annotated[
+    str | None, typer.Option("--resume", help="Join (or continue) run RUN in this process.")
+]
+Status = Annotated[str | None, typer.Option("--status", help="Print run RUN's progress.")]
+Segments = Annotated[
+    int | None,
+    typer.Option("--segments", min=1, max=4096, help="Id ranges of a new run (4 × workers)."),
+]
+LeaseTtl = Annotated[
+    float,
+    typer.Option("--lease-ttl", min=0.1, max=3600, help="Seconds a segment lease lasts."),
+]
+
+
+def _shared_run(ctx: typer.Context, names: list[str], opts: RunOptions | None) -> bool:
+    """Run ``opts`` if it asks for a shared run (`cli.runs`); False: the one-process path."""
+    from mystira_data.cli.runs import run_command
+
+    if opts is None:
+        return False
+    if len(names) != 1:
+        fail("--workers and --resume take one CONTAINER, not --all")
+    run_command(ctx, opts)
+    return True
+
+
 def backfill_command(
     ctx: typer.Context,
     container: Annotated[str | None, typer.Argument()] = None,
@@ -47,14 +86,29 @@ def backfill_command(
     restart: Annotated[
         bool, typer.Option("--restart", help="Ignore the saved checkpoint.")
     ] = False,
+    workers: Workers = None,
+    resume: Resume = None,
+    status: Status = None,
+    segments: Segments = None,
+    lease_ttl: LeaseTtl = LEASE_TTL_S,
 ) -> None:
-    """Copy CONTAINER into the other store (resumable, safe during live writes)."""
+    """Copy CONTAINER into the other store (resumable, safe during live writes).
+
+    With ``--workers N`` the copy is a run split into leased id-range segments that any
+    number of processes share (``--resume RUN`` joins one, ``--status RUN`` shows it).
+    """
     from mystira_data.cli.progress import progress_bar
     from mystira_data.polyglot.consistency.backfill import backfill, pending_total
     from mystira_data.polyglot.controls.progress import Progress as Copied
     from mystira_data.polyglot.controls.record import Task
 
+    if status is not None:
+        return _status(ctx, status, as_json)
     names = _targets(container, all_)
+    kind = RunKind.BACKFILL
+    opts = _run_options(kind, names, workers, resume, segments, lease_ttl, as_json)
+    if _shared_run(ctx, names, opts and replace(opts, batch_size=batch_size, target=to)):
+        return
 
     async def body(settings: Settings) -> list[BackfillReport]:
         out = []
@@ -97,13 +151,24 @@ def verify_command(
     all_: Annotated[bool, typer.Option("--all")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     report_file: Annotated[Path | None, typer.Option("--report")] = None,
+    workers: Workers = None,
+    resume: Resume = None,
+    status: Status = None,
+    segments: Segments = None,
+    lease_ttl: LeaseTtl = LEASE_TTL_S,
 ) -> None:
     """Compare both stores; exit 0 clean, 1 differences, 2 could not run, 3 a store is down.
 
     ``--all`` compares the containers that have two live copies (the dual-write phases) and
-    lists the others as not applicable, so it serves as a health check.
+    lists the others as not applicable, so it serves as a health check. ``--workers``,
+    ``--resume`` and ``--status`` work as for `backfill`.
     """
+    if status is not None:
+        return _status(ctx, status, as_json)
     names = _targets(container, all_)
+    opts = _run_options(RunKind.VERIFY, names, workers, resume, segments, lease_ttl, as_json)
+    if _shared_run(ctx, names, opts):
+        return
     if report_file is not None:
         _check_writable(report_file)  # before the run, not after it
 
@@ -132,6 +197,29 @@ def verify_command(
         err_console.print(f"{name}: not applicable ({phase.value}: one live copy)", markup=False)
     if not all(r.clean for r in reports):
         raise typer.Exit(1)
+
+
+def _run_options(
+    kind: RunKind,
+    names: list[str],
+    workers: int | None,
+    resume: str | None,
+    segments: int | None,
+    lease_ttl: float,
+    as_json: bool,
+) -> RunOptions | None:
+    """The shared run asked for, if any (no ``--workers``/``--resume``: one process)."""
+    from mystira_data.cli.runs import RunOptions
+
+    if workers is None and resume is None:
+        return None
+    return RunOptions(kind, names[0], workers, resume, segments, lease_ttl, as_json=as_json)
+
+
+def _status(ctx: typer.Context, run_id: str, as_json: bool) -> None:
+    from mystira_data.cli.runs import status_command
+
+    status_command(ctx, run_id, as_json)
 
 
 def _check_writable(path: Path) -> None:

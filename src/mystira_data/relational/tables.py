@@ -371,6 +371,55 @@ console_sessions = sa.Table(
 ENTITY_TABLES: dict[str, sa.Table] = {
     t.name: t for t in (accounts, game_sessions, player_scenario_scores)
 }
+# Backfill and verify runs shared by many workers (V0011): a run and its id-range segments,
+# each leased to one worker at a time with a fencing token, checkpointed after each page.
+runs = sa.Table(
+    "_polyglot_runs",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("container", sa.String(100), nullable=False),
+    sa.Column("direction", sa.String(100), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("lease_ttl_s", sa.Float, nullable=False),
+    sa.Column("position", Json),
+    sa.Column("state", sa.String(100)),
+    sa.Column("state_until", Timestamp),
+    sa.Column("throttled", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    # The shared request budget as a clock (epoch µs): the next free slot.
+    sa.Column("budget_next_us", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("report", Json),
+    sa.Column("created_at", Timestamp, nullable=False, server_default=NOW),
+    sa.Column("finished_at", Timestamp),
+)
+
+run_segments = sa.Table(
+    "_polyglot_run_segments",
+    metadata,
+    sa.Column(
+        "run_id",
+        sa.String(40),
+        sa.ForeignKey("_polyglot_runs.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("after_id", sa.Text),
+    sa.Column("upto_id", sa.Text),
+    sa.Column("total", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("owner", sa.String(255)),
+    sa.Column("lease_expires_at", Timestamp),
+    sa.Column("lease_token", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("checkpoint", sa.Text),
+    sa.Column("docs_read", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("docs_written", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("compared", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("differences", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("quarantined", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("diffs", Json),
+    sa.Column("done", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("updated_at", Timestamp, nullable=False, server_default=NOW),
+)
+
 POLYGLOT_TABLES: tuple[sa.Table, ...] = (
     outbox,
     sync_log,
@@ -386,4 +435,6 @@ POLYGLOT_TABLES: tuple[sa.Table, ...] = (
     audit_log,
     controls,
     console_sessions,
+    run_segments,  # before its parent: emptied in this order
+    runs,
 )

@@ -12,6 +12,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "documents",
     "admin",
     "admin_jobs",
+    "runs",
     "keys",
     "play",
     "reports",

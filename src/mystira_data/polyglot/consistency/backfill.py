@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from mystira_data import metrics
 from mystira_data.documents.port import JsonPages
 from mystira_data.errors import InvalidDocument
 from mystira_data.gc_tuning import relaxed_gc
+from mystira_data.polyglot.consistency.streams import IdRange, by_id
 from mystira_data.polyglot.controls.record import Task
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.phase.rules import Side
@@ -35,7 +37,7 @@ from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters
 from mystira_data.polyglot.state.verify_log import read_checkpoint, write_checkpoint
 from mystira_data.polyglot.write.guarded import apply_if_newer
 from mystira_data.polyglot.write.repository import validated
-from mystira_data.query import MAX_PAGE_SIZE, Order, Query
+from mystira_data.query import MAX_PAGE_SIZE, Query
 from mystira_data.relational import BulkBatch, filing_version
 from mystira_data.types import JsonDoc
 
@@ -165,21 +167,20 @@ class _Page:
     rejected: list[tuple[Mapping[str, Any], InvalidDocument]]
     batch: BulkBatch | None = None  # target relational
     bodies: list[JsonDoc] = field(default_factory=list)  # target document
+    last_id: str | None = None  # the highest id read (pages come in id order)
 
 
 class _Reader:
     """Reads the source in id order and validates each page."""
 
-    def __init__(self, poly: Polyglot, container: str, target: Side) -> None:
+    def __init__(
+        self, poly: Polyglot, container: str, target: Side, ids: IdRange = (None, None)
+    ) -> None:
         self.poly = poly
         self.container = container
         self.target = target
         self.source = poly.relational if target is Side.DOCUMENT else poly.documents
-        self.query = Query(
-            order_by=(Order("id"),),
-            cross_partition=True,
-            include_deleted=True,
-        )
+        self.query = by_id(*ids)  # the page size is set per read (operators may change it)
 
     async def next(self, token: str | None, page_size: int) -> _Page:
         self.query = replace(self.query, page_size=page_size)
@@ -194,6 +195,7 @@ class _Reader:
         docs = page.items
         rejected: list[tuple[Mapping[str, Any], InvalidDocument]] = []
         out = _Page(len(docs), page.continuation, rejected)
+        out.last_id = str(docs[-1]["id"]) if docs else None
         if self.target is Side.RELATIONAL:
             # Validated once, straight into the rows the bulk merge writes.
             versioned = [d if "_version" in d else {**d, "_version": 0} for d in docs]
@@ -209,10 +211,38 @@ class _Reader:
         page = await self.source.query_json(self.container, self.query, continuation=token)
         rejected: list[tuple[Mapping[str, Any], InvalidDocument]] = []
         out = _Page(len(page.items), page.continuation, rejected)
+        out.last_id = str(json.loads(page.items[-1])["id"]) if page.items else None
         out.batch = await self.poly.raw_relational.bulk_prepare_json(
             self.container, page.items, rejected=rejected
         )
         return out
+
+
+@dataclass(frozen=True)
+class RangePage:
+    """One page of an id range copied (`copy_page`)."""
+
+    read: int
+    written: int
+    quarantined: int
+    last_id: str | None  # where the range's next page starts
+    exhausted: bool  # no documents left in the range
+
+
+async def copy_page(
+    poly: Polyglot, container: str, target: Side, ids: IdRange, *, page_size: int = MAX_PAGE_SIZE
+) -> RangePage:
+    """Copy the first page of the ids ``after < id <= upto`` (a run's segment); like a
+    `backfill` page: validated, quarantined, written version-guarded."""
+    reader, size = _Reader(poly, container, target, ids), min(page_size, MAX_PAGE_SIZE)
+    page = await reader.next(None, size)
+    while page.read == 0 and page.continuation is not None:  # an empty page mid-query
+        page = await reader.next(page.continuation, size)
+    report = BackfillReport(container, target.value)
+    await _quarantine(poly, container, page.rejected, report)
+    written = await _write(poly, container, target, page, report)
+    done = page.continuation is None
+    return RangePage(page.read, written, len(report.quarantined), page.last_id, done)
 
 
 def _bodies(

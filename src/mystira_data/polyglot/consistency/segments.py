@@ -33,6 +33,7 @@ from mystira_data.polyglot.consistency.row_text import (
 from mystira_data.polyglot.consistency.streams import IdRange, by_id, prefetched
 from mystira_data.polyglot.ports import EntityStore
 from mystira_data.relational import RelationalStore, TableMapping, mapping_for
+from mystira_data.types import JsonDoc
 
 SEGMENT = 10_000
 LEAF = 64
@@ -146,6 +147,17 @@ class SegmentChecksums:
                 continue
             async for piece in self._bisect(mapping, columns, half, part):
                 yield piece
+
+    async def clean(self, container: str, ids: IdRange, docs: Sequence[JsonDoc]) -> bool:
+        """True when PostgreSQL's rows in ``ids`` are exactly ``docs`` (the document side's
+        documents of that range): one checksum query, no rows moved. A run's verify worker
+        asks this per page and merge-joins only a page that is not clean."""
+        maker = RowMaker(mapping_for(container))
+        batch = [(str(d["id"]), maker.digest(d)) for d in docs]
+        if self._matches(batch, await self._checksum(maker.mapping, maker.columns, ids)):
+            self.stats.clean_documents += len(batch)
+            return True
+        return False
 
     @staticmethod
     def _matches(batch: Keyed, found: tuple[int, str | None]) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,9 +28,10 @@ from mystira_data.polyglot.consistency.compare import (
     same_stored,
 )
 from mystira_data.polyglot.consistency.segments import SegmentChecksums
-from mystira_data.polyglot.consistency.streams import IdRange, by_id, prefetched
+from mystira_data.polyglot.consistency.streams import PAGE, IdRange, by_id, prefetched
 from mystira_data.polyglot.ports import EntityStore
 from mystira_data.polyglot.write.guarded import current
+from mystira_data.query import Page, Query
 from mystira_data.types import JsonDoc, PartitionKey
 
 
@@ -116,6 +117,46 @@ async def merge_join(
     finally:
         await left.aclose()
         await right.aclose()
+
+
+async def compare_page(
+    container: str,
+    primary: EntityStore,
+    secondary: EntityStore,
+    pk: str,
+    report: VerifyReport,
+    ids: IdRange,
+    page_size: int = PAGE,
+) -> tuple[str | None, bool]:
+    """Compare one page of the range ``ids`` (a run's segment) from both stores, read at
+    once; returns the id compared up to and whether ``ids`` is done.
+
+    A page that has more after it covers every id up to its last one, so both pages are
+    complete up to the lower of those ids (the bound); what lies beyond is read again with
+    the next page (nothing, when both stores agree: their pages end at the same id).
+    """
+    query = replace(by_id(*ids), page_size=page_size)
+    left, right = await asyncio.gather(
+        first_page(primary, container, query), first_page(secondary, container, query)
+    )
+    ends = [str(p.items[-1]["id"]) for p in (left, right) if p.continuation is not None]
+    bound = min(ends) if ends else ids[1]
+    await _join(container, _upto(left.items, bound), _upto(right.items, bound), pk, report)
+    return bound, not ends
+
+
+async def first_page(store: EntityStore, container: str, query: Query) -> Page:
+    page = await store.query(container, query)
+    while not page.items and page.continuation is not None:  # an empty page mid-query
+        page = await store.query(container, query, continuation=page.continuation)
+    return page
+
+
+async def _upto(docs: list[JsonDoc], bound: str | None) -> AsyncIterator[JsonDoc]:
+    for doc in docs:
+        if bound is not None and doc["id"] > bound:
+            return
+        yield doc
 
 
 async def _join(

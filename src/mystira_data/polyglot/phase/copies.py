@@ -161,7 +161,8 @@ class LocalCopy:
 
     def save(self, copies: dict[str, Copy]) -> None:
         body = {c: {"phase": k.phase.value, "version": k.version} for c, k in copies.items()}
-        tmp = self.path.with_suffix(".tmp")
+        # Per process: workers sharing a data dir would otherwise rename one another's file.
+        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp.write_text(json.dumps(body, sort_keys=True), encoding="utf-8")

@@ -1,0 +1,1 @@
+"""Backfill and verify runs shared by many worker processes: leased id-range segments."""
