@@ -7,6 +7,7 @@ service's backfill jobs, `mystira backfill`) within about a second, and is audit
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -137,30 +138,26 @@ def _table(found: dict[str, dict[str, Control]]) -> None:
     console.print(table)
 
 
-@control_app.command("pause")
-def pause(
-    ctx: typer.Context,
-    container: Annotated[str, typer.Argument()],
-    task: TaskOption = None,
-    reason: ReasonOption = "",
-) -> None:
-    """Pause TASK of CONTAINER in every process (within about a second)."""
-    name = _container(container)
-    task, why = _required(task, reason)
-    _change(ctx, name, task, {"paused": True}, why)
+def _pausing(paused: bool) -> Callable[..., None]:
+    """The `pause` (True) or `resume` (False) command: one field of the control."""
+
+    def command(
+        ctx: typer.Context,
+        container: Annotated[str, typer.Argument()],
+        task: TaskOption = None,
+        reason: ReasonOption = "",
+    ) -> None:
+        name = _container(container)
+        task, why = _required(task, reason)
+        _change(ctx, name, task, {"paused": paused}, why)
+
+    return command
 
 
-@control_app.command("resume")
-def resume(
-    ctx: typer.Context,
-    container: Annotated[str, typer.Argument()],
-    task: TaskOption = None,
-    reason: ReasonOption = "",
-) -> None:
-    """Resume TASK of CONTAINER."""
-    name = _container(container)
-    task, why = _required(task, reason)
-    _change(ctx, name, task, {"paused": False}, why)
+control_app.command(
+    "pause", help="Pause TASK of CONTAINER in every process (within about a second)."
+)(_pausing(True))
+control_app.command("resume", help="Resume TASK of CONTAINER.")(_pausing(False))
 
 
 @control_app.command("set")
