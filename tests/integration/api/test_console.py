@@ -192,7 +192,7 @@ async def test_the_page_shows_gates_verify_jobs_and_the_audit_log(service: Servi
     assert 'data-target="DualWritePostgresRead"' in row.group(0)
     assert f'data-job="{job}"' in html
     assert "CosmosOnly → DualWriteCosmosRead" in html  # the audit entry
-    assert 'data-action="pause"' not in html  # no controls API in this app
+    assert 'data-action="pause"' in html  # the controls API is served: its buttons are shown
 
 
 @pytest.mark.parametrize("pair", ["sqlite-postgres"], indirect=True)

@@ -19,18 +19,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import uvicorn
-from fastapi import APIRouter, FastAPI, Request
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from typer.testing import CliRunner
 
 from mystira_data import catalog
 from mystira_data.api.app import create_app
-from mystira_data.api.auth import Operator
 from mystira_data.bootstrap import open_platform
 from mystira_data.cli.app import app
 from mystira_data.polyglot.replication.processor import DeadLetter
@@ -201,31 +198,6 @@ def test_an_operator_moves_a_phase_from_the_console(served: Served, browser: Bro
     expect(page).to_have_url(f"{base}/console/login")
 
 
-def fake_controls(app: FastAPI, calls: list[dict[str, Any]]) -> None:
-    """The controls API's contract (built in another area), recording each call."""
-    router = APIRouter(prefix="/admin/v1")
-    paused: dict[str, bool] = {}
-
-    @router.put("/controls/{container}/{task}")
-    async def put_control(
-        container: str, task: str, request: Request, caller: Operator
-    ) -> dict[str, Any]:
-        body: dict[str, Any] = await request.json()
-        calls.append({"container": container, "task": task, "by": caller.subject, **body})
-        paused[f"{container}/{task}"] = body.get("paused", False)
-        return body
-
-    @router.get("/controls")
-    async def get_controls(caller: Operator) -> dict[str, Any]:
-        def one(task: str) -> dict[str, Any]:
-            stopped = paused.get(f"Accounts/{task}", False)
-            return {"paused": stopped, "state": "paused" if stopped else "running"}
-
-        return {"controls": {"Accounts": {t: one(t) for t in ("replication", "backfill")}}}
-
-    app.include_router(router)
-
-
 async def add_dead_letters(settings: Settings, *ids: str) -> None:
     """Dead letters of Accounts whose documents the primary does not hold (a retry closes
     them: nothing is left to deliver)."""
@@ -238,16 +210,14 @@ async def add_dead_letters(settings: Settings, *ids: str) -> None:
 
 
 @pytest.fixture
-def served_in_thread(tmp_path: Path) -> Iterator[tuple[Served, list[dict[str, Any]]]]:
-    """The app in this process (uvicorn in a thread) with the fake controls API."""
+def served_in_thread(tmp_path: Path) -> Iterator[Served]:
+    """The app in this process (uvicorn in a thread)."""
     data = tmp_path / "data"
     operator = create_key(data, "--role", "operator")
     player = create_key(data, "--role", "player", "--account", "acc-1")
     settings = load_settings(data_dir=data)
     asyncio.run(add_dead_letters(settings, "gone-1", "gone-2"))
     app = create_app(settings)
-    calls: list[dict[str, Any]] = []
-    fake_controls(app, calls)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="console-uvicorn", daemon=True)
@@ -258,16 +228,16 @@ def served_in_thread(tmp_path: Path) -> Iterator[tuple[Served, list[dict[str, An
             assert thread.is_alive(), "uvicorn stopped while starting"
             assert time.monotonic() < deadline, "uvicorn did not start in time"
             time.sleep(0.05)
-        yield Served(f"http://127.0.0.1:{port}", operator, player), calls
+        yield Served(f"http://127.0.0.1:{port}", operator, player)
     finally:
         server.should_exit = True
         thread.join(timeout=60)
 
 
 def test_control_buttons_make_the_controls_api_calls(
-    served_in_thread: tuple[Served, list[dict[str, Any]]], browser: Browser
+    served_in_thread: Served, browser: Browser
 ) -> None:
-    served, calls = served_in_thread
+    served = served_in_thread
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     page.set_default_timeout(TIMEOUT_MS)
     sign_in(page, served.base, served.operator)
@@ -302,22 +272,16 @@ def test_control_buttons_make_the_controls_api_calls(
     expect(row.locator(".dead")).to_have_text("0")
     expect(row.locator('button[data-action="retry"]')).to_have_count(0)
 
+    # The real controls API holds what the buttons asked, by this key, in the audit log.
+    bearer = {"Authorization": f"Bearer {served.operator}"}
+    held = httpx.get(f"{served.base}/admin/v1/controls/Accounts", headers=bearer).json()
+    assert held["replication"]["paused"] is True
+    assert held["replication"]["reason"] == "nightly load"
+    assert (held["backfill"]["rateLimit"], held["backfill"]["batchSize"]) == (50, 100)
+    assert held["backfill"]["maxLagSeconds"] is None
     key_id = served.operator.split("_")[1]
-    assert calls == [
-        {
-            "container": "Accounts",
-            "task": "replication",
-            "by": key_id,
-            "paused": True,
-            "reason": "nightly load",
-        },
-        {
-            "container": "Accounts",
-            "task": "backfill",
-            "by": key_id,
-            "rateLimit": 50,
-            "batchSize": 100,
-            "maxLagSeconds": None,
-            "reason": "429s",
-        },
-    ]
+    assert held["backfill"]["updatedBy"] == f"key:{key_id}"
+    audit = httpx.get(f"{served.base}/admin/v1/audit?container=Accounts", headers=bearer).json()
+    actions = [entry["action"] for entry in audit["items"]]
+    assert "pause" in actions
+    assert "throttle" in actions
