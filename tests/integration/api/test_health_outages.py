@@ -26,6 +26,7 @@ from mystira_data.cli.app import app as cli
 from mystira_data.relational.store import RelationalStore
 from mystira_data.settings import Settings, load_settings
 from tests.integration.api.conftest import Service, ServiceFactory, account
+from tests.integration.api.test_console import open_console
 from tests.integration.api.test_metrics import samples, value
 from tests.integration.relational.conftest import empty_all
 from tests.servers.cosmos import allow_sdk_warnings, running_cosmos_server
@@ -167,6 +168,7 @@ async def test_cosmos_down_postgresql_still_serves_in_postgres_only(
             body = account("c1")
             created = await service.http.post("/api/v1/accounts", json=body, headers=headers)
             assert created.status_code == 201, created.text
+            await open_console(service)
             private.close()  # the Cosmos API server stops
             read = await service.http.get("/api/v1/accounts/c1", headers=headers)
             assert read.status_code == 200
@@ -180,6 +182,9 @@ async def test_cosmos_down_postgresql_still_serves_in_postgres_only(
             assert value(metrics, "mystira_store_up", store="documents") == 0
             assert value(metrics, "mystira_store_up", store="relational") == 1
             assert value(metrics, "mystira_phase", container="Accounts") == 3
+            console = (await service.http.get("/console/live")).text
+            assert '<span class="store down" data-store="documents">' in console
+            assert 'data-container="Accounts"' in console  # the rest still shows
 
 
 @pytest.fixture(autouse=True)
