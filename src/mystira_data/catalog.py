@@ -51,6 +51,30 @@ class ParentLink:
 
 
 @dataclass(frozen=True)
+class ChildTable:
+    """An embedded array kept as rows of a table of its own: one row per item, with a
+    foreign key to the parent row; ``key`` is the item field unique within one parent."""
+
+    field: str  # the parent document's array (camelCase)
+    table: str
+    key: str
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """A `split` container: ``core`` fields (camelCase) and ``children`` live in PostgreSQL
+    and move through the phases; every other field stays in the document store."""
+
+    core: tuple[str, ...]
+    children: tuple[ChildTable, ...] = ()
+
+    @property
+    def relational_fields(self) -> frozenset[str]:
+        """Every top-level field the relational side holds (core and child arrays)."""
+        return frozenset(self.core) | {c.field for c in self.children}
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
     name: str
     area: str
@@ -66,6 +90,8 @@ class ContainerSpec:
     parent: ParentLink | None = None
     # The C# app's partition-key path (EF Core 9 names), where it differs from ours.
     efcore_partition_key: str | None = None
+    # A split container (a table holding only part of each document); None: whole documents.
+    split: SplitSpec | None = None
 
     def __post_init__(self) -> None:
         if (self.embedded_in is None) != (self.embedded_field is None):
@@ -84,6 +110,10 @@ class ContainerSpec:
     @property
     def is_relational(self) -> bool:
         return self.table is not None
+
+    @property
+    def is_split(self) -> bool:
+        return self.split is not None
 
     @property
     def is_document_container(self) -> bool:
@@ -111,6 +141,25 @@ CONTAINERS: tuple[ContainerSpec, ...] = (
         placement=Placement.SPLIT,
         ttl_class=TtlClass.MEDIUM,
         rationale="Core fields fit rows; preferences and embedded badges stay documents.",
+        table="user_profiles",
+        priority=4,
+        parent=ParentLink("Accounts", "accountId", OnDelete.CASCADE),
+        split=SplitSpec(
+            core=(
+                "id",
+                "accountId",
+                "name",
+                "ageGroup",
+                "dateOfBirth",
+                "isGuest",
+                "isNpc",
+                "hasCompletedOnboarding",
+                "createdAt",
+                "updatedAt",
+            ),
+            # The C# app awards a badge configuration once per profile (HasEarnedBadge).
+            children=(ChildTable("earnedBadges", "user_badges", "badgeConfigurationId"),),
+        ),
     ),
     ContainerSpec(
         name="UserBadges",

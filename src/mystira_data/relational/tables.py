@@ -126,6 +126,71 @@ player_scenario_scores = sa.Table(
     sa.Index("ix_player_scenario_scores_created_at", "created_at"),
 )
 
+# UserProfiles is split (V0009): its core fields here, its earned badges one row each in
+# ``user_badges``; preferences, avatars, pronouns and bio stay in the document store.
+user_profiles = sa.Table(
+    "user_profiles",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "account_id",
+        sa.String(36),
+        sa.ForeignKey(
+            "accounts.id",
+            name="fk_user_profiles_account",
+            ondelete="CASCADE",
+            onupdate="CASCADE",
+        ),
+    ),
+    sa.Column("name", sa.Text),
+    sa.Column("age_group", sa.String(20)),
+    sa.Column("date_of_birth", Timestamp),
+    sa.Column("is_guest", sa.Boolean, server_default=sa.false()),
+    sa.Column("is_npc", sa.Boolean, server_default=sa.false()),
+    sa.Column("has_completed_onboarding", sa.Boolean, server_default=sa.false()),
+    sa.Column("created_at", Timestamp, server_default=NOW),
+    sa.Column("updated_at", Timestamp, server_default=NOW),
+    *_system_columns(),
+    sa.Index("ix_user_profiles_account_id", "account_id"),
+)
+
+user_badges = sa.Table(
+    "user_badges",
+    metadata,
+    sa.Column(
+        "user_profile_id",
+        sa.String(36),
+        sa.ForeignKey(
+            "user_profiles.id",
+            name="fk_user_badges_user_profile",
+            ondelete="CASCADE",
+            onupdate="CASCADE",
+        ),
+        primary_key=True,
+    ),
+    sa.Column("id", sa.String(64), primary_key=True),
+    # The item's place in the profile's array, so the document reads back in its order.
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("badge_configuration_id", sa.Text, nullable=False),
+    sa.Column("badge_id", sa.Text),
+    sa.Column("badge_name", sa.Text, nullable=False),
+    sa.Column("badge_message", sa.Text, nullable=False),
+    sa.Column("axis", sa.Text, nullable=False),
+    sa.Column("trigger_value", sa.Double, nullable=False),
+    sa.Column("threshold", sa.Double, nullable=False),
+    sa.Column("earned_at", Timestamp, nullable=False),
+    sa.Column("game_session_id", sa.Text),
+    sa.Column("scenario_id", sa.Text),
+    sa.Column("image_id", sa.Text, nullable=False),
+    # The C# app awards a badge configuration once per profile.
+    sa.Index(
+        "uix_user_badges_profile_configuration",
+        "user_profile_id",
+        "badge_configuration_id",
+        unique=True,
+    ),
+)
+
 # -- polyglot bookkeeping ------------------------------------------------------------------------
 
 outbox = sa.Table(
@@ -337,8 +402,10 @@ audit_log = sa.Table(
 )
 
 ENTITY_TABLES: dict[str, sa.Table] = {
-    t.name: t for t in (accounts, game_sessions, player_scenario_scores)
+    t.name: t for t in (accounts, game_sessions, player_scenario_scores, user_profiles)
 }
+# Tables holding a split container's embedded arrays (`catalog.ChildTable`), one row an item.
+CHILD_TABLES: dict[str, sa.Table] = {t.name: t for t in (user_badges,)}
 POLYGLOT_TABLES: tuple[sa.Table, ...] = (
     outbox,
     sync_log,
