@@ -27,6 +27,7 @@ from mystira_data.polyglot.phase.rules import Side
 from mystira_data.polyglot.replication.dead_letters import DeadLetter
 from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters
 from mystira_data.polyglot.state.verify_log import read_checkpoint, write_checkpoint
+from mystira_data.polyglot.write import split
 from mystira_data.polyglot.write.guarded import apply_if_newer
 from mystira_data.polyglot.write.repository import validated
 from mystira_data.query import MAX_PAGE_SIZE, Order, Query
@@ -166,6 +167,7 @@ class _Reader:
             self.target is Side.RELATIONAL
             and rel.dialect == "postgresql"
             and isinstance(self.source, JsonPages)
+            and not split.is_split(self.container)  # its rows are built the general way
         ):
             return await self._next_from_text(token)
         page = await self.source.query(self.container, self.query, continuation=token)
@@ -180,7 +182,6 @@ class _Reader:
         else:
             out.bodies = _bodies(self.container, docs, rejected)
         return out
-
 
     async def _next_from_text(self, token: str | None) -> _Page:
         # The source hands over stored JSON text: parsed and validated in one pass.
@@ -272,8 +273,11 @@ async def _write(
         return 0
     gate = asyncio.Semaphore(CONCURRENCY)
 
+    # A split container's source is its relational core: the document part stays.
+    apply = split.apply_core if split.is_split(container) else apply_if_newer
+
     async def one(doc: JsonDoc) -> bool:
         async with gate:
-            return await apply_if_newer(poly.documents, container, doc)
+            return await apply(poly.documents, container, doc)
 
     return sum(await asyncio.gather(*(one(d) for d in page.bodies)))
