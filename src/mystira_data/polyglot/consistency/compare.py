@@ -32,6 +32,8 @@ def canonical(container: str, doc: JsonDoc) -> JsonDoc:
         body = {k: v for k, v in doc.items() if k not in NOT_CONTENT}
     if spec.split is not None:
         keep = spec.split.relational_fields
+        if doc.get("_deleted"):  # a tombstone keeps no child rows
+            keep = frozenset(spec.split.core)
         body = {k: v for k, v in body.items() if k in keep}
     body["_version"] = doc.get("_version", 0)
     body["_deleted"] = bool(doc.get("_deleted", False))
