@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from mystira_data.errors import InvalidDocument
+from mystira_data.errors import InvalidDocument, InvalidQuery
 from mystira_data.query import Op, Query
 from mystira_data.relational import RelationalStore
 from mystira_data.relational.tables import user_badges, user_profiles
@@ -107,3 +107,9 @@ async def test_badges_the_table_cannot_hold_are_refused(
     with pytest.raises(InvalidDocument) as caught:
         await store.upsert(P, doc)
     assert caught.value.path == path
+
+
+async def test_a_query_on_the_document_part_is_refused(store: RelationalStore) -> None:
+    await store.upsert(P, profile("p1", None, 1))
+    with pytest.raises(InvalidQuery, match="document part of UserProfiles"):
+        await store.query(P, Query(cross_partition=True).where("pronouns", Op.EQ, "they/them"))
