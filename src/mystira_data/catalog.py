@@ -50,14 +50,22 @@ class ParentLink:
     on_delete: OnDelete
 
 
+class ChildShape(StrEnum):
+    """How an embedded field becomes child rows."""
+
+    ITEMS = "items"  # an array of objects: one row per item, its fields in columns
+    LISTS_BY_KEY = "lists-by-key"  # an object of key → list of strings: one row per value
+
+
 @dataclass(frozen=True)
 class ChildTable:
-    """An embedded array kept as rows of a table of its own: one row per item, with a
-    foreign key to the parent row; ``key`` is the item field unique within one parent."""
+    """An embedded field kept as rows of a table of its own, with a foreign key to the
+    parent row; ``key`` is the item field unique within one parent (`ChildShape.ITEMS`)."""
 
-    field: str  # the parent document's array (camelCase)
+    field: str  # the parent document's field (camelCase)
     table: str
-    key: str
+    key: str = ""
+    shape: ChildShape = ChildShape.ITEMS
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,8 @@ class ContainerSpec:
     efcore_partition_key: str | None = None
     # A split container (a table holding only part of each document); None: whole documents.
     split: SplitSpec | None = None
+    # A whole-document container's fields kept as child rows (a split one's: in ``split``).
+    children: tuple[ChildTable, ...] = ()
 
     def __post_init__(self) -> None:
         if (self.embedded_in is None) != (self.embedded_field is None):
@@ -114,6 +124,11 @@ class ContainerSpec:
     @property
     def is_split(self) -> bool:
         return self.split is not None
+
+    @property
+    def child_tables(self) -> tuple[ChildTable, ...]:
+        """Every field of the container kept as child rows."""
+        return (self.split.children if self.split else ()) + self.children
 
     @property
     def is_document_container(self) -> bool:
@@ -270,6 +285,13 @@ CONTAINERS: tuple[ContainerSpec, ...] = (
         placement=Placement.DOCUMENT,
         ttl_class=TtlClass.LONG,
         rationale="Age group to avatar ids; small, could become rows.",
+        table="avatar_configuration_files",
+        priority=5,
+        children=(
+            ChildTable(
+                "ageGroupAvatars", "avatar_configuration_avatars", shape=ChildShape.LISTS_BY_KEY
+            ),
+        ),
     ),
     ContainerSpec(
         name="BadgeConfigurations",

@@ -84,10 +84,11 @@ class TableMapping:
         # store's, so nothing goes to ``_extra`` (beyond an empty foreign key, see `prepare`).
         self.split = spec.split
         self.children: tuple[ChildMapping, ...] = child_mappings(spec)
+        in_rows = set(self.by_name) | {c.field for c in self.children}
         self.extra_fields = tuple(
             field_alias(name, info)
             for name, info in spec.model.model_fields.items()
-            if field_alias(name, info) not in self.by_name and spec.split is None
+            if field_alias(name, info) not in in_rows and spec.split is None
         )
         self._copy = CopyLayout(self, spec.model)
         self._stored = stored_variant(spec.model)
@@ -127,7 +128,7 @@ class TableMapping:
         out: dict[str, list[dict[str, Any]]] = {}
         for c in self.children:
             c.check(body["id"], body[c.field])
-            out[c.field] = [] if deleted else c.rows(getattr(model, _attr(model, c.field)))
+            out[c.field] = [] if deleted else c.rows(body["id"], getattr(model, c.attr))
         return out
 
     def core_of(self, doc: Mapping[str, Any]) -> JsonDoc:
@@ -199,7 +200,7 @@ class TableMapping:
         """
         data: JsonDoc = dict(row.get("_extra") or {})
         for c in self.children:
-            data[c.field] = list((children or {}).get(c.field, ()))
+            data[c.field] = (children or {}).get(c.field, c.empty())
         for f in self.fields:
             if f.name in data:
                 continue  # the exact value is in _extra (see `prepare`)
@@ -239,11 +240,6 @@ def _parse(text: str, default_version: int) -> Mapping[str, Any]:
 
 def _version(doc: Mapping[str, Any]) -> int | None:
     return limits.check_version(doc.get("_version"))
-
-
-def _attr(model: Any, alias: str) -> str:
-    fields: dict[str, Any] = type(model).model_fields
-    return next(str(a) for a, i in fields.items() if field_alias(a, i) == alias)
 
 
 def _deleted(doc: Mapping[str, Any]) -> bool:

@@ -157,9 +157,9 @@ class StoreBase(Opened):
         if not m.children:
             return [m.from_row(r) for r in rows]
         ids = [str(r["id"]) for r in rows]
-        loaded = {c.field: await c.load(conn, ids) for c in m.children}
+        loaded = [(c, await c.load(conn, ids)) for c in m.children]
         return [
-            m.from_row(r, {f: items.get(str(r["id"]), []) for f, items in loaded.items()})
+            m.from_row(r, {c.field: found.get(str(r["id"]), c.empty()) for c, found in loaded})
             for r in rows
         ]
 

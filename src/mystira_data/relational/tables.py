@@ -191,6 +191,38 @@ user_badges = sa.Table(
     ),
 )
 
+# AvatarConfigurationFiles (V0009): the file's own fields here, its age group → avatar media
+# ids mapping one row per avatar in ``avatar_configuration_avatars``.
+avatar_configuration_files = sa.Table(
+    "avatar_configuration_files",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("created_at", Timestamp, server_default=NOW),
+    sa.Column("updated_at", Timestamp, server_default=NOW),
+    sa.Column("version", sa.Text),
+    *_system_columns(),
+)
+
+avatar_configuration_avatars = sa.Table(
+    "avatar_configuration_avatars",
+    metadata,
+    sa.Column(
+        "file_id",
+        sa.String(255),
+        sa.ForeignKey(
+            "avatar_configuration_files.id",
+            name="fk_avatar_configuration_avatars_file",
+            ondelete="CASCADE",
+            onupdate="CASCADE",
+        ),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.Text, primary_key=True),  # the age group
+    sa.Column("position", sa.Integer, primary_key=True),  # in the age group's list
+    # The avatar media id; NULL at position -1 marks an age group with an empty list.
+    sa.Column("value", sa.Text),
+)
+
 # -- polyglot bookkeeping ------------------------------------------------------------------------
 
 outbox = sa.Table(
@@ -402,10 +434,17 @@ audit_log = sa.Table(
 )
 
 ENTITY_TABLES: dict[str, sa.Table] = {
-    t.name: t for t in (accounts, game_sessions, player_scenario_scores, user_profiles)
+    t.name: t
+    for t in (
+        accounts,
+        game_sessions,
+        player_scenario_scores,
+        user_profiles,
+        avatar_configuration_files,
+    )
 }
 # Tables holding a split container's embedded arrays (`catalog.ChildTable`), one row an item.
-CHILD_TABLES: dict[str, sa.Table] = {t.name: t for t in (user_badges,)}
+CHILD_TABLES: dict[str, sa.Table] = {t.name: t for t in (user_badges, avatar_configuration_avatars)}
 POLYGLOT_TABLES: tuple[sa.Table, ...] = (
     outbox,
     sync_log,

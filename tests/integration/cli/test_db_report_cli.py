@@ -35,7 +35,8 @@ def test_reports_after_backfill(tmp_path: Path) -> None:
     assert code == 0, err
     reports = json.loads(out)
     assert [r["container"] for r in reports] == [
-        "Accounts", "UserProfiles", "GameSessions", "PlayerScenarioScores"]
+        "Accounts", "UserProfiles", "GameSessions", "PlayerScenarioScores",
+        "AvatarConfigurationFiles"]
     assert all(r["done"] and r["written"] == r["read"] for r in reports)
     code, out, err = mystira(tmp_path, "report", "completion", "--json")
     assert code == 0, err

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from mystira_data import metrics
+from mystira_data import catalog, metrics
 from mystira_data.documents.port import JsonPages
 from mystira_data.errors import InvalidDocument
 from mystira_data.gc_tuning import relaxed_gc
@@ -167,7 +167,8 @@ class _Reader:
             self.target is Side.RELATIONAL
             and rel.dialect == "postgresql"
             and isinstance(self.source, JsonPages)
-            and not split.is_split(self.container)  # its rows are built the general way
+            # Child rows (a split container's too) are built the general way.
+            and not catalog.get(self.container).child_tables
         ):
             return await self._next_from_text(token)
         page = await self.source.query(self.container, self.query, continuation=token)

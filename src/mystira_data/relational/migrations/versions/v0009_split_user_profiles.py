@@ -1,4 +1,6 @@
-"""UserProfiles split: its core in ``user_profiles``, its earned badges in ``user_badges``.
+"""UserProfiles split (core in ``user_profiles``, earned badges in ``user_badges``), and
+AvatarConfigurationFiles as rows (``avatar_configuration_files`` and one
+``avatar_configuration_avatars`` row per age group and avatar id).
 
 Only the relational core of a profile lives here (id, account, name, age group, date of
 birth, guest/NPC flags, onboarding, timestamps); preferences, avatars, pronouns and bio stay
@@ -85,7 +87,39 @@ def upgrade() -> None:
         unique=True,
     )
 
+    _avatar_configuration()
+
+
+def _avatar_configuration() -> None:
+    op.create_table(
+        "avatar_configuration_files",
+        sa.Column("id", sa.String(255), primary_key=True),
+        sa.Column("created_at", Timestamp, server_default=NOW),
+        sa.Column("updated_at", Timestamp, server_default=NOW),
+        sa.Column("version", sa.Text),
+        sa.Column("_version", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+        sa.Column("_deleted", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("_updated_at", Timestamp, nullable=False, server_default=NOW),
+        sa.Column("_extra", Json, nullable=False, server_default=sa.text("'{}'")),
+    )
+    op.create_table(
+        "avatar_configuration_avatars",
+        sa.Column("file_id", sa.String(255), primary_key=True),
+        sa.Column("key", sa.Text, primary_key=True),
+        sa.Column("position", sa.Integer, primary_key=True),
+        sa.Column("value", sa.Text),
+        sa.ForeignKeyConstraint(
+            ["file_id"],
+            ["avatar_configuration_files.id"],
+            name="fk_avatar_configuration_avatars_file",
+            ondelete="CASCADE",
+            onupdate="CASCADE",
+        ),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("avatar_configuration_avatars")
+    op.drop_table("avatar_configuration_files")
     op.drop_table("user_badges")
     op.drop_table("user_profiles")
