@@ -3,6 +3,8 @@ core in PostgreSQL once it moves, the document part in the document store always
 
 from __future__ import annotations
 
+import io
+import json
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.write.guarded import current
 from mystira_data.query import Op, Query
 from mystira_data.settings import Phase
+from mystira_data.transfer import export_jsonl, import_jsonl
 
 from .profiles import CORE, badge, profile
 
@@ -95,3 +98,20 @@ async def test_verify_compares_the_core_by_field_path(poly: Polyglot) -> None:
     await poly.documents.upsert(P, changed, if_match=stored["_etag"])
     report = await poly.verify(P, settle_s=0)
     assert [d.paths for d in report.differences] == [["earnedBadges[1].badgeName"]]
+
+
+async def test_export_and_import_carry_both_parts(poly: Polyglot) -> None:
+    await walk_to(poly, Phase.POSTGRES_ONLY)
+    repo = poly.repository
+    await repo.create("Accounts", {"id": "acc1", "email": "a@example.org"})
+    await repo.create(P, profile("p1", "acc1", 2))
+    out = io.StringIO()
+    assert await export_jsonl(repo, P, out) == 1
+    [line] = out.getvalue().splitlines()
+    exported = json.loads(line)
+    assert (exported["pronouns"], len(exported["earnedBadges"])) == ("they/them", 2)
+    exported["pronouns"], exported["earnedBadges"] = "she/her", exported["earnedBadges"][:1]
+    report = await import_jsonl(repo, P, [json.dumps(exported)])
+    assert (report.imported, report.rejected) == (1, [])
+    read = await repo.read(P, "p1", "p1")
+    assert (read["pronouns"], len(read["earnedBadges"]), read["_version"]) == ("she/her", 1, 2)
