@@ -138,7 +138,7 @@ class PolyglotRepository:
                 container, id, partition_key, if_match=existing.get("_etag")
             )
             await self._to_secondary(route, container, tomb)
-        await cascade.after_delete(self.door, container, tomb)
+        await cascade.after_delete(self.door, container, tomb, _Unjoined(self))
         return tomb
 
     async def _update(
@@ -201,6 +201,18 @@ class PolyglotRepository:
             route.secondary.value,
             batch_apply(target),
         )
+
+
+class _Unjoined:
+    """The repository's reads without a split container's document part joined in."""
+
+    def __init__(self, repo: PolyglotRepository) -> None:
+        self.repo = repo
+
+    async def query(self, container: str, query: Query, *, continuation: str | None = None) -> Page:
+        route = await self.repo.routing(container)
+        reads = self.repo.store(route.reads)
+        return await reads.query(container, query, continuation=continuation)
 
 
 def validated(container: str, doc: JsonDoc) -> JsonDoc:
