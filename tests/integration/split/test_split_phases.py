@@ -12,6 +12,7 @@ import pytest
 from mystira_data.errors import NotFound
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.write.guarded import current
+from mystira_data.polyglot.write.shadow import ShadowReader
 from mystira_data.query import Op, Query
 from mystira_data.settings import Phase
 from mystira_data.transfer import export_jsonl, import_jsonl
@@ -115,3 +116,23 @@ async def test_export_and_import_carry_both_parts(poly: Polyglot) -> None:
     assert (report.imported, report.rejected) == (1, [])
     read = await repo.read(P, "p1", "p1")
     assert (read["pronouns"], len(read["earnedBadges"]), read["_version"]) == ("she/her", 1, 2)
+
+
+@pytest.mark.parametrize("phase", [Phase.DUAL_WRITE_COSMOS_READ, Phase.DUAL_WRITE_POSTGRES_READ])
+async def test_shadow_reads_compare_the_core(poly: Polyglot, phase: Phase) -> None:
+    shadow = ShadowReader(sample_rate=1.0)
+    poly.router.shadow = shadow
+    await walk_to(poly, phase)
+    await poly.router.create("Accounts", {"id": "acc1", "email": "a@example.org"})
+    for n in range(3):
+        await poly.router.create(P, profile(f"p{n}", "acc1", n))
+    await poly.router.secondary.drain()
+    for n in range(3):
+        await poly.router.read(P, f"p{n}", f"p{n}")
+    await shadow.drain()
+    assert (shadow.matches, shadow.mismatches, shadow.errors) == (3, 0, 0)
+    row = await poly.raw_relational.read(P, "p2", "p2")  # the core changed behind our back
+    await poly.raw_relational.upsert(P, {**row, "earnedBadges": row["earnedBadges"][:1]})
+    await poly.router.read(P, "p2", "p2")
+    await shadow.drain()
+    assert list(shadow.mismatch_ids) == [f"{P}/p2"]
