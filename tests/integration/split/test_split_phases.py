@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from mystira_data.errors import NotFound
+from mystira_data.polyglot.consistency.repair import repair_container
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.write.guarded import current
 from mystira_data.polyglot.write.shadow import ShadowReader
@@ -136,3 +137,28 @@ async def test_shadow_reads_compare_the_core(poly: Polyglot, phase: Phase) -> No
     await poly.router.read(P, "p2", "p2")
     await shadow.drain()
     assert list(shadow.mismatch_ids) == [f"{P}/p2"]
+
+
+async def test_repair_from_postgres_writes_the_core_and_keeps_the_document_part(
+    poly: Polyglot,
+) -> None:
+    await walk_to(poly, Phase.DUAL_WRITE_POSTGRES_READ)
+    await poly.router.create("Accounts", {"id": "acc1", "email": "a@example.org"})
+    await poly.router.create(P, profile("p1", "acc1", 2, bio="only here"))
+    await poly.router.secondary.drain()
+    stored = await current(poly.documents, P, "p1", "p1")
+    assert stored is not None
+    drifted = {**content(stored), "name": "drifted", "earnedBadges": [], "_version": 1}
+    await poly.documents.upsert(P, drifted, if_match=stored["_etag"])
+    report = await poly.verify(P, settle_s=0)
+    assert [sorted(d.paths) for d in report.differences] == [["earnedBadges", "name"]]
+    result = await repair_container(poly, P, report)
+    assert result.repaired == 1
+    fixed = await current(poly.documents, P, "p1", "p1")
+    assert fixed is not None
+    assert (fixed["name"], len(fixed["earnedBadges"]), fixed["bio"]) == (
+        "Player p1",
+        2,
+        "only here",
+    )
+    assert (await poly.verify(P, settle_s=0)).clean
