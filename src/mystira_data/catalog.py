@@ -50,6 +50,38 @@ class ParentLink:
     on_delete: OnDelete
 
 
+class ChildShape(StrEnum):
+    """How an embedded field becomes child rows."""
+
+    ITEMS = "items"  # an array of objects: one row per item, its fields in columns
+    LISTS_BY_KEY = "lists-by-key"  # an object of key → list of strings: one row per value
+
+
+@dataclass(frozen=True)
+class ChildTable:
+    """An embedded field kept as rows of a table of its own, with a foreign key to the
+    parent row; ``key`` is the item field unique within one parent (`ChildShape.ITEMS`)."""
+
+    field: str  # the parent document's field (camelCase)
+    table: str
+    key: str = ""
+    shape: ChildShape = ChildShape.ITEMS
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """A `split` container: ``core`` fields (camelCase) and ``children`` live in PostgreSQL
+    and move through the phases; every other field stays in the document store."""
+
+    core: tuple[str, ...]
+    children: tuple[ChildTable, ...] = ()
+
+    @property
+    def relational_fields(self) -> frozenset[str]:
+        """Every top-level field the relational side holds (core and child arrays)."""
+        return frozenset(self.core) | {c.field for c in self.children}
+
+
 @dataclass(frozen=True)
 class ContainerSpec:
     name: str
@@ -66,6 +98,10 @@ class ContainerSpec:
     parent: ParentLink | None = None
     # The C# app's partition-key path (EF Core 9 names), where it differs from ours.
     efcore_partition_key: str | None = None
+    # A split container (a table holding only part of each document); None: whole documents.
+    split: SplitSpec | None = None
+    # A whole-document container's fields kept as child rows (a split one's: in ``split``).
+    children: tuple[ChildTable, ...] = ()
 
     def __post_init__(self) -> None:
         if (self.embedded_in is None) != (self.embedded_field is None):
@@ -84,6 +120,15 @@ class ContainerSpec:
     @property
     def is_relational(self) -> bool:
         return self.table is not None
+
+    @property
+    def is_split(self) -> bool:
+        return self.split is not None
+
+    @property
+    def child_tables(self) -> tuple[ChildTable, ...]:
+        """Every field of the container kept as child rows."""
+        return (self.split.children if self.split else ()) + self.children
 
     @property
     def is_document_container(self) -> bool:
@@ -111,6 +156,25 @@ CONTAINERS: tuple[ContainerSpec, ...] = (
         placement=Placement.SPLIT,
         ttl_class=TtlClass.MEDIUM,
         rationale="Core fields fit rows; preferences and embedded badges stay documents.",
+        table="user_profiles",
+        priority=4,
+        parent=ParentLink("Accounts", "accountId", OnDelete.CASCADE),
+        split=SplitSpec(
+            core=(
+                "id",
+                "accountId",
+                "name",
+                "ageGroup",
+                "dateOfBirth",
+                "isGuest",
+                "isNpc",
+                "hasCompletedOnboarding",
+                "createdAt",
+                "updatedAt",
+            ),
+            # The C# app awards a badge configuration once per profile (HasEarnedBadge).
+            children=(ChildTable("earnedBadges", "user_badges", "badgeConfigurationId"),),
+        ),
     ),
     ContainerSpec(
         name="UserBadges",
@@ -218,9 +282,16 @@ CONTAINERS: tuple[ContainerSpec, ...] = (
         area="media",
         model=media.AvatarConfigurationFile,
         partition_key="/id",
-        placement=Placement.DOCUMENT,
+        placement=Placement.RELATIONAL,
         ttl_class=TtlClass.LONG,
         rationale="Age group to avatar ids; small, could become rows.",
+        table="avatar_configuration_files",
+        priority=5,
+        children=(
+            ChildTable(
+                "ageGroupAvatars", "avatar_configuration_avatars", shape=ChildShape.LISTS_BY_KEY
+            ),
+        ),
     ),
     ContainerSpec(
         name="BadgeConfigurations",

@@ -1,5 +1,6 @@
-"""`mystira demo`: seed a fresh data dir, then walk GameSessions through all four phases
-under simulated play, printing the status after each step."""
+"""`mystira demo`: seed a fresh data dir, then walk the relational containers (Accounts,
+the UserProfiles split, GameSessions) through all four phases under simulated play, printing
+the status after each step."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from mystira_data.settings import Phase, Settings, load_settings
 if TYPE_CHECKING:
     from mystira_data.polyglot.layer import Polyglot
 
-PARENTS_FIRST = ("Accounts", "GameSessions")
+PARENTS_FIRST = ("Accounts", "UserProfiles", "GameSessions")
 WALK = (Phase.DUAL_WRITE_COSMOS_READ, Phase.DUAL_WRITE_POSTGRES_READ, Phase.POSTGRES_ONLY)
 
 
@@ -55,7 +56,8 @@ async def _demo(settings: Settings, accounts: int, seed: int, writes: int) -> No
         for step, phase in enumerate(WALK, start=1):
             for container in PARENTS_FIRST:
                 await _advance(poly, container, phase)
-            await _step(poly, f"GameSessions → {phase.value}", writes, seed * 10 + step)
+            moved = ", ".join(PARENTS_FIRST)
+            await _step(poly, f"{moved} → {phase.value}", writes, seed * 10 + step)
 
 
 async def _advance(poly: Polyglot, container: str, phase: Phase) -> None:

@@ -18,7 +18,7 @@ from mystira_data.errors import MystiraError
 from mystira_data.metrics import REGISTRY
 from mystira_data.polyglot.controls.record import REASON_KINDS, reason_kind
 from mystira_data.polyglot.controls.store import RelationalControlStore, by_container
-from mystira_data.polyglot.phase.rules import ROUTES
+from mystira_data.polyglot.phase.rules import route_for
 from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters
 from mystira_data.polyglot.state.outbox import OutboxSource
 from mystira_data.resilience import BreakerState
@@ -133,7 +133,7 @@ async def _replication(poly: Polyglot) -> list[Metric]:
     backlog = _gauge("mystira_outbox_backlog", "Outbox rows not yet relayed.", ["container"])
     outbox = OutboxSource(poly.raw_relational)
     for name, current in phases.items():
-        side = ROUTES[current].secondary
+        side = route_for(name, current).secondary
         if not catalog.get(name).is_relational:
             continue
         backlog.add_metric([name], (await outbox.pending(name))[0])

@@ -37,7 +37,7 @@ from mystira_data.polyglot.phase.copies import (
 )
 from mystira_data.polyglot.phase.gates import EvidenceGates, shadow_evidence
 from mystira_data.polyglot.phase.guards import Guards
-from mystira_data.polyglot.phase.rules import ROUTES, Side
+from mystira_data.polyglot.phase.rules import Side, route_for
 from mystira_data.polyglot.ports import EntityStore
 from mystira_data.polyglot.replication.attempts import RelationalAttempts
 from mystira_data.polyglot.replication.lag import Lag, LagMeter
@@ -229,7 +229,7 @@ class Polyglot:
         Without ``owner`` this is a one-off worker: it gives its leases back when done, so
         the next run (or another worker) is not locked out until they expire.
         """
-        route = ROUTES[await self.control.phase(container)]
+        route = route_for(container, await self.control.phase(container))
         enabled = self.stores.settings.polyglot_persistence.enable_compensation
         if route.secondary is None or not enabled:
             return 0
@@ -265,7 +265,10 @@ class Polyglot:
         if not catalog.get(container).is_relational:
             return
         for side in (Side.RELATIONAL, Side.DOCUMENT):
-            if ROUTES[current].secondary is side or ROUTES[target].secondary is side:
+            if side in (
+                route_for(container, current).secondary,
+                route_for(container, target).secondary,
+            ):
                 worker = self.processor(container, side)
                 try:
                     while await worker.run_once():
@@ -279,7 +282,10 @@ class Polyglot:
         if not catalog.get(container).is_relational:
             return True
         for side in (Side.RELATIONAL, Side.DOCUMENT):
-            if side not in (ROUTES[current].secondary, ROUTES[target].secondary):
+            if side not in (
+                route_for(container, current).secondary,
+                route_for(container, target).secondary,
+            ):
                 continue
             if side is Side.RELATIONAL:
                 pending = (await self.guards.meter.feed_lag(container)).pending
@@ -321,7 +327,7 @@ class Polyglot:
 
     async def pair(self, container: str) -> tuple[EntityStore, EntityStore]:
         """(primary, the other store) for ``container``'s live phase."""
-        route = ROUTES[await self.control.phase(container)]
+        route = route_for(container, await self.control.phase(container))
         sides = {Side.DOCUMENT: self.documents, Side.RELATIONAL: self.relational}
         other = Side.RELATIONAL if route.primary is Side.DOCUMENT else Side.DOCUMENT
         return sides[route.primary], sides[other]

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any, cast
@@ -36,6 +36,7 @@ from mystira_data import catalog
 from mystira_data.domain.codec import JsonCodec, codec_for, stored_variant
 from mystira_data.errors import InvalidDocument, InvalidQuery
 from mystira_data.relational import limits, tables
+from mystira_data.relational.children import ChildMapping, child_mappings
 from mystira_data.relational.columns import FROM_MODEL, FieldMap, field_alias, field_maps
 from mystira_data.relational.copy_rows import CopyLayout, CopyRow, without_nul
 from mystira_data.types import JsonDoc
@@ -53,6 +54,8 @@ class Prepared:
     body: JsonDoc
     version: int | None
     deleted: bool
+    # A split container's child rows, per child mapping (its array field).
+    children: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def etag_for(version: int) -> str:
@@ -77,10 +80,15 @@ class TableMapping:
         self.fields = tuple(field_maps(spec.model, table))
         self.by_name = {f.name: f for f in self.fields}
         self.pk_column = self.by_name[self.pk_field].column
+        # A split container's row holds its core only: the other fields are the document
+        # store's, so nothing goes to ``_extra`` (beyond an empty foreign key, see `prepare`).
+        self.split = spec.split
+        self.children: tuple[ChildMapping, ...] = child_mappings(spec)
+        in_rows = set(self.by_name) | {c.field for c in self.children}
         self.extra_fields = tuple(
             field_alias(name, info)
             for name, info in spec.model.model_fields.items()
-            if field_alias(name, info) not in self.by_name
+            if field_alias(name, info) not in in_rows and spec.split is None
         )
         self._copy = CopyLayout(self, spec.model)
         self._stored = stored_variant(spec.model)
@@ -110,7 +118,26 @@ class TableMapping:
                 row["_extra"][f.name] = value
                 value = None
             row[f.column.name] = value
-        return Prepared(body["id"], body[self.pk_field], row, body, version, deleted)
+        children = self._child_rows(model, body, deleted)
+        return Prepared(body["id"], body[self.pk_field], row, body, version, deleted, children)
+
+    def _child_rows(
+        self, model: Any, body: JsonDoc, deleted: bool
+    ) -> dict[str, list[dict[str, Any]]]:
+        """A split container's child rows; a tombstone keeps none."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for c in self.children:
+            c.check(body["id"], body[c.field])
+            out[c.field] = [] if deleted else c.rows(body["id"], getattr(model, c.attr))
+        return out
+
+    def core_of(self, doc: Mapping[str, Any]) -> JsonDoc:
+        """A split container's document reduced to what its rows hold (system fields kept);
+        a whole-document container's document as it is."""
+        if self.split is None:
+            return dict(doc)
+        keep = self.split.relational_fields
+        return {k: v for k, v in doc.items() if k in keep or k.startswith("_")}
 
     def to_row(self, doc: Mapping[str, Any]) -> dict[str, Any]:
         """Column name -> value for ``doc`` (``_version`` None when the doc has none)."""
@@ -158,12 +185,22 @@ class TableMapping:
         limits.refuse_nul(doc)
         for f in self.fields:
             self._check_length(f, doc.get(f.name))
+        for c in self.children:
+            c.check(doc.get("id"), doc.get(c.field))
 
     # -- reading ---------------------------------------------------------------------------
 
-    def from_row(self, row: Mapping[Any, Any]) -> JsonDoc:
-        """The stored document of a row (validated and canonical, with system fields)."""
+    def from_row(
+        self, row: Mapping[Any, Any], children: Mapping[str, list[JsonDoc]] | None = None
+    ) -> JsonDoc:
+        """The stored document of a row (validated and canonical, with system fields).
+
+        A split container's row gives its core only, with ``children`` (array field → items,
+        from `ChildMapping.load`): the document reduced by `core_of`.
+        """
         data: JsonDoc = dict(row.get("_extra") or {})
+        for c in self.children:
+            data[c.field] = (children or {}).get(c.field, c.empty())
         for f in self.fields:
             if f.name in data:
                 continue  # the exact value is in _extra (see `prepare`)
@@ -173,7 +210,7 @@ class TableMapping:
                 # model's default is what the C# app meant by the column default.
                 continue
             data[f.name] = value
-        body = self.codec.encode(self.codec.decode(data))
+        body = self.core_of(self.codec.encode(self.codec.decode(data)))
         return stored(body, int(row["_version"]), bool(row["_deleted"]))
 
 
@@ -210,6 +247,7 @@ def _deleted(doc: Mapping[str, Any]) -> bool:
     if not isinstance(value, bool):
         raise InvalidDocument("must be true or false", path="_deleted")
     return value
+
 
 @cache
 def mappings() -> dict[str, TableMapping]:

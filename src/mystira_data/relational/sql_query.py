@@ -106,6 +106,12 @@ class Translator:
         if head == "_version":
             return Ref("column", self.table.c._version) if not rest else Ref("none")
         f = self.mapping.by_name.get(head)
+        if f is None and self.mapping.split is not None:
+            # Never a silent empty answer: the rows of a split container hold its core only.
+            raise InvalidQuery(
+                f"{head} is in the document part of {self.mapping.container}, not in its "
+                f"rows: query the core ({', '.join(self.mapping.split.core)})"
+            )
         if f is None:
             return Ref("json", self.table.c._extra, (head, *rest))
         if f.kind is Kind.JSON:

@@ -168,6 +168,8 @@ class RelationalStore(BulkWrites, OutboxRelay):
             row = (await conn.execute(stmt)).mappings().first()
             if row is None:
                 await self._explain_miss(conn, m, id, partition_key)
+            for c in m.children:  # a tombstone keeps no child rows
+                await c.replace(conn, [id], [])
             tombstone = m.from_row(row)
             change = Change(
                 container, id, str(partition_key), int(row["_version"]), "delete", tombstone
@@ -190,9 +192,9 @@ class RelationalStore(BulkWrites, OutboxRelay):
         stmt = sa.select(m.table).where(*self._key(m, id, partition_key))
         async with self.reading(container, id) as conn:
             row = (await conn.execute(stmt)).mappings().first()
-        if row is None:
-            raise NotFound(container, id)
-        return m.from_row(row)
+            if row is None:
+                raise NotFound(container, id)
+            return (await self._docs(conn, m, [row]))[0]
 
     async def read_stored(
         self, container: str, id: str, partition_key: PartitionKey
@@ -204,7 +206,7 @@ class RelationalStore(BulkWrites, OutboxRelay):
             return None
         async with self.reading(container, id) as conn:
             row = (await conn.execute(statements.stored_row(m), key)).mappings().first()
-        return None if row is None else m.from_row(row)
+            return None if row is None else (await self._docs(conn, m, [row]))[0]
 
     async def query(self, container: str, query: Query, *, continuation: str | None = None) -> Page:
         """One page of matches in keyset order; pass the continuation for the next page."""
@@ -226,7 +228,7 @@ class RelationalStore(BulkWrites, OutboxRelay):
         stmt = sa.select(m.table, *labels).where(cond).order_by(*order).limit(size + 1)
         async with self.reading(container) as conn:
             rows = (await conn.execute(stmt)).mappings().all()
-        items = [m.from_row(r) for r in rows[:size]]
+            items = await self._docs(conn, m, rows[:size])
         if len(rows) <= size or (remaining is not None and remaining <= size):
             return Page(items, None)
         last = rows[size - 1]

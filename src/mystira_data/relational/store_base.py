@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -132,9 +132,41 @@ class StoreBase(Opened):
         set_["_version"] = next_version(m.table, p)
         return set_
 
+    @staticmethod
+    async def _write_children(
+        conn: AsyncConnection,
+        m: TableMapping,
+        prepared: Sequence[Prepared],
+        applied: Sequence[tuple[str, int]] | None = None,
+    ) -> None:
+        """A split container's child rows of the written parents (``applied``: only those
+        ids, the rows a version-guarded merge wrote), in the parents' transaction."""
+        if not m.children:
+            return
+        ids = None if applied is None else {id for id, _ in applied}
+        written = [p for p in prepared if ids is None or p.id in ids]
+        for c in m.children:
+            rows = [r for p in written for r in p.children.get(c.field, ())]
+            await c.replace(conn, [p.id for p in written], rows)
+
+    @staticmethod
+    async def _docs(
+        conn: AsyncConnection, m: TableMapping, rows: Sequence[Mapping[Any, Any]]
+    ) -> list[JsonDoc]:
+        """The documents of ``rows``, a split container's child rows loaded alongside."""
+        if not m.children:
+            return [m.from_row(r) for r in rows]
+        ids = [str(r["id"]) for r in rows]
+        loaded = [(c, await c.load(conn, ids)) for c in m.children]
+        return [
+            m.from_row(r, {c.field: found.get(str(r["id"]), c.empty()) for c, found in loaded})
+            for r in rows
+        ]
+
     async def _recorded(
         self, conn: AsyncConnection, m: TableMapping, p: Prepared, version: int, op: str
     ) -> JsonDoc:
+        await self._write_children(conn, m, [p])
         doc = stored(p.body, version, p.deleted)
         change = Change(m.container, p.id, p.partition_key, version, op, doc)
         await outbox_rows.record(conn, [change])
@@ -147,6 +179,7 @@ class StoreBase(Opened):
         prepared: Sequence[Prepared],
         applied: Sequence[tuple[str, int]],
     ) -> None:
+        await self._write_children(conn, m, prepared, applied)
         by_id = {p.id: p for p in prepared}
         changes = []
         for id, version in applied:

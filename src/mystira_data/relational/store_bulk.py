@@ -53,7 +53,7 @@ class BulkWrites(StoreBase):
         applies, which must not echo back to where they came from.
         """
         m = mapping_for(container)
-        if self.dialect == "postgresql" and not outbox:
+        if self.dialect == "postgresql" and not outbox and not m.children:
             # The bulk mapping (validated in slices, no canonical bodies to keep) and one
             # statement: replication batches and secondary copies, which are frequent.
             batch = await self._bulk_prepare(container, list(docs), False, None)
@@ -65,9 +65,11 @@ class BulkWrites(StoreBase):
         prepared = bulk.newest_per_id(m.prepare(d) for d in docs)
         rows = [self._values(p, first=None) for p in prepared]
         async with self.transaction(container) as conn:
-            count, applied = await bulk.merge_rows(conn, m, rows, ids=outbox)
+            count, applied = await bulk.merge_rows(conn, m, rows, ids=outbox or bool(m.children))
             if outbox:
                 await self._record_applied(conn, m, prepared, applied)
+            else:
+                await self._write_children(conn, m, prepared, applied)
         return count
 
     async def bulk_upsert_if_newer(
@@ -134,7 +136,7 @@ class BulkWrites(StoreBase):
     ) -> BulkBatch:
         m = mapping_for(container)
         accepted: list[Mapping[str, Any]] = []
-        if self.dialect == "postgresql" and not outbox:
+        if self.dialect == "postgresql" and not outbox and not m.children:
             # The fast path: COPY records straight from the models (no bodies to keep).
             now = utc_now()
 
@@ -147,7 +149,9 @@ class BulkWrites(StoreBase):
         prepared = await _each_valid(_versioned(m), docs, accepted, rejected)
         prepared = bulk.newest_per_id(prepared)
         rows = [self._values(p, first=None) for p in prepared]
-        records = bulk.copy_shape(m.table).records(rows) if self.dialect == "postgresql" else None
+        # A split container's merge must name the rows it wrote (their child rows follow).
+        copy = self.dialect == "postgresql" and not m.children
+        records = bulk.copy_shape(m.table).records(rows) if copy else None
         return BulkBatch(container, accepted, prepared, rows, records, outbox)
 
     async def bulk_prepare_json(
@@ -163,9 +167,9 @@ class BulkWrites(StoreBase):
         Used by backfill, which copies stored documents: one without ``_version`` counts as
         ``default_version``. Rejected texts come back parsed when they parse at all.
         """
-        if self.dialect != "postgresql":
-            raise InvalidQuery("bulk_prepare_json is the PostgreSQL bulk path")
         m = mapping_for(container)
+        if self.dialect != "postgresql" or m.children:
+            raise InvalidQuery("bulk_prepare_json is the PostgreSQL bulk path of whole documents")
         now = utc_now()
 
         def copy_row(text: str) -> CopyRow:
@@ -188,9 +192,12 @@ class BulkWrites(StoreBase):
             if batch.records is not None:
                 count, applied = await bulk.copy_merge(conn, m, batch.records, ids=batch.outbox)
             else:
-                count, applied = await bulk.merge_rows(conn, m, batch.rows, ids=batch.outbox)
+                ids = batch.outbox or bool(m.children)
+                count, applied = await bulk.merge_rows(conn, m, batch.rows, ids=ids)
             if batch.outbox:
                 await self._record_applied(conn, m, batch.prepared, applied)
+            else:
+                await self._write_children(conn, m, batch.prepared, applied)
         return count
 
 

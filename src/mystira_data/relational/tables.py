@@ -126,6 +126,103 @@ player_scenario_scores = sa.Table(
     sa.Index("ix_player_scenario_scores_created_at", "created_at"),
 )
 
+# UserProfiles is split (V0009): its core fields here, its earned badges one row each in
+# ``user_badges``; preferences, avatars, pronouns and bio stay in the document store.
+user_profiles = sa.Table(
+    "user_profiles",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "account_id",
+        sa.String(36),
+        sa.ForeignKey(
+            "accounts.id",
+            name="fk_user_profiles_account",
+            ondelete="CASCADE",
+            onupdate="CASCADE",
+        ),
+    ),
+    sa.Column("name", sa.Text),
+    sa.Column("age_group", sa.String(20)),
+    sa.Column("date_of_birth", Timestamp),
+    sa.Column("is_guest", sa.Boolean, server_default=sa.false()),
+    sa.Column("is_npc", sa.Boolean, server_default=sa.false()),
+    sa.Column("has_completed_onboarding", sa.Boolean, server_default=sa.false()),
+    sa.Column("created_at", Timestamp, server_default=NOW),
+    sa.Column("updated_at", Timestamp, server_default=NOW),
+    *_system_columns(),
+    sa.Index("ix_user_profiles_account_id", "account_id"),
+)
+
+user_badges = sa.Table(
+    "user_badges",
+    metadata,
+    sa.Column(
+        "user_profile_id",
+        sa.String(36),
+        sa.ForeignKey(
+            "user_profiles.id",
+            name="fk_user_badges_user_profile",
+            ondelete="CASCADE",
+            onupdate="CASCADE",
+        ),
+        primary_key=True,
+    ),
+    sa.Column("id", sa.String(64), primary_key=True),
+    # The item's place in the profile's array, so the document reads back in its order.
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("badge_configuration_id", sa.Text, nullable=False),
+    sa.Column("badge_id", sa.Text),
+    sa.Column("badge_name", sa.Text, nullable=False),
+    sa.Column("badge_message", sa.Text, nullable=False),
+    sa.Column("axis", sa.Text, nullable=False),
+    sa.Column("trigger_value", sa.Double, nullable=False),
+    sa.Column("threshold", sa.Double, nullable=False),
+    sa.Column("earned_at", Timestamp, nullable=False),
+    sa.Column("game_session_id", sa.Text),
+    sa.Column("scenario_id", sa.Text),
+    sa.Column("image_id", sa.Text, nullable=False),
+    # The C# app awards a badge configuration once per profile.
+    sa.Index(
+        "uix_user_badges_profile_configuration",
+        "user_profile_id",
+        "badge_configuration_id",
+        unique=True,
+    ),
+)
+
+# AvatarConfigurationFiles (V0009): the file's own fields here, its age group → avatar media
+# ids mapping one row per avatar in ``avatar_configuration_avatars``.
+avatar_configuration_files = sa.Table(
+    "avatar_configuration_files",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("created_at", Timestamp, server_default=NOW),
+    sa.Column("updated_at", Timestamp, server_default=NOW),
+    sa.Column("version", sa.Text),
+    *_system_columns(),
+)
+
+avatar_configuration_avatars = sa.Table(
+    "avatar_configuration_avatars",
+    metadata,
+    sa.Column(
+        "file_id",
+        sa.String(255),
+        sa.ForeignKey(
+            "avatar_configuration_files.id",
+            name="fk_avatar_configuration_avatars_file",
+            ondelete="CASCADE",
+            onupdate="CASCADE",
+        ),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.Text, primary_key=True),  # the age group
+    sa.Column("position", sa.Integer, primary_key=True),  # in the age group's list
+    # The avatar media id; NULL at position -1 marks an age group with an empty list.
+    sa.Column("value", sa.Text),
+)
+
 # -- polyglot bookkeeping ------------------------------------------------------------------------
 
 outbox = sa.Table(
@@ -369,9 +466,16 @@ console_sessions = sa.Table(
 )
 
 ENTITY_TABLES: dict[str, sa.Table] = {
-    t.name: t for t in (accounts, game_sessions, player_scenario_scores)
+    t.name: t
+    for t in (
+        accounts,
+        game_sessions,
+        player_scenario_scores,
+        user_profiles,
+        avatar_configuration_files,
+    )
 }
-# Backfill and verify runs shared by many workers (V0011): a run and its id-range segments,
+# Backfill and verify runs shared by many workers (V0010): a run and its id-range segments,
 # each leased to one worker at a time with a fencing token, checkpointed after each page.
 runs = sa.Table(
     "_polyglot_runs",
@@ -420,6 +524,8 @@ run_segments = sa.Table(
     sa.Column("updated_at", Timestamp, nullable=False, server_default=NOW),
 )
 
+# Tables holding a split container's embedded arrays (`catalog.ChildTable`), one row an item.
+CHILD_TABLES: dict[str, sa.Table] = {t.name: t for t in (user_badges, avatar_configuration_avatars)}
 POLYGLOT_TABLES: tuple[sa.Table, ...] = (
     outbox,
     sync_log,

@@ -35,12 +35,13 @@ def test_reports_after_backfill(tmp_path: Path) -> None:
     assert code == 0, err
     reports = json.loads(out)
     assert [r["container"] for r in reports] == [
-        "Accounts", "GameSessions", "PlayerScenarioScores"]
+        "Accounts", "UserProfiles", "GameSessions", "PlayerScenarioScores",
+        "AvatarConfigurationFiles"]
     assert all(r["done"] and r["written"] == r["read"] for r in reports)
     code, out, err = mystira(tmp_path, "report", "completion", "--json")
     assert code == 0, err
     rows = json.loads(out)
-    assert sum(r["sessions"] for r in rows) == reports[1]["read"]
+    assert sum(r["sessions"] for r in rows) == reports[2]["read"]
     code, out, _ = mystira(tmp_path, "report", "accounts", "--json")
     assert len(json.loads(out)) == 10
     code, out, _ = mystira(tmp_path, "verify", "--all")

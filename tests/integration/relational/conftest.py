@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from mystira_data.relational import RelationalStore, migrate
-from mystira_data.relational.tables import ENTITY_TABLES, POLYGLOT_TABLES
+from mystira_data.relational.tables import CHILD_TABLES, ENTITY_TABLES, POLYGLOT_TABLES
 from tests.servers import postgres as pg
 
 T = TypeVar("T")
@@ -53,7 +53,7 @@ def sqlite_url(template: Path, directory: Path) -> str:
 async def empty_all(store: RelationalStore) -> None:
     """Delete every row (children first); far faster than TRUNCATE for tiny tables."""
     async with store.transaction() as conn:
-        for table in (*reversed(ENTITY_TABLES.values()), *POLYGLOT_TABLES):
+        for table in (*CHILD_TABLES.values(), *reversed(ENTITY_TABLES.values()), *POLYGLOT_TABLES):
             await conn.execute(sa.delete(table))
 
 

@@ -22,7 +22,7 @@ from tests.servers import postgres as pg
 
 from .docs import account, session
 
-HEAD = "0011"  # the newest migration
+HEAD = "0010"  # the newest migration
 
 # What the C# app's V001 + V002 scripts leave behind, written from their schema facts.
 V001 = [
@@ -132,9 +132,11 @@ async def test_upgrade_down_to_base_and_up_again(empty_url: str) -> None:
     await migrate.upgrade(empty_url)
     assert await migrate.current(empty_url) == migrate.head() == HEAD
     await migrate.upgrade(empty_url)  # nothing left to do
-    await migrate.downgrade(empty_url, "0008")
+    await migrate.downgrade(empty_url, "0009")
     assert "_polyglot_run_segments" not in await table_names(empty_url)
     assert "_polyglot_runs" not in await table_names(empty_url)
+    await migrate.downgrade(empty_url, "0008")
+    assert "user_badges" not in await table_names(empty_url)
     await migrate.downgrade(empty_url, "0007")
     assert "_console_sessions" not in await table_names(empty_url)
     await migrate.downgrade(empty_url, "0006")

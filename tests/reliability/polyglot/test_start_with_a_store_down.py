@@ -34,7 +34,8 @@ from tests.servers.cosmos import CosmosServer, allow_sdk_warnings
 from tests.servers.faultproxy import FaultProxy
 
 runner = CliRunner()
-CONTAINERS = ("Accounts", "GameSessions", "PlayerScenarioScores")  # parents first
+# Parents first; UserProfiles too, as deleting an account cascades to its profiles.
+CONTAINERS = ("Accounts", "UserProfiles", "GameSessions", "PlayerScenarioScores")
 DEAD_PG = "postgresql://postgres@127.0.0.1:1/unreachable"
 PG_KEY = "MYSTIRA__CONNECTIONSTRINGS__POSTGRESQL"
 COSMOS_KEY = "MYSTIRA__CONNECTIONSTRINGS__COSMOSDB"

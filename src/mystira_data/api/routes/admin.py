@@ -18,7 +18,7 @@ from mystira_data.api.listing import RowId
 from mystira_data.api.problems import invalid
 from mystira_data.api.state import Platform
 from mystira_data.errors import NotFound
-from mystira_data.polyglot.phase.rules import ROUTES
+from mystira_data.polyglot.phase.rules import route_for
 from mystira_data.polyglot.replication.redeliver import retry_letter
 from mystira_data.polyglot.state.audit_log import key_actor
 from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters
@@ -109,7 +109,7 @@ async def get_replication(state: Platform, caller: Operator) -> dict[str, Any]:
     out = []
     for spec in catalog.relational_containers():
         phase = await state.poly.control.phase(spec.name)
-        secondary = ROUTES[phase].secondary
+        secondary = route_for(spec.name, phase).secondary
         lag = await state.poly.lag(spec.name)
         out.append(
             {

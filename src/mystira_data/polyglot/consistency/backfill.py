@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from mystira_data import metrics
+from mystira_data import catalog, metrics
 from mystira_data.documents.port import JsonPages
 from mystira_data.errors import InvalidDocument
 from mystira_data.gc_tuning import relaxed_gc
@@ -35,6 +35,7 @@ from mystira_data.polyglot.phase.rules import Side
 from mystira_data.polyglot.replication.dead_letters import DeadLetter
 from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters
 from mystira_data.polyglot.state.verify_log import read_checkpoint, write_checkpoint
+from mystira_data.polyglot.write import split
 from mystira_data.polyglot.write.guarded import apply_if_newer
 from mystira_data.polyglot.write.repository import validated
 from mystira_data.query import MAX_PAGE_SIZE, Query
@@ -189,6 +190,8 @@ class _Reader:
             self.target is Side.RELATIONAL
             and rel.dialect == "postgresql"
             and isinstance(self.source, JsonPages)
+            # Child rows (a split container's too) are built the general way.
+            and not catalog.get(self.container).child_tables
         ):
             return await self._next_from_text(token)
         page = await self.source.query(self.container, self.query, continuation=token)
@@ -328,8 +331,11 @@ async def _write(
         return 0
     gate = asyncio.Semaphore(concurrency)
 
+    # A split container's source is its relational core: the document part stays.
+    apply = split.apply_core if split.is_split(container) else apply_if_newer
+
     async def one(doc: JsonDoc) -> bool:
         async with gate:
-            return await apply_if_newer(poly.documents, container, doc)
+            return await apply(poly.documents, container, doc)
 
     return sum(await asyncio.gather(*(one(d) for d in page.bodies)))

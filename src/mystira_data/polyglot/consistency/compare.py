@@ -20,14 +20,21 @@ def canonical(container: str, doc: JsonDoc) -> JsonDoc:
     """The document as its model writes it, plus `_version` and `_deleted`.
 
     Going through the codec removes representation noise (key order, ``1`` vs ``1.0``,
-    timestamp spelling) so only real differences remain.
+    timestamp spelling) so only real differences remain. A split container compares its
+    core only: the document part has one home, the document store.
     """
-    codec = codec_for(catalog.get(container).model)
+    spec = catalog.get(container)
+    codec = codec_for(spec.model)
     try:
         with stored_defaults():  # a field the stored doc lacks must read the same every time
             body = codec.encode(codec.decode(doc))
     except InvalidDocument:
         body = {k: v for k, v in doc.items() if k not in NOT_CONTENT}
+    if spec.split is not None:
+        keep = spec.split.relational_fields
+        if doc.get("_deleted"):  # a tombstone keeps no child rows
+            keep = frozenset(spec.split.core)
+        body = {k: v for k, v in body.items() if k in keep}
     body["_version"] = doc.get("_version", 0)
     body["_deleted"] = bool(doc.get("_deleted", False))
     return body

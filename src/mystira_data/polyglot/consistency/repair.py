@@ -17,6 +17,7 @@ from mystira_data.polyglot.ports import EntityStore
 from mystira_data.polyglot.state import audit_log
 from mystira_data.polyglot.state.audit_log import Action, AuditEntry
 from mystira_data.polyglot.write.guarded import current, version_of
+from mystira_data.polyglot.write.split import is_split, with_part
 from mystira_data.types import JsonDoc
 
 if TYPE_CHECKING:
@@ -114,6 +115,8 @@ async def _overwrite(
         return True
     if truth is None:
         return False
+    if is_split(container):
+        truth = with_part(container, truth, copy)  # a core from PostgreSQL keeps its part
     body = {k: v for k, v in truth.items() if k not in ("_etag", "_ts")}
     body["_version"] = max(version_of(truth), version_of(copy))
     if copy is None:

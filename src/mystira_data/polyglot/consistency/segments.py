@@ -79,10 +79,12 @@ class SegmentChecksums:
     def usable(cls, relational: RelationalStore, container: str) -> bool:
         """Only PostgreSQL renders as `render` does (SQLite has no jsonb text form)."""
         try:
-            mapping_for(container)
+            m = mapping_for(container)
         except InvalidQuery:
             return False
-        return relational.dialect == "postgresql"
+        # A split container's rows hold a part of each document (and child rows): compared
+        # document by document.
+        return relational.dialect == "postgresql" and not m.children
 
     async def dirty_ranges(self, container: str) -> AsyncIterator[IdRange]:
         """The id ranges whose checksums differ, each up to ``leaf`` documents (or extra rows)."""

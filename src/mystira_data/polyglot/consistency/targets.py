@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mystira_data.polyglot.phase.rules import ROUTES
+from mystira_data.polyglot.phase.rules import route_for
 from mystira_data.settings import Phase
 
 if TYPE_CHECKING:
@@ -14,4 +14,4 @@ if TYPE_CHECKING:
 async def one_copy(poly: Polyglot, names: list[str]) -> dict[str, Phase]:
     """The containers of ``names`` whose phase keeps one live copy (nothing to compare)."""
     phases = {name: await poly.control.phase(name) for name in names}
-    return {n: p for n, p in phases.items() if ROUTES[p].secondary is None}
+    return {n: p for n, p in phases.items() if route_for(n, p).secondary is None}

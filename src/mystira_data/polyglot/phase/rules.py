@@ -53,6 +53,20 @@ ROUTES: dict[Phase, Routing] = {
 }
 
 
+# A split container's document part lives in the document store in every phase, so in
+# PostgresOnly the document store stays its secondary: writes carry the whole document there
+# (from the outbox when it is down), and reads join the two parts (`write.split`).
+_SPLIT_POSTGRES_ONLY = ROUTES[Phase.DUAL_WRITE_POSTGRES_READ]
+
+
+def route_for(container: str, phase: Phase) -> Routing:
+    """``container``'s routing in ``phase``: `ROUTES`, but for a split container in
+    PostgresOnly the document store is still written (it holds the document part)."""
+    if phase is Phase.POSTGRES_ONLY and catalog.get(container).is_split:
+        return _SPLIT_POSTGRES_ONLY
+    return ROUTES[phase]
+
+
 def index(phase: Phase) -> int:
     return ORDER.index(phase)
 

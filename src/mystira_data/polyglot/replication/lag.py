@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from mystira_data.documents.port import DocumentStore
 from mystira_data.polyglot.phase.control import PhaseControl
-from mystira_data.polyglot.phase.rules import ROUTES, Side
+from mystira_data.polyglot.phase.rules import Side, route_for
 from mystira_data.polyglot.state.leases import RelationalLeaseStore
 from mystira_data.polyglot.state.outbox import OutboxSource
 from mystira_data.relational import RelationalStore
@@ -33,7 +33,7 @@ class LagMeter:
 
     async def lag(self, container: str) -> Lag:
         """Unapplied changes of the active direction and the age of the oldest."""
-        route = ROUTES[await self.control.phase(container)]
+        route = route_for(container, await self.control.phase(container))
         if route.secondary is Side.DOCUMENT:
             count, oldest = await OutboxSource(self.relational).pending(container)
             return Lag(container, "relational→document", count, _age(oldest))

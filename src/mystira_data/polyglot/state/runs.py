@@ -1,4 +1,4 @@
-"""`RunStore` on ``_polyglot_runs`` and ``_polyglot_run_segments`` (V0011)."""
+"""`RunStore` on ``_polyglot_runs`` and ``_polyglot_run_segments`` (V0010)."""
 
 from __future__ import annotations
 

@@ -26,12 +26,20 @@ class PolyglotRepository(Pageable, Protocol):
     async def replace(self, container: str, doc: JsonDoc) -> JsonDoc: ...
 
 
-async def after_delete(repo: PolyglotRepository, container: str, tomb: JsonDoc) -> None:
-    """Apply the rules of every child container of a deleted parent (catalog `parent`)."""
+async def after_delete(
+    repo: PolyglotRepository, container: str, tomb: JsonDoc, keys: Pageable | None = None
+) -> None:
+    """Apply the rules of every child container of a deleted parent (catalog `parent`).
+
+    ``keys``: where a cascading delete finds its children (it needs their keys only: a split
+    child's rows, without its document part, so a document store that is down does not stop
+    the delete while PostgreSQL holds the core); the repository by default.
+    """
     for child, link in catalog.children_of(container):
         where = (Filter(link.field, Op.EQ, tomb["id"]),)
         q = Query(filters=where, **_scope(child, link, tomb["id"]))
-        for doc in [d async for d in every(repo, child.name, q)]:
+        source = keys if keys is not None and link.on_delete is OnDelete.CASCADE else repo
+        for doc in [d async for d in every(source, child.name, q)]:
             if link.on_delete is OnDelete.CASCADE:
                 await _delete(repo, child, doc)
             else:

@@ -19,9 +19,9 @@ from mystira_data.domain.codec import codec_for
 from mystira_data.errors import ConcurrencyConflict, NotFound
 from mystira_data.metrics.workload import WorkloadRecorder
 from mystira_data.polyglot.phase.control import PhaseControl
-from mystira_data.polyglot.phase.rules import ROUTES, Routing, Side
+from mystira_data.polyglot.phase.rules import Routing, Side, route_for
 from mystira_data.polyglot.ports import EntityStore
-from mystira_data.polyglot.write import cascade
+from mystira_data.polyglot.write import cascade, split
 from mystira_data.polyglot.write.guarded import (
     apply_if_newer,
     batch_apply,
@@ -63,7 +63,7 @@ class PolyglotRepository:
         self.door: cascade.PolyglotRepository = self
 
     async def routing(self, container: str) -> Routing:
-        return ROUTES[await self.control.phase(container)]
+        return route_for(container, await self.control.phase(container))
 
     def store(self, side: Side) -> EntityStore:
         store = self.stores[side]
@@ -76,6 +76,9 @@ class PolyglotRepository:
         route = await self.routing(container)
         answer = await self.store(route.reads).read(container, id, partition_key)
         self.workload.read(container)
+        if self._joins(container, route):
+            part = await current(self.store(Side.DOCUMENT), container, id, partition_key)
+            answer = split.joined(container, answer, part)
         if self.shadow is not None and route.secondary is not None:
             other = route.primary if route.reads is not route.primary else route.secondary
             self.shadow.maybe_check(container, answer, partition_key, self.store(other))
@@ -84,8 +87,16 @@ class PolyglotRepository:
     async def query(self, container: str, query: Query, *, continuation: str | None = None) -> Page:
         route = await self.routing(container)
         page = await self.store(route.reads).query(container, query, continuation=continuation)
+        if self._joins(container, route) and page.items:
+            items = await split.joined_page(container, self.store(Side.DOCUMENT), page.items)
+            page = Page(items, page.continuation)
         self.workload.read(container, cross_partition=query.partition_key is None)
         return page
+
+    @staticmethod
+    def _joins(container: str, route: Routing) -> bool:
+        """A split container read from PostgreSQL: its document part is joined in."""
+        return route.reads is Side.RELATIONAL and split.is_split(container)
 
     async def count(self, container: str, query: Query) -> int:
         route = await self.routing(container)
@@ -98,7 +109,7 @@ class PolyglotRepository:
         """Insert a new document; `AlreadyExists` if a live one has that id."""
         body = validated(container, doc)
         async with self.control.writing(container) as phase:
-            route = ROUTES[phase]
+            route = route_for(container, phase)
             primary = self.store(route.primary)
             existing = await current(primary, container, body["id"], pk_of(container, body))
             body["_version"] = version_of(existing) + 1
@@ -129,7 +140,7 @@ class PolyglotRepository:
     ) -> JsonDoc:
         """Tombstone the document in both stores and cascade to its children (V002 rules)."""
         async with self.control.writing(container) as phase:
-            route = ROUTES[phase]
+            route = route_for(container, phase)
             primary = self.store(route.primary)
             existing = await self._live(primary, container, id, partition_key, expected_version)
             tomb = await primary.delete(
@@ -137,7 +148,7 @@ class PolyglotRepository:
             )
             self.workload.deleted(container)
             await self._to_secondary(route, container, tomb)
-        await cascade.after_delete(self.door, container, tomb)
+        await cascade.after_delete(self.door, container, tomb, _Unjoined(self))
         return tomb
 
     async def _update(
@@ -145,7 +156,7 @@ class PolyglotRepository:
     ) -> JsonDoc:
         for _ in range(WRITE_ATTEMPTS):
             async with self.control.writing(container) as phase:
-                route = ROUTES[phase]
+                route = route_for(container, phase)
                 try:
                     stored = await self._write_primary(route, container, body, expected, must_exist)
                 except ConcurrencyConflict:
@@ -203,6 +214,18 @@ class PolyglotRepository:
             route.secondary.value,
             batch_apply(target),
         )
+
+
+class _Unjoined:
+    """The repository's reads without a split container's document part joined in."""
+
+    def __init__(self, repo: PolyglotRepository) -> None:
+        self.repo = repo
+
+    async def query(self, container: str, query: Query, *, continuation: str | None = None) -> Page:
+        route = await self.repo.routing(container)
+        reads = self.repo.store(route.reads)
+        return await reads.query(container, query, continuation=continuation)
 
 
 def validated(container: str, doc: JsonDoc) -> JsonDoc:

@@ -6,7 +6,7 @@ checked on every request, so revoking it ends its sessions) and the session's CS
 Kept in the relational store so every worker and host of `mystira serve` knows a session.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@
 * ``_polyglot_run_segments``: the run's id ranges, each leased to one worker with a fencing
   token and checkpointed (last id done, counts, a verify's differences) after each page.
 
-Revision ID: 0011
-Revises: 0006
+Revision ID: 0010
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from alembic import op
 
 from mystira_data.relational.types import Json, Timestamp
 
-revision: str = "0011"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
