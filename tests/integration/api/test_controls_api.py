@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from mystira_data import catalog
 from mystira_data.api.auth.keys import key_id_of
 from tests.integration.api.conftest import Service
 from tests.integration.api.test_metrics import scrape, value
@@ -45,7 +46,7 @@ async def test_operators_read_and_change_controls_and_every_change_is_audited(
     assert (cleared.json()["rateLimit"], cleared.json()["batchSize"]) == (None, 200)
 
     every = (await service.http.get(URL, headers=op)).json()["controls"]
-    assert set(every) == {"Accounts", "GameSessions", "PlayerScenarioScores"}
+    assert set(every) == {c.name for c in catalog.relational_containers()}
     assert all(set(c) == C_KEYS for tasks in every.values() for c in tasks.values())
     one = (await service.http.get(f"{URL}/GameSessions", headers=op)).json()
     assert set(one) == {"replication", "backfill"}
