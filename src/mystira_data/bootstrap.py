@@ -141,8 +141,9 @@ async def open_platform(
     queue and flushes the sync log, however the block ends. ``provision``: create missing
     document containers first (tests, demos).
     """
-    from mystira_data.polyglot.layer import build
+    from mystira_data.polyglot.layer import build, check_caching
 
+    check_caching(settings.caching)
     caching = settings.caching.enabled
     async with open_stores(settings, cache=caching, blobs=blobs) as stores:
         if provision:

@@ -380,6 +380,7 @@ def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
     """The polyglot layer over opened stores (the relational store must be open)."""
     if stores.relational is None:
         raise ValueError("the polyglot layer needs the relational store opened")
+    check_caching(stores.settings.caching)
     pp = stores.settings.polyglot_persistence
     tracker = HealthTracker()
     control = PhaseControl(phase_store(stores), pp, refresh_s=refresh_s)
@@ -418,17 +419,23 @@ def build(stores: Stores, *, refresh_s: float = 2.0) -> Polyglot:
     return poly
 
 
-def _put_cache_in_front(poly: Polyglot, cache: Cache, caching: Caching) -> None:
-    """Cache-aside reads and write-through or invalidation on writes, as ``caching`` says;
-    cascaded child writes go through the cache too, and a phase change drops the
-    container's entries (here and, on their next reload, in every other process)."""
-    if not (caching.enable_write_through or caching.enable_invalidation_on_change):
+def check_caching(caching: Caching) -> None:
+    """Refuse, before anything opens, a cache that could serve this process's own writes stale."""
+    if caching.enabled and not (
+        caching.enable_write_through or caching.enable_invalidation_on_change
+    ):
         raise ConfigError(
             "Caching:EnableWriteThrough",
             "a cache that neither writes through nor invalidates would serve documents older "
             "than this process's own writes: enable one of EnableWriteThrough and "
             "EnableInvalidationOnChange, or set Caching:Enabled to false",
         )
+
+
+def _put_cache_in_front(poly: Polyglot, cache: Cache, caching: Caching) -> None:
+    """Cache-aside reads and write-through or invalidation on writes, as ``caching`` says;
+    cascaded child writes go through the cache too, and a phase change drops the
+    container's entries (here and, on their next reload, in every other process)."""
     cached = CachedRepository(poly.router, cache, caching, before_read=poly.control.phase)
     cached.on_hit = poly.router.workload.read  # cache hits are reads of the workload too
     poly.repository = poly.router.door = cached
