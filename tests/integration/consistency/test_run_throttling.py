@@ -1,5 +1,6 @@
-"""429s from the document store during a shared backfill run (#20): the run slows down for
-the server's retry-after, says "throttled: 429" meanwhile, and still finishes exactly."""
+"""429s from the document store during a backfill, shared by workers (#20) or in one process
+(#18): it slows down for the server's retry-after, says "throttled: 429" meanwhile, and
+still finishes exactly."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import pytest
 
 from mystira_data.errors import Throttled
 from mystira_data.polyglot.consistency.backfill import backfill
+from mystira_data.polyglot.controls.record import Task
+from mystira_data.polyglot.controls.throttle import THROTTLED_429
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.phase.rules import Side
 from mystira_data.polyglot.runs.budget import THROTTLED, Budget
@@ -92,4 +95,25 @@ async def test_429s_slow_the_run_which_says_so_and_finishes(
     assert CountingBudget.waited > 0  # the run waited the retry-after out
     assert done.report is not None
     assert (done.report["read"], done.report["quarantined"]) == (SESSIONS, 0)
+    assert await live_count(poly.relational, "GameSessions") == SESSIONS
+
+
+async def test_429s_slow_a_single_process_backfill_which_says_so_and_finishes(
+    poly: Polyglot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await seed(poly.stores.documents, SESSIONS)
+    await backfill(poly, "Accounts", Side.RELATIONAL)
+    _throttle_every_third_query(poly, monkeypatch)
+    pacer = poly.pacer("GameSessions", Task.BACKFILL)
+    states: set[str] = set()
+    copying = asyncio.ensure_future(
+        backfill(poly, "GameSessions", Side.RELATIONAL, batch_size=100, pacer=pacer)
+    )
+    while not copying.done():  # what `control show` would say meanwhile
+        states.add(pacer.state)
+        await asyncio.sleep(0.02)
+    report = copying.result()
+    assert report.done
+    assert (report.read, report.quarantined, report.resumed) == (SESSIONS, [], False)
+    assert THROTTLED_429 in states
     assert await live_count(poly.relational, "GameSessions") == SESSIONS

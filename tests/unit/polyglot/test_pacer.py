@@ -7,10 +7,11 @@ import asyncio
 
 import pytest
 
+from mystira_data.errors import Throttled
 from mystira_data.polyglot.controls.progress import Progress
 from mystira_data.polyglot.controls.record import Task, reason_kind
 from mystira_data.polyglot.controls.store import MemoryControlStore
-from mystira_data.polyglot.controls.throttle import PAUSED, RUNNING, Held, Pacer
+from mystira_data.polyglot.controls.throttle import PAUSED, RUNNING, THROTTLED_429, Held, Pacer
 
 
 class Clock:
@@ -88,3 +89,17 @@ def test_reason_kinds_are_bounded() -> None:
     assert [reason_kind(s) for s in (PAUSED, "throttled: rate 50/s", "throttled: lag 1.0s > 0.0s",
                                      "throttled: 429 from documents", "throttled: jane@x")] == [
         "paused", "rate", "lag", "429", "other"]
+
+
+async def test_a_429_holds_the_next_batches_for_the_retry_after_and_says_so() -> None:
+    clock = Clock()
+    pacer = Pacer("Accounts", Task.REPLICATION, MemoryControlStore(), hold_s=0.0, clock=clock)
+    await pacer.before_batch(10)
+    assert pacer.state == RUNNING
+    pacer.throttled(Throttled("429", retry_after=5.0))
+    with pytest.raises(Held, match="429"):
+        await pacer.before_batch(10)
+    assert pacer.state == THROTTLED_429
+    clock.now += 5.0  # the server's retry-after has passed
+    await pacer.before_batch(10)
+    assert pacer.state == RUNNING

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from mystira_data import catalog, metrics
 from mystira_data.documents.port import JsonPages
-from mystira_data.errors import InvalidDocument
+from mystira_data.errors import InvalidDocument, Throttled
 from mystira_data.gc_tuning import relaxed_gc
 from mystira_data.polyglot.consistency.streams import IdRange, by_id
 from mystira_data.polyglot.controls.record import Task
@@ -94,11 +94,16 @@ async def backfill(
     need no kill. ``pacer``: the controls to obey (default: this process's for the container).
     """
     pacer = pacer or poly.pacer(container, Task.BACKFILL)
+    options = _Options(batch_size, on_page, restart, max_pages, pacer)
+    report = BackfillReport(container, target.value)
     with relaxed_gc():
         try:
-            return await _backfill(
-                poly, container, target, _Options(batch_size, on_page, restart, max_pages, pacer)
-            )
+            while True:
+                try:
+                    return await _backfill(poly, container, target, options, report)
+                except Throttled as exc:  # a 429: wait as the store asks, go on from the page
+                    pacer.throttled(exc)
+                    options = replace(options, restart=False, retried=True)
         finally:
             await pacer.finish()
 
@@ -110,20 +115,22 @@ class _Options:
     restart: bool
     max_pages: int | None
     pacer: Pacer
+    retried: bool = False  # after a 429: the same run going on, not a resumed one
 
     def page_size(self) -> int:
         return min(self.pacer.batch_size(self.batch_size), MAX_PAGE_SIZE)
 
 
 async def _backfill(
-    poly: Polyglot, container: str, target: Side, options: _Options
+    poly: Polyglot, container: str, target: Side, options: _Options, report: BackfillReport
 ) -> BackfillReport:
     rel = poly.raw_relational
     name = checkpoint_name(target)
     token = None if options.restart else await read_checkpoint(rel, container, name)
     if token == DONE:
         token = None  # the last run finished: a new run starts over (it is idempotent)
-    report = BackfillReport(container, target.value, resumed=token is not None)
+    if not options.retried:
+        report.resumed = token is not None
     reader = _Reader(poly, container, target)
     pacer = options.pacer
     await pacer.before_batch(0)  # not even a read while paused

@@ -26,11 +26,21 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from mystira_data.errors import MystiraError
+from mystira_data.errors import MystiraError, Throttled
 from mystira_data.polyglot.controls.record import Control, Task
 from mystira_data.polyglot.controls.store import ControlStore
 
-__all__ = ["PAUSED", "RUNNING", "Held", "Hold", "LagAge", "Pacer", "Pacers", "writer_id"]
+__all__ = [
+    "PAUSED",
+    "RUNNING",
+    "THROTTLED_429",
+    "Held",
+    "Hold",
+    "LagAge",
+    "Pacer",
+    "Pacers",
+    "writer_id",
+]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +49,8 @@ PAUSED = "paused by operator"
 POLL_S = 0.2  # how often a waiting worker looks again
 REPORT_S = 3.0  # a state is re-written this often (the record calls it stale after 15 s)
 MIN_REPORT_S = 0.5  # a changed state is written at most this often
+RETRY_AFTER_S = 1.0  # a 429 without the server's retry-after holds this long
+THROTTLED_429 = "throttled: 429 from documents"
 
 # Why a worker should wait now (a reason string), or None: consulted before each batch.
 Hold = Callable[[Control], Awaitable[str | None]]
@@ -74,15 +86,21 @@ class Pacer:
     _last_at: float | None = None  # when the previous batch went
     _last_n: int = 0
     _reported: tuple[str | None, float] = (None, -1e9)
+    _429_until: float = -1e9  # the document store asked us to wait until then
     # Concurrent drains of one container (a feed range each) share the rate: one at a time.
     _turn: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
-        self.holds[:0] = [self._hold_paused, self._hold_lag]
+        self.holds[:0] = [self._hold_paused, self._hold_lag, self._hold_429]
 
     def add_hold(self, hold: Hold) -> None:
         """Another reason to wait (e.g. a 429 budget), consulted after pause and lag."""
         self.holds.append(hold)
+
+    def throttled(self, exc: Throttled) -> None:
+        """The document store answered 429 (after the driver's retries): the next batches
+        wait for its retry-after, with the state saying so."""
+        self._429_until = self.clock() + (exc.retry_after or RETRY_AFTER_S)
 
     def batch_size(self, default: int) -> int:
         """The batch size to use now: the operator's, else ``default``."""
@@ -162,6 +180,9 @@ class Pacer:
         if self._lag_s is None or self._lag_s <= bound:
             return None
         return f"throttled: lag {self._lag_s:.1f}s > {bound:.1f}s"
+
+    async def _hold_429(self, control: Control) -> str | None:
+        return THROTTLED_429 if self.clock() < self._429_until else None
 
     def _rate_wait(self, control: Control) -> float:
         """Seconds until the previous batch has been paid for at the current rate."""

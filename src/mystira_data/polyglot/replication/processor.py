@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mystira_data.errors import ForeignKeyViolation, MystiraError, StoreUnavailable
+from mystira_data.errors import ForeignKeyViolation, MystiraError, StoreUnavailable, Throttled
 from mystira_data.polyglot.controls.throttle import Held
 from mystira_data.polyglot.replication.attempts import Attempt, Attempts, Key, MemoryAttempts
 from mystira_data.polyglot.replication.dead_letters import DeadLetter, DeadLetters
@@ -166,6 +166,8 @@ class Processor:
             except TimeoutError:
                 continue
             except MystiraError as exc:
+                if isinstance(exc, Throttled) and self.pacer is not None:
+                    self.pacer.throttled(exc)  # the next rounds wait, saying why
                 log.warning("replication of %s paused: %s", self.container, exc)
                 await asyncio.sleep(idle_s)
 
