@@ -236,3 +236,25 @@ async def test_traffic_numbers_and_control_buttons_show_when_there_are_some(
     assert 'data-action="throttle" data-task="backfill" data-container="Accounts"' in html
     page = (await service.http.get("/console")).text
     assert '<meta name="console-controls" content="on">' in page
+
+
+async def test_the_page_shows_the_placement_report_with_the_recorded_workload(
+    service: Service,
+) -> None:
+    key, _ = await open_console(service)
+    bearer = {"Authorization": f"Bearer {key}"}
+    for i in range(3):
+        body = {"id": f"place-{i}", "email": f"place-{i}@example.org"}
+        assert (
+            await service.http.post("/api/v1/accounts", json=body, headers=bearer)
+        ).status_code == 201
+    html = (await service.http.get("/console")).text
+    section = re.search(r'<section id="placement">.*?</section>', html, re.S)
+    assert section is not None
+    for spec in catalog.CONTAINERS:
+        assert f'<tr data-container="{spec.name}">' in section.group(0)
+    accounts = re.search(r'<tr data-container="Accounts">(.*?)</tr>', section.group(0), re.S)
+    assert accounts is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", accounts.group(1), re.S)
+    assert cells[2] == "relational-candidate"
+    assert float(cells[5]) > 0  # the three writes, per minute of the recorded window

@@ -111,6 +111,7 @@ async def console(request: Request, state: Platform) -> Response:
         csrf=session.csrf_token,
         controls=_controls(request),
         page=await view.gather(state),
+        placement=await view.placement(state),  # per page load: it flushes the evidence
     )
 
 

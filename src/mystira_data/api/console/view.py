@@ -17,6 +17,7 @@ from mystira_data.api.console.numbers import Traffic, traffic
 from mystira_data.api.state import ApiState
 from mystira_data.catalog import ContainerSpec
 from mystira_data.errors import MystiraError
+from mystira_data.placement.report import collect
 from mystira_data.polyglot.layer import Polyglot
 from mystira_data.polyglot.phase import rules
 from mystira_data.polyglot.phase.rules import ORDER, ROUTES, Side
@@ -25,7 +26,7 @@ from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters
 from mystira_data.polyglot.state.verify_log import last_verify
 from mystira_data.settings import Phase
 
-__all__ = ["ContainerRow", "JobRow", "Page", "gather", "job_row"]
+__all__ = ["ContainerRow", "JobRow", "Page", "gather", "job_row", "placement"]
 
 T = TypeVar("T")
 AUDIT_ROWS = 50
@@ -94,6 +95,12 @@ async def gather(state: ApiState) -> Page:
         audit,
         UNAVAILABLE if jobs is None else [job_row(j.as_json()) for j in jobs],
     )
+
+
+async def placement(state: ApiState) -> dict[str, Any] | str:
+    """The `mystira placement` report (catalog reasons, recorded workload, flags)."""
+    report = await _or(collect(state.poly), None)
+    return UNAVAILABLE if report is None else report.as_json()
 
 
 async def _row(
