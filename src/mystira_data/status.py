@@ -128,11 +128,12 @@ async def container_status(
         counts[relational_label(poly)] = await _or_unavailable(
             live_count(poly.relational, spec), UNAVAILABLE
         )
-        row.lag = await _or_unavailable(_lag(poly, spec.name), {"pending": UNAVAILABLE})
+        row.lag = await _or_unavailable(lag_json(poly, spec.name), {"pending": UNAVAILABLE})
     return row
 
 
-async def _lag(poly: Polyglot, container: str) -> dict[str, Any]:
+async def lag_json(poly: Polyglot, container: str) -> dict[str, Any]:
+    """The container's replication lag as status, the API and the console show it."""
     lag = await poly.lag(container)
     return {
         "direction": lag.direction,

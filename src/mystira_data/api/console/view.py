@@ -25,6 +25,7 @@ from mystira_data.polyglot.state.audit_log import entries
 from mystira_data.polyglot.state.dead_letters import RelationalDeadLetters
 from mystira_data.polyglot.state.verify_log import last_verify
 from mystira_data.settings import Phase
+from mystira_data.status import lag_json
 
 __all__ = ["ContainerRow", "JobRow", "Page", "gather", "job_row", "placement"]
 
@@ -119,7 +120,7 @@ async def _row(
     row.forward, row.back = _neighbours(phase)
     if ROUTES[phase].primary is Side.RELATIONAL:
         row.backfill_to = Side.DOCUMENT.value  # the walk back fills the document store
-    row.lag = await _or(_lag(poly, spec.name), {"pending": UNAVAILABLE})
+    row.lag = await _or(lag_json(poly, spec.name), {"pending": UNAVAILABLE})
     row.verify = await _or(_verify(poly, spec.name), None)
     await _gates(poly, row, phase)
     return row
@@ -130,15 +131,6 @@ def _neighbours(phase: Phase) -> tuple[str | None, str | None]:
     forward = ORDER[at + 1].value if at + 1 < len(ORDER) else None
     back = ORDER[at - 1].value if at > 0 else None
     return forward, back
-
-
-async def _lag(poly: Polyglot, container: str) -> dict[str, Any]:
-    lag = await poly.lag(container)
-    return {
-        "direction": lag.direction,
-        "pending": lag.pending,
-        "oldestAgeSeconds": lag.oldest_age_s,
-    }
 
 
 async def _verify(poly: Polyglot, container: str) -> dict[str, Any] | None:

@@ -53,12 +53,23 @@ async def apply_if_newer(store: EntityStore, container: str, doc: JsonDoc) -> bo
     one_step = _guarded_batch(store)
     if one_step is not None:
         return bool(await one_step(container, [doc]))
+    return await write_if_newer(store, container, doc, lambda existing: doc)
+
+
+async def write_if_newer(
+    store: EntityStore,
+    container: str,
+    doc: JsonDoc,
+    body_for: Callable[[JsonDoc | None], JsonDoc],
+) -> bool:
+    """Write ``body_for(stored)`` conditionally on the stored ETag unless the store already
+    holds ``doc``'s version or a newer one; retried while concurrent writers win."""
     id, pk = key_of(container, doc)
-    body = {k: v for k, v in doc.items() if k not in ("_etag", "_ts")}
     for _ in range(APPLY_ATTEMPTS):
         existing = await current(store, container, id, pk)
         if existing is not None and version_of(existing) >= version_of(doc):
             return False
+        body = {k: v for k, v in body_for(existing).items() if k not in ("_etag", "_ts")}
         try:
             if existing is None:
                 await store.create(container, body)

@@ -14,14 +14,12 @@ outside the core). Callers always see one document:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from mystira_data import catalog
 from mystira_data.domain.base import stored_defaults
 from mystira_data.domain.codec import codec_for
-from mystira_data.errors import AlreadyExists, ConcurrencyConflict, NotFound
 from mystira_data.polyglot.ports import EntityStore
-from mystira_data.polyglot.write.guarded import APPLY_ATTEMPTS, current, key_of, version_of
+from mystira_data.polyglot.write.guarded import write_if_newer
 from mystira_data.query import Filter, Op, Query, every
 from mystira_data.types import JsonDoc
 
@@ -90,20 +88,9 @@ async def joined_page(
 async def apply_core(store: EntityStore, container: str, doc: JsonDoc) -> bool:
     """Version-guarded write of ``doc``'s core into the document store, keeping the
     document part it holds (a tombstone keeps none); False when the store is as new."""
-    id, pk = key_of(container, doc)
-    for _ in range(APPLY_ATTEMPTS):
-        existing = await current(store, container, id, pk)
-        if existing is not None and version_of(existing) >= version_of(doc):
-            return False
-        core = core_of(container, doc)
-        body: dict[str, Any] = core if doc.get("_deleted") else with_part(container, core, existing)
-        body = {k: v for k, v in body.items() if k not in ("_etag", "_ts")}
-        try:
-            if existing is None:
-                await store.create(container, body)
-            else:
-                await store.upsert(container, body, if_match=existing.get("_etag"))
-            return True
-        except (ConcurrencyConflict, AlreadyExists, NotFound):
-            continue
-    raise ConcurrencyConflict(f"{container}/{id}: could not apply v{version_of(doc)}")
+    core = core_of(container, doc)
+
+    def body(existing: JsonDoc | None) -> JsonDoc:
+        return core if doc.get("_deleted") else with_part(container, core, existing)
+
+    return await write_if_newer(store, container, doc, body)
