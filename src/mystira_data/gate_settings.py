@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from mystira_data.placement_settings import MAX_WINDOW_MINUTES
+
 _MODEL = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, allow_inf_nan=False)
 
 
@@ -30,7 +32,10 @@ class GateThresholds(BaseModel):
     )
     max_error_rate_ratio: float = Field(default=1.0, ge=0.0, alias="MaxErrorRateRatio")
     error_rate_min_calls: int = Field(default=100, ge=1, alias="ErrorRateMinCalls")
-    error_rate_window_minutes: float = Field(default=15.0, gt=0, alias="ErrorRateWindowMinutes")
+    # At most a week: older store-call evidence is pruned (`state.evidence`).
+    error_rate_window_minutes: float = Field(
+        default=15.0, gt=0, le=MAX_WINDOW_MINUTES, alias="ErrorRateWindowMinutes"
+    )
 
 
 class Gates(GateThresholds):

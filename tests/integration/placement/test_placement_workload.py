@@ -141,7 +141,7 @@ async def test_only_the_window_counts_and_a_failed_flush_loses_nothing(
     assert whole["coveredMinutes"] > 100
 
 
-async def test_workload_rows_past_the_longest_window_are_pruned_gate_rows_kept(
+async def test_workload_and_call_rows_past_the_longest_window_are_pruned_shadow_rows_kept(
     open_polyglot: Factory,
 ) -> None:
     async with platform(open_polyglot) as poly:
@@ -149,6 +149,7 @@ async def test_workload_rows_past_the_longest_window_are_pruned_gate_rows_kept(
         rows = [
             {"kind": "workload", "container": "Scenarios", "store": "reads", "ok": 5, "at": old},
             {"kind": "shadow", "container": "Accounts", "store": "document", "ok": 5, "at": old},
+            {"kind": "calls", "container": "", "store": "documents", "ok": 5, "at": old},
         ]
         async with poly.raw_relational.transaction() as conn:
             await conn.execute(sa.insert(t.evidence), rows)

@@ -9,9 +9,11 @@ phase since it began, store calls within the error-rate window. A process that d
 most its last ``FLUSH_S`` of counts; the gates see less evidence, never invented evidence.
 
 The same rows carry the workload evidence of `mystira placement` (`metrics.workload`: reads,
-writes, document sizes and depths per container), flushed by the same loop. They are many
-more (a row per container and measure per flush) and useless past the longest placement
-window, so a flush deletes those older than that, at most once every ``PRUNE_EVERY_S``.
+writes, document sizes and depths per container), flushed by the same loop. Workload and
+store-call rows are useless past the longest window that reads them (a week: the placement
+window and the gates' error-rate window are bounded by it), so a flush deletes those older,
+at most once every ``PRUNE_EVERY_S``. Shadow rows stay: a gate counts them since its
+phase began, however long ago.
 """
 
 from __future__ import annotations
@@ -103,7 +105,7 @@ class EvidenceRecorder:
             async with store.transaction() as conn:
                 await conn.execute(sa.insert(t.evidence), rows)
                 if self._due_for_pruning(at):
-                    await conn.execute(_prune_workload(at))
+                    await conn.execute(_prune(at))
         except StoreUnavailable as exc:
             log.warning("gate evidence not flushed, kept for the next try: %s", exc)
             for key, n in taken.items():
@@ -117,8 +119,6 @@ class EvidenceRecorder:
                     self._seen_calls[key[3]] = (ok - n[0], failed - n[1])
 
     def _due_for_pruning(self, at: datetime) -> bool:
-        if self.workload is None:
-            return False
         if self._pruned_at is not None and (at - self._pruned_at).total_seconds() < PRUNE_EVERY_S:
             return False
         self._pruned_at = at
@@ -142,11 +142,11 @@ class EvidenceRecorder:
         await self.flush(store)
 
 
-def _prune_workload(at: datetime) -> sa.Delete:
-    """Workload rows older than the longest placement window (gate rows are kept)."""
+def _prune(at: datetime) -> sa.Delete:
+    """Workload and store-call rows older than the longest window reading them."""
     e = t.evidence
     cutoff = at - timedelta(minutes=MAX_WINDOW_MINUTES)
-    return sa.delete(e).where(e.c.kind.in_(WORKLOAD_KINDS), e.c.at < cutoff)
+    return sa.delete(e).where(e.c.kind.in_((*WORKLOAD_KINDS, CALLS)), e.c.at < cutoff)
 
 
 @dataclass(frozen=True)
