@@ -17,8 +17,8 @@ On a fresh PostgreSQL database and SQLite document store:
 5. TRUNCATE, CHECKPOINT, then `backfill(poly, "GameSessions", Side.RELATIONAL)`: read pages,
    validate, COPY + version-guarded merge, checkpoint per page.
 
-Prints docs/s of each and the ratio backfill ÷ raw COPY (goal ≥ 0.5), plus the ratio with
-the source-read time taken out, for information.
+Prints docs/s of each and the ratio backfill ÷ raw COPY (goal ≥ 0.75, issue #20), plus the
+ratio with the source-read time taken out, for information.
 
 With ``--workers 1,2`` the sessions are then backfilled again (TRUNCATE first) as a shared run
 (`polyglot/runs`) by that many spawned worker processes each, 4 segments per worker: docs/s
@@ -57,6 +57,8 @@ from mystira_data.polyglot.runs.record import RunKind
 from mystira_data.query import Order, Query
 from mystira_data.relational import bulk
 from mystira_data.relational.mapping import mapping_for
+
+GOAL = 0.75  # backfill ÷ raw COPY, one process (issue #20; was 0.5)
 
 CONTAINER = "GameSessions"
 
@@ -171,7 +173,7 @@ async def _single(args: argparse.Namespace, url: str, data_dir: Path) -> float:
     )
     print(f"rows in game_sessions after backfill: {rows}; quarantined: {len(rep.quarantined)}")
     goal(f"backfill {fill_rate:,.0f} docs/s ÷ raw COPY {copy_rate:,.0f} rows/s = "
-         f"{fill_rate / copy_rate:.2f} ≥ 0.5", fill_rate / copy_rate >= 0.5)
+         f"{fill_rate / copy_rate:.2f} ≥ {GOAL}", fill_rate / copy_rate >= GOAL)
     return copy_rate
 
 
