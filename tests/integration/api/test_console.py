@@ -252,8 +252,8 @@ async def test_the_page_shows_the_placement_report_with_the_recorded_workload(
     section = re.search(r'<section id="placement">.*?</section>', html, re.S)
     assert section is not None
     for spec in catalog.CONTAINERS:
-        assert f'<tr data-container="{spec.name}">' in section.group(0)
-    accounts = re.search(r'<tr data-container="Accounts">(.*?)</tr>', section.group(0), re.S)
+        assert f'<tr data-placement="{spec.name}">' in section.group(0)
+    accounts = re.search(r'<tr data-placement="Accounts">(.*?)</tr>', section.group(0), re.S)
     assert accounts is not None
     cells = re.findall(r"<td[^>]*>(.*?)</td>", accounts.group(1), re.S)
     assert cells[2] == "relational-candidate"
