@@ -24,7 +24,7 @@ from mystira_data.health import HealthTracker
 from mystira_data.metrics.workload import WorkloadRecorder
 from mystira_data.polyglot.consistency.reconcile import Progress, Reconciler, ReconcileReport
 from mystira_data.polyglot.consistency.segments import SegmentChecksums
-from mystira_data.polyglot.consistency.verify import VerifyReport, verify
+from mystira_data.polyglot.consistency.verify import OnScanned, VerifyReport, verify
 from mystira_data.polyglot.controls.record import Task
 from mystira_data.polyglot.controls.store import RelationalControlStore
 from mystira_data.polyglot.controls.throttle import PAUSED, Held, LagAge, Pacer, Pacers
@@ -332,12 +332,24 @@ class Polyglot:
         other = Side.RELATIONAL if route.primary is Side.DOCUMENT else Side.DOCUMENT
         return sides[route.primary], sides[other]
 
+    async def verify_total(self, container: str) -> int:
+        """About how many documents a verify of ``container`` compares (the primary's, with
+        tombstones): the total of its progress."""
+        primary, _ = await self.pair(container)
+        return await primary.count(container, Query(cross_partition=True, include_deleted=True))
+
     async def verify(
-        self, container: str, *, settle_s: float = 1.0, shortcut: bool = True
+        self,
+        container: str,
+        *,
+        settle_s: float = 1.0,
+        shortcut: bool = True,
+        on_scanned: OnScanned | None = None,
     ) -> VerifyReport:
         """Verify ``container``'s two stores, record the result, return the report.
 
         ``shortcut``: on PostgreSQL, compare by segment checksums first (see `segments`).
+        ``on_scanned``: told the documents compared so far, for progress.
         """
         position = await log_position(self.raw_relational, container)  # before it reads
         primary, secondary = await self.pair(container)
@@ -351,6 +363,7 @@ class Polyglot:
             catalog.get(container).pk_field,
             settle_s=settle_s,
             segments=segments,
+            on_scanned=on_scanned,
         )
         await record_verify(self.raw_relational, report, position)
         metrics.verified(container, report.scanned, len(report.differences))

@@ -128,3 +128,28 @@ async def test_a_backfill_job_reports_progress_with_rate_and_eta(service: Servic
     assert final["etaSeconds"] is not None
     assert any(p["done"] < 300 and p["etaSeconds"] > 0 for p in seen)
     assert any(p["state"] == "throttled: rate 600/s" for p in seen)
+
+
+async def test_a_verify_job_reports_documents_compared_with_rate_and_eta(service: Service) -> None:
+    op = await service.key("operator")
+    poly = service.state.poly
+    await put_all(poly.stores.documents, "Accounts", (account(i) for i in range(1500)))
+    await put_all(poly.stores.relational, "Accounts", (account(i) for i in range(1500)))
+    moved = await service.http.put("/admin/v1/phases/Accounts", headers=op,
+                                   json={"phase": "DualWriteCosmosRead"})
+    assert moved.status_code == 200, moved.text
+    started = await service.http.post("/admin/v1/verify", headers=op,
+                                      json={"container": "Accounts"})
+    job_url = f"/admin/v1/jobs/{started.json()['id']}"
+    for _ in range(400):
+        job = (await service.http.get(job_url, headers=op)).json()
+        if job["state"] != "running":
+            break
+        await asyncio.sleep(0.05)
+    assert job["state"] == "succeeded", job
+    assert job["result"]["reports"][0]["clean"] is True
+    final = job["progress"]
+    assert (final["container"], final["done"], final["total"]) == ("Accounts", 1500, 1500)
+    assert final["containers"] == {"done": 0, "total": 1}
+    assert final["rate"] > 0
+    assert final["etaSeconds"] == 0

@@ -51,6 +51,8 @@ def test_verify_exit_codes_report_file_and_repair(tmp_path: Path) -> None:
     assert code == 0, (out, err)
     assert f"scanned {SESSIONS}" in out
     assert "clean" in out
+    assert "GameSessions" in err
+    assert f"{SESSIONS}/{SESSIONS}" in err  # the progress bar
 
     expected = asyncio.run(tamper(data))
     report_file = tmp_path / "verify.json"

@@ -7,7 +7,7 @@ from typing import Any
 
 from mystira_data.documents.sqlite import SqliteDocumentStore
 from mystira_data.polyglot.consistency.repair import repair
-from mystira_data.polyglot.consistency.verify import verify
+from mystira_data.polyglot.consistency.verify import TICK, verify
 
 Pair = tuple[SqliteDocumentStore, SqliteDocumentStore]
 C = "GameSessions"
@@ -28,6 +28,16 @@ async def test_verify_is_clean_on_equal_stores_and_ignores_store_fields(pair: Pa
     report = await verify(C, doc, rel, "accountId", settle_s=0)
     assert report.clean
     assert report.scanned == 50
+
+
+async def test_verify_tells_its_progress_every_tick_and_at_the_end(pair: Pair) -> None:
+    doc, rel = pair
+    for n in range(2 * TICK + 5):
+        await doc.create(C, session(n))
+        await rel.create(C, session(n))
+    told: list[int] = []
+    report = await verify(C, doc, rel, "accountId", settle_s=0, on_scanned=told.append)
+    assert told == [TICK, 2 * TICK, 2 * TICK + 5] == [*told[:2], report.scanned]
 
 
 async def test_verify_finds_every_injected_difference_and_repair_fixes_them(pair: Pair) -> None:

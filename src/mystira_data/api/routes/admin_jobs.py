@@ -84,10 +84,19 @@ async def start_verify(request: VerifyRequest, state: Platform, caller: Operator
 
     async def work(progress: Progress) -> dict[str, Any]:
         single = await one_copy(state.poly, names) if request.container is None else {}
+        compared = [n for n in names if n not in single]
         reports = []
-        for done, name in enumerate(n for n in names if n not in single):
-            progress({"container": name, "done": done, "total": len(names) - len(single)})
-            reports.append(summary(await state.poly.verify(name)))
+        for done, name in enumerate(compared):
+            scanned = Copied(await state.poly.verify_total(name))
+            at = {"container": name, "containers": {"done": done, "total": len(compared)}}
+
+            def on_scanned(n: int, at: dict[str, Any] = at, scanned: Copied = scanned) -> None:
+                scanned.add(n - scanned.done)
+                # done/total/rate/etaSeconds count this container's documents.
+                progress({**at, **scanned.as_json()})
+
+            on_scanned(0)
+            reports.append(summary(await state.poly.verify(name, on_scanned=on_scanned)))
         return {"reports": reports, "notApplicable": {n: p.value for n, p in single.items()}}
 
     return accepted(await _start(state, "verify", request.container, caller.subject, work))

@@ -15,7 +15,7 @@ merge-joined as above, so the shortcut can cost time but never hide a difference
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +33,11 @@ from mystira_data.polyglot.ports import EntityStore
 from mystira_data.polyglot.write.guarded import current
 from mystira_data.query import Page, Query
 from mystira_data.types import JsonDoc, PartitionKey
+
+# Told how many documents are compared so far (progress bars); called every `TICK` and at
+# the end, never per document.
+OnScanned = Callable[[int], None]
+TICK = 1000
 
 
 @dataclass
@@ -108,12 +113,13 @@ async def merge_join(
     pk: str,
     report: VerifyReport,
     ids: IdRange = (None, None),
+    on_scanned: OnScanned | None = None,
 ) -> None:
     """Compare the documents of both stores in the id range ``ids``."""
     query = by_id(*ids)
     left, right = prefetched(primary, container, query), prefetched(secondary, container, query)
     try:
-        await _join(container, left, right, pk, report)
+        await _join(container, left, right, pk, report, on_scanned)
     finally:
         await left.aclose()
         await right.aclose()
@@ -165,6 +171,7 @@ async def _join(
     right: AsyncIterator[JsonDoc],
     pk: str,
     report: VerifyReport,
+    on_scanned: OnScanned | None = None,
 ) -> None:
     p, s = await anext(left, None), await anext(right, None)
     pair: tuple[JsonDoc | None, JsonDoc | None]
@@ -177,6 +184,8 @@ async def _join(
             pair = (p, s)
             p, s = await anext(left, None), await anext(right, None)
         report.scanned += 1
+        if on_scanned is not None and report.scanned % TICK == 0:
+            on_scanned(report.scanned)
         if (diff := compare_pair(container, pair[0], pair[1], pk)) is not None:
             report.differences.append(diff)
 
@@ -189,17 +198,20 @@ async def verify(
     *,
     settle_s: float = 1.0,
     segments: SegmentChecksums | None = None,
+    on_scanned: OnScanned | None = None,
 ) -> VerifyReport:
     """Compare the container in both stores; differences are re-checked once after settling."""
     report = VerifyReport(container, primary.name, secondary.name)
     with relaxed_gc():  # a bulk pass: millions of short-lived documents
         if segments is None:
-            await merge_join(container, primary, secondary, pk_field, report)
+            await merge_join(container, primary, secondary, pk_field, report, on_scanned=on_scanned)
         else:
             async for ids in segments.dirty_ranges(container):
-                await merge_join(container, primary, secondary, pk_field, report, ids)
+                await merge_join(container, primary, secondary, pk_field, report, ids, on_scanned)
             report.scanned += segments.stats.clean_documents
             report.shortcut = segments.stats.as_dict()
+    if on_scanned is not None:
+        on_scanned(report.scanned)
     if report.differences:
         await asyncio.sleep(settle_s)
         report.differences = await recheck(container, primary, secondary, pk_field, report)
