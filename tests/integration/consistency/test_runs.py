@@ -135,6 +135,7 @@ def test_of_three_workers_one_is_killed_and_its_segments_are_taken_over(
     stores: Pair, tmp_path: Path
 ) -> None:
     settings = stores.settings
+    _backfill_rate(stores, "100")  # the victim cannot finish its segment before the kill
     run = start(settings, RunKind.BACKFILL, "GameSessions", segments=6)
     victim, *others = procs = _workers(stores, tmp_path / "logs", run.id, 3)
     try:
@@ -149,6 +150,7 @@ def test_of_three_workers_one_is_killed_and_its_segments_are_taken_over(
         )
         victim.kill()
         orphaned = {s.seq for s in before if owned_by(victim.pid, s) and not s.done}
+        _backfill_rate(stores, "none")  # the others go on at full speed
         for p in others:
             assert p.wait(240) == 0, p.err.read_text()
     finally:
@@ -162,8 +164,17 @@ def test_of_three_workers_one_is_killed_and_its_segments_are_taken_over(
     _copied_once(stores, segments)
 
 
+def _backfill_rate(stores: Pair, rate: str) -> None:
+    """The operator's backfill rate limit (workers obey it): slow enough that a kill lands
+    mid-run however fast this machine copies, or 'none'."""
+    argv = ["control", "set", "GameSessions", "--task", "backfill", "--rate", rate]
+    limited = stores.invoke(*argv, "--reason", "the test kills workers mid-run")
+    assert limited.exit_code == 0, limited.stderr
+
+
 def test_a_run_resumes_after_every_worker_died(stores: Pair, tmp_path: Path) -> None:
     settings, sessions = stores.settings, stores.sessions
+    _backfill_rate(stores, "100")  # the run takes ≥ 5 s; the kill comes after a quarter
     run = start(settings, RunKind.BACKFILL, "GameSessions", segments=4)
     procs = _workers(stores, tmp_path / "logs", run.id, 2)
     try:
@@ -178,6 +189,7 @@ def test_a_run_resumes_after_every_worker_died(stores: Pair, tmp_path: Path) -> 
             p.kill()
     _, partial = read_run(settings, run.id)
     assert not all(s.done for s in partial)
+    _backfill_rate(stores, "none")
     resumed = stores.invoke("backfill", "GameSessions", "--resume", run.id, "--json")
     assert resumed.exit_code == 0, resumed.stderr
     status = json.loads(resumed.stdout)
