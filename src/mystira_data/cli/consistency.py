@@ -213,7 +213,7 @@ async def _verified(poly: Polyglot, name: str, quiet: bool) -> VerifyReport:
         # Shown from the first tick: a verify that cannot start prints its one error line.
         if not bar.live.is_started:
             bar.start()
-        scanned.add(n - scanned.done)
+        scanned.reach(n)
         bar.update(task, completed=n)
 
     try:

@@ -221,3 +221,19 @@ async def test_shortcut_sees_rows_only_postgres_has_beyond_the_last_document(
         sqlite_pg, SegmentChecksums(sqlite_pg.raw_relational, sqlite_pg.documents, segment=50)
     )
     assert [(d.id, d.kind) for d in report.differences] == [("zz-only-in-postgres", "extra")]
+
+
+async def test_shortcut_tells_its_progress_as_each_segment_is_settled(
+    sqlite_pg: Polyglot,
+) -> None:
+    await seed(sqlite_pg)
+    told: list[int] = []
+    primary, secondary = await sqlite_pg.pair("GameSessions")
+    segments = SegmentChecksums(sqlite_pg.raw_relational, sqlite_pg.documents, segment=100)
+    report = await verify(
+        "GameSessions", primary, secondary, catalog.get("GameSessions").pk_field,
+        settle_s=0, segments=segments, on_scanned=told.append,
+    )  # fmt: skip
+    assert report.clean
+    # Four clean segments of 100, the empty range after the last id, then the end.
+    assert told == [100, 200, 300, 400, 400, 400] == [*told[:-1], report.scanned]

@@ -91,7 +91,7 @@ async def start_verify(request: VerifyRequest, state: Platform, caller: Operator
             at = {"container": name, "containers": {"done": done, "total": len(compared)}}
 
             def on_scanned(n: int, at: dict[str, Any] = at, scanned: Copied = scanned) -> None:
-                scanned.add(n - scanned.done)
+                scanned.reach(n)
                 # done/total/rate/etaSeconds count this container's documents.
                 progress({**at, **scanned.as_json()})
 

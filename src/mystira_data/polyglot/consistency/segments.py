@@ -17,7 +17,7 @@ the row-by-row compare of that range.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import sqlalchemy as sa
@@ -86,8 +86,14 @@ class SegmentChecksums:
         # document by document.
         return relational.dialect == "postgresql" and not m.children
 
-    async def dirty_ranges(self, container: str) -> AsyncIterator[IdRange]:
-        """The id ranges whose checksums differ, each up to ``leaf`` documents (or extra rows)."""
+    async def dirty_ranges(
+        self, container: str, on_judged: Callable[[], None] | None = None
+    ) -> AsyncIterator[IdRange]:
+        """The id ranges whose checksums differ, each up to ``leaf`` documents (or extra rows).
+
+        ``on_judged`` is called once each segment is settled (`stats` then count it), so a
+        verify that finds every segment clean still shows its progress.
+        """
         maker = RowMaker(mapping_for(container))
         mapping, columns = maker.mapping, maker.columns
         batch: Keyed = []
@@ -101,12 +107,12 @@ class SegmentChecksums:
                 # Start this segment's query, and judge the previous one while it runs.
                 pending.append(self._start(mapping, columns, (after, batch[-1][0]), batch))
                 if len(pending) > 1:
-                    async for ids in self._judge(mapping, columns, *pending.pop(0)):
+                    async for ids in self._judge(mapping, columns, *pending.pop(0), on_judged):
                         yield ids
                 after, batch = batch[-1][0], []
             pending.append(self._start(mapping, columns, (after, None), batch))  # extra rows
             while pending:
-                async for ids in self._judge(mapping, columns, *pending.pop(0)):
+                async for ids in self._judge(mapping, columns, *pending.pop(0), on_judged):
                     yield ids
         finally:
             for _, _, task in pending:  # stopped early: no query left running
@@ -125,13 +131,16 @@ class SegmentChecksums:
         ids: IdRange,
         batch: Keyed,
         task: asyncio.Task[tuple[int, str | None]],
+        on_judged: Callable[[], None] | None,
     ) -> AsyncIterator[IdRange]:
         if self._matches(batch, await task):
             self.stats.clean_segments += 1
             self.stats.clean_documents += len(batch)
-            return
-        async for piece in self._bisect(mapping, columns, ids, batch):
-            yield piece
+        else:
+            async for piece in self._bisect(mapping, columns, ids, batch):
+                yield piece
+        if on_judged is not None:
+            on_judged()
 
     async def _bisect(
         self, mapping: TableMapping, columns: Sequence[Column], ids: IdRange, batch: Keyed

@@ -37,6 +37,10 @@ class Progress:
         while len(self._marks) > 2 and self._marks[1][0] <= now - self.window_s:
             self._marks.popleft()
 
+    def reach(self, done: int) -> None:
+        """`add` given the new total done (callers that count from the start)."""
+        self.add(done - self.done)
+
     @property
     def rate(self) -> float:
         """Documents per second over the recent window (0 before any moved)."""
