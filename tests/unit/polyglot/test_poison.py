@@ -111,6 +111,24 @@ async def test_an_orphan_waits_its_bound_from_the_first_failure_then_is_dead_let
     assert all("parent Accounts/a missing" in d.error for d in cli.dead.letters)
 
 
+async def test_orphans_that_began_waiting_at_different_times_do_not_take_turns(
+    pair: Pair,
+) -> None:
+    await seed(pair, ["a", "b", "ok"])
+    missing = ForeignKeyViolation("parent Accounts/a missing", path="accountId")
+    target, clock = Target({"a": missing}), [0.0]
+    cli = Cli(pair, target, clock=clock)
+    await cli.poll(parent_wait_s=1)
+    clock[0], target.refuse["b"] = 0.5, missing  # b starts failing half a bound later
+    for _ in range(6):  # a gives up at 1.0, b at 1.5: then the batch is past
+        await cli.poll(parent_wait_s=1)
+        clock[0] += 0.5
+    assert sorted(d.entity_id for d in cli.dead.letters) == ["a", "b"]
+    seen = len(target.singles)
+    await cli.poll(parent_wait_s=1)
+    assert len(target.singles) == seen  # nothing redelivered: the range moved on
+
+
 async def test_an_orphan_whose_parent_arrives_in_time_is_applied(pair: Pair) -> None:
     await seed(pair, ["child"])
     target = Target({"child": ForeignKeyViolation("parent missing", path="accountId")})

@@ -210,7 +210,9 @@ class Processor:
                 await self._forget([_key(doc) for doc in items if _key(doc) in self._failing])
                 self.stats.applied += len(items)
                 return len(items)
-        applied, waiting, settled = 0, False, []
+        applied, waiting = 0, False
+        settled: list[Key] = []  # applied
+        lettered: list[Key] = []  # dead-lettered
         for doc in items:
             if _key(doc) in self._replayed:
                 continue  # went in at an earlier replay of this batch while another waited
@@ -219,11 +221,15 @@ class Processor:
                 waiting = True
                 continue
             applied += outcome
-            settled.append(_key(doc))
+            (settled if outcome else lettered).append(_key(doc))
         await self._forget(settled)  # including what another worker counted
         if waiting:
-            self._replayed.update(settled)
+            # A dead-lettered change keeps its attempts until the batch is past: a worker
+            # that meets it again (a new one knows no `_replayed`) dead-letters it at once
+            # instead of waiting anew, or two changes could take turns waiting for ever.
+            self._replayed.update(settled + lettered)
             raise RetryLater  # redelivered whole until nothing in it waits
+        await self._forget(lettered)
         self._replayed.clear()
         self.stats.applied += applied
         return applied
